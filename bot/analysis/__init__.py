@@ -1,0 +1,7 @@
+"""Text analysis: language, sentiment and intent behind one `Scorer` interface. No I/O."""
+
+from __future__ import annotations
+
+from bot.analysis.base import Scorer, get_scorer, available_scorers
+
+__all__ = ["Scorer", "available_scorers", "get_scorer"]

@@ -1,0 +1,157 @@
+"""Settings from the environment and `.env` (pydantic-settings), and the TOML watch list.
+
+Both are validated at start; a mistake is reported as one readable `ConfigError` naming the
+setting or the watch-list entry at fault, never as a stack trace.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """Configuration that cannot work; the message says what to change."""
+
+
+class Settings(BaseSettings):
+    """Every setting is listed, with a comment, in `.env.example`."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Slack
+    slack_bot_token: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_mode: Literal["socket", "http"] = "socket"
+    slack_api_url: str = "https://slack.com/api/"
+    http_host: str = "0.0.0.0"
+    http_port: int = Field(default=3000, ge=0, le=65535)
+    admin_users: list[str] = Field(default_factory=list)
+    allowed_channels: list[str] = Field(default_factory=list)
+
+    # Where and what to watch
+    watch_list: Path = Path("watch.toml")
+    database_url: str = "sqlite:///mentionbot.db"
+
+    # Detection
+    scorer: str = "textblob"
+    alert_threshold: float = Field(default=0.05, ge=0.0, le=1.0)
+
+    # Fetching
+    poll_interval: float = Field(default=300.0, gt=0)
+    fetch_timeout: float = Field(default=20.0, gt=0)
+    max_feed_bytes: int = Field(default=10_000_000, gt=0)
+    max_redirects: int = Field(default=5, ge=0)
+    fetch_retries: int = Field(default=3, ge=1)
+    user_agent: str = "mentionbot/0.1 (+https://github.com/mentionbot/mentionbot)"
+    allow_private_hosts: list[str] = Field(default_factory=list)
+
+    # Delivery
+    outbox_batch: int = Field(default=20, ge=1)
+    outbox_max_backoff: float = Field(default=600.0, gt=0)
+
+    log_level: str = "INFO"
+
+    @field_validator("admin_users", "allowed_channels", "allow_private_hosts", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        # Lists arrive from the environment as "a,b,c"; pydantic-settings would want JSON.
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+    @property
+    def slack_enabled(self) -> bool:
+        return self.slack_bot_token is not None and bool(self.slack_bot_token.get_secret_value())
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings; overrides (used by tests and the CLI) win over the environment."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, prefix="setting")) from None
+
+
+class SourceConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = ""
+    kind: Literal["feed"] = "feed"
+    url: str
+    interval: float | None = Field(default=None, gt=0)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value
+
+
+class BrandConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    terms: list[str] = Field(min_length=1)
+    exclude: list[str] = Field(default_factory=list)
+    channel: str = ""
+    alert_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
+    sources: list[SourceConfig] = Field(default_factory=list)
+
+
+class WatchList(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    brand: list[BrandConfig] = Field(min_length=1)
+
+    def sources(self) -> list[tuple[BrandConfig, SourceConfig]]:
+        return [(b, s) for b in self.brand for s in b.sources]
+
+
+def load_watch_list(path: Path) -> WatchList:
+    """Parse and validate a watch list; name every source that has no name."""
+    if not path.exists():
+        raise ConfigError(
+            f"watch list {path} not found; copy watch.example.toml to {path} "
+            "or set WATCH_LIST to its path"
+        )
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"watch list {path} is not valid TOML: {exc}") from None
+    try:
+        watch = WatchList.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"watch list {path}: " + _describe(exc, prefix="entry")) from None
+    seen: set[str] = set()
+    for brand in watch.brand:
+        for index, source in enumerate(brand.sources, start=1):
+            if not source.name:
+                source.name = f"{_slug(brand.name)}-{index}"
+            if source.name in seen:
+                raise ConfigError(f"watch list {path}: source name {source.name!r} is used twice")
+            seen.add(source.name)
+    return watch
+
+
+def _slug(text: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in text.lower()).strip("-") or "brand"
+
+
+def _describe(exc: ValidationError, *, prefix: str) -> str:
+    lines = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        lines.append(f"{prefix} {where}: {error['msg']}")
+    return "; ".join(lines)

@@ -1,0 +1,132 @@
+"""The store interface every backend implements. Callers never write SQL."""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.models import Alert, Mention, Sentiment, Status, Transition
+from bot.sources.base import FeedState
+
+
+@dataclass(frozen=True, slots=True)
+class TransitionResult:
+    """The outcome of a compare-and-set on a mention's status.
+
+    `ok` is False when the mention was not in one of the expected states (someone else got
+    there first); `mention` is then the state that won, so the caller can say who holds it.
+    """
+
+    ok: bool
+    mention: Mention | None
+
+
+@dataclass(frozen=True, slots=True)
+class MentionQuery:
+    words: tuple[str, ...] = ()
+    source: str = ""
+    brand: str = ""
+    sentiment: Sentiment | None = None
+    statuses: tuple[Status, ...] = ()
+    owner: str = ""
+    since: datetime | None = None
+    limit: int = 20
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    by_sentiment: dict[str, int] = field(default_factory=dict)
+    by_status: dict[str, int] = field(default_factory=dict)
+    median_seconds_to_claim: float | None = None
+    median_seconds_to_resolve: float | None = None
+    total: int = 0
+
+
+class Store(abc.ABC):
+    """Thread-safe: the poller, the outbox and chat handlers share one instance."""
+
+    # --- mentions -------------------------------------------------------------------------
+    @abc.abstractmethod
+    def add_mention(self, mention: Mention, *, alert: bool) -> int | None:
+        """Store a mention unless it is a duplicate; queue an alert in the same transaction.
+
+        A duplicate is the same (source, external_id), the same canonical URL for the same
+        brand, or the same normalised text (`text_key`) for the same brand. Returns the new id,
+        or None for a duplicate (nothing written).
+        """
+
+    @abc.abstractmethod
+    def get_mention(self, mention_id: int) -> Mention | None: ...
+
+    @abc.abstractmethod
+    def find_mentions(self, query: MentionQuery) -> list[Mention]:
+        """Newest first."""
+
+    @abc.abstractmethod
+    def transition(
+        self,
+        mention_id: int,
+        *,
+        allowed_from: Iterable[Status],
+        to: Status,
+        actor: str,
+        at: datetime,
+        owner: str | None = None,
+        note: str = "",
+        owner_must_be: str | None = None,
+    ) -> TransitionResult:
+        """Atomically move a mention to `to` if its status is in `allowed_from` (and, when
+        `owner_must_be` is given, it is owned by that user); record the transition. `owner`
+        sets the owner column when not None ("" clears it)."""
+
+    @abc.abstractmethod
+    def history(self, mention_id: int) -> list[Transition]: ...
+
+    @abc.abstractmethod
+    def add_reply(self, mention_id: int, *, actor: str, text: str, at: datetime) -> None: ...
+
+    @abc.abstractmethod
+    def replies(self, mention_id: int) -> list[tuple[str, str, datetime]]:
+        """(actor, text, at) oldest first."""
+
+    @abc.abstractmethod
+    def stats(self, since: datetime | None) -> Stats: ...
+
+    # --- outbox ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    def due_alerts(self, now: datetime, limit: int) -> list[Alert]:
+        """Undelivered alerts whose next attempt is due, oldest first."""
+
+    @abc.abstractmethod
+    def mark_delivered(self, alert_id: int, *, chat_ts: str, at: datetime) -> None:
+        """Record the posted message and move the mention new → alerted."""
+
+    @abc.abstractmethod
+    def mark_failed(self, alert_id: int, *, error: str, retry_at: datetime) -> None: ...
+
+    @abc.abstractmethod
+    def alert_for(self, mention_id: int) -> Alert | None:
+        """The alert (channel, ts) of a mention, delivered or not."""
+
+    @abc.abstractmethod
+    def pending_count(self) -> int: ...
+
+    # --- sources --------------------------------------------------------------------------
+    @abc.abstractmethod
+    def feed_state(self, source: str) -> FeedState: ...
+
+    @abc.abstractmethod
+    def save_feed_state(self, source: str, state: FeedState, *, at: datetime) -> None: ...
+
+    # --- labels (corrections from chat) ---------------------------------------------------
+    @abc.abstractmethod
+    def add_label(self, mention_id: int, *, label: str, actor: str, at: datetime) -> None: ...
+
+    @abc.abstractmethod
+    def labels(self) -> list[dict[str, object]]:
+        """Every recorded label with its mention's text, oldest first."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
