@@ -32,6 +32,7 @@ class MentionQuery:
     statuses: tuple[Status, ...] = ()
     owner: str = ""
     since: datetime | None = None
+    flagged_only: bool = False  # only mentions that were over the alert threshold
     limit: int = 20
 
 

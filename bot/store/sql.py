@@ -1,0 +1,415 @@
+"""The Store written once in portable SQL; backends supply connections and dialect details.
+
+Statements use `?` placeholders; a backend whose driver wants `%s` rewrites them. Times are
+stored as UTC epoch seconds so both backends compare and sort them the same way.
+"""
+
+from __future__ import annotations
+
+import abc
+import statistics
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.models import Alert, Mention, Sentiment, Status, Transition, Verdict
+from bot.sources.base import FeedState
+from bot.store.base import MentionQuery, Stats, Store, TransitionResult
+from bot.store.schema import MIGRATIONS
+
+# How long a replica may hold an alert it is delivering before another may take it over.
+ALERT_LEASE_SECONDS = 120.0
+
+MENTION_COLUMNS = (
+    "id, brand, source, external_id, url, canonical_url, text_key, title, body, author, "
+    "published_at, fetched_at, matched_term, channel, flagged, sentiment, score, p_negative, "
+    "p_neutral, p_positive, p_complaint, attention, question, praise, lang, reason, scorer, "
+    "status, owner"
+)
+
+
+class Tx(abc.ABC):
+    """One open transaction: run statements, read rows as tuples."""
+
+    @abc.abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement; return the affected row count."""
+
+    @abc.abstractmethod
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        rows = self.all(sql, params)
+        return rows[0] if rows else None
+
+
+def to_epoch(value: datetime | None) -> float | None:
+    return None if value is None else value.timestamp()
+
+
+def from_epoch(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, tz=UTC)
+
+
+class SqlStore(Store):
+    @abc.abstractmethod
+    def transaction(self) -> AbstractContextManager[Tx]:
+        """A write transaction that commits on success and rolls back on error."""
+
+    @abc.abstractmethod
+    def _dialect(self) -> dict[str, str]:
+        """DDL fragments: {"id": ..., "bool": ...}."""
+
+    # --- schema ---------------------------------------------------------------------------
+    def migrate(self) -> int:
+        """Apply every migration newer than the database's version; return the version."""
+        with self.transaction() as tx:
+            tx.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = tx.one("SELECT MAX(version) FROM schema_version")
+            current = int(row[0]) if row and row[0] is not None else 0
+            for version, statements in enumerate(MIGRATIONS, start=1):
+                if version <= current:
+                    continue
+                for statement in statements:
+                    tx.execute(statement.format(**self._dialect()))
+                tx.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+            return max(current, len(MIGRATIONS))
+
+    # --- mentions -------------------------------------------------------------------------
+    def add_mention(self, mention: Mention, *, alert: bool) -> int | None:
+        v = mention.verdict
+        with self.transaction() as tx:
+            row = tx.one(
+                f"INSERT INTO mentions ({MENTION_COLUMNS.removeprefix('id, ')}) VALUES "
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                "?, ?) ON CONFLICT DO NOTHING RETURNING id",
+                (
+                    mention.brand, mention.source, mention.external_id, mention.url,
+                    mention.canonical_url, mention.text_key, mention.title, mention.text,
+                    mention.author, to_epoch(mention.published_at), to_epoch(mention.fetched_at),
+                    mention.matched_term, mention.channel, alert, v.sentiment.value, v.score,
+                    v.p_negative, v.p_neutral, v.p_positive, v.p_complaint, v.attention,
+                    v.question, v.praise, v.lang, v.reason, v.scorer, Status.NEW.value, "",
+                ),
+            )  # fmt: skip
+            if row is None:
+                return None
+            mention_id = int(row[0])
+            if alert:
+                tx.execute(
+                    "INSERT INTO outbox (mention_id, channel, next_attempt_at) VALUES (?, ?, ?)",
+                    (mention_id, mention.channel, to_epoch(mention.fetched_at)),
+                )
+            return mention_id
+
+    def get_mention(self, mention_id: int) -> Mention | None:
+        with self.transaction() as tx:
+            return self._read_mention(tx, mention_id)
+
+    def _read_mention(self, tx: Tx, mention_id: int) -> Mention | None:
+        row = tx.one(f"SELECT {MENTION_COLUMNS} FROM mentions WHERE id = ?", (mention_id,))
+        return None if row is None else _mention_from_row(row)
+
+    def find_mentions(self, query: MentionQuery) -> list[Mention]:
+        where: list[str] = []
+        params: list[Any] = []
+        for word in query.words:
+            where.append("(LOWER(title) LIKE ? OR LOWER(body) LIKE ? OR LOWER(author) LIKE ?)")
+            pattern = "%" + word.lower().replace("\\", "").replace("%", "").replace("_", "") + "%"
+            params += [pattern, pattern, pattern]
+        if query.source:
+            where.append("source = ?")
+            params.append(query.source)
+        if query.brand:
+            where.append("LOWER(brand) = ?")
+            params.append(query.brand.lower())
+        if query.sentiment is not None:
+            where.append("sentiment = ?")
+            params.append(query.sentiment.value)
+        if query.statuses:
+            where.append("status IN (" + ", ".join("?" for _ in query.statuses) + ")")
+            params += [s.value for s in query.statuses]
+        if query.owner:
+            where.append("owner = ?")
+            params.append(query.owner)
+        if query.since is not None:
+            where.append("fetched_at >= ?")
+            params.append(to_epoch(query.since))
+        if query.flagged_only:
+            where.append("flagged = ?")
+            params.append(True)
+        sql = f"SELECT {MENTION_COLUMNS} FROM mentions"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY fetched_at DESC, id DESC LIMIT ?"
+        params.append(query.limit)
+        with self.transaction() as tx:
+            return [_mention_from_row(r) for r in tx.all(sql, params)]
+
+    def transition(
+        self,
+        mention_id: int,
+        *,
+        allowed_from: Iterable[Status],
+        to: Status,
+        actor: str,
+        at: datetime,
+        owner: str | None = None,
+        note: str = "",
+        owner_must_be: str | None = None,
+    ) -> TransitionResult:
+        allowed = [s.value for s in allowed_from]
+        with self.transaction() as tx:
+            before = tx.one("SELECT status FROM mentions WHERE id = ?", (mention_id,))
+            if before is None:
+                return TransitionResult(False, None)
+            # The compare-and-set: of two racing writers exactly one sees its WHERE hold.
+            sql = "UPDATE mentions SET status = ?"
+            params: list[Any] = [to.value]
+            if owner is not None:
+                sql += ", owner = ?"
+                params.append(owner)
+            sql += " WHERE id = ? AND status IN (" + ", ".join("?" for _ in allowed) + ")"
+            params += [mention_id, *allowed]
+            if owner_must_be is not None:
+                sql += " AND owner = ?"
+                params.append(owner_must_be)
+            if tx.execute(sql, params) == 1:
+                tx.execute(
+                    "INSERT INTO transitions (mention_id, from_status, to_status, actor, at, note)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (mention_id, before[0], to.value, actor, to_epoch(at), note),
+                )
+                return TransitionResult(True, self._read_mention(tx, mention_id))
+            return TransitionResult(False, self._read_mention(tx, mention_id))
+
+    def history(self, mention_id: int) -> list[Transition]:
+        with self.transaction() as tx:
+            rows = tx.all(
+                "SELECT mention_id, from_status, to_status, actor, at, note FROM transitions"
+                " WHERE mention_id = ? ORDER BY at, id",
+                (mention_id,),
+            )
+        return [
+            Transition(r[0], Status(r[1]), Status(r[2]), r[3], from_epoch(r[4]), r[5])  # type: ignore[arg-type]
+            for r in rows
+        ]
+
+    def add_reply(self, mention_id: int, *, actor: str, text: str, at: datetime) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                "INSERT INTO replies (mention_id, actor, body, at) VALUES (?, ?, ?, ?)",
+                (mention_id, actor, text, to_epoch(at)),
+            )
+
+    def replies(self, mention_id: int) -> list[tuple[str, str, datetime]]:
+        with self.transaction() as tx:
+            rows = tx.all(
+                "SELECT actor, body, at FROM replies WHERE mention_id = ? ORDER BY at, id",
+                (mention_id,),
+            )
+        return [(r[0], r[1], from_epoch(r[2])) for r in rows]  # type: ignore[misc]
+
+    def stats(self, since: datetime | None) -> Stats:
+        cutoff = to_epoch(since) if since is not None else float("-inf")
+        with self.transaction() as tx:
+            by_sentiment = dict(
+                tx.all(
+                    "SELECT sentiment, COUNT(*) FROM mentions WHERE fetched_at >= ?"
+                    " GROUP BY sentiment",
+                    (cutoff,),
+                )
+            )
+            by_status = dict(
+                tx.all(
+                    "SELECT status, COUNT(*) FROM mentions WHERE fetched_at >= ? GROUP BY status",
+                    (cutoff,),
+                )
+            )
+            events = tx.all(
+                "SELECT t.mention_id, t.to_status, MIN(t.at) FROM transitions t"
+                " JOIN mentions m ON m.id = t.mention_id WHERE m.fetched_at >= ?"
+                " GROUP BY t.mention_id, t.to_status",
+                (cutoff,),
+            )
+        first: dict[int, dict[str, float]] = {}
+        for mention_id, status, at in events:
+            first.setdefault(mention_id, {})[status] = at
+        to_claim = [
+            e["claimed"] - e["alerted"] for e in first.values() if "claimed" in e and "alerted" in e
+        ]
+        to_resolve = [
+            e["resolved"] - e["alerted"]
+            for e in first.values()
+            if "resolved" in e and "alerted" in e
+        ]
+        return Stats(
+            by_sentiment={k: int(v) for k, v in by_sentiment.items()},
+            by_status={k: int(v) for k, v in by_status.items()},
+            median_seconds_to_claim=statistics.median(to_claim) if to_claim else None,
+            median_seconds_to_resolve=statistics.median(to_resolve) if to_resolve else None,
+            total=sum(int(v) for v in by_sentiment.values()),
+        )
+
+    # --- outbox ---------------------------------------------------------------------------
+    def due_alerts(self, now: datetime, limit: int) -> list[Alert]:
+        """Lease up to `limit` due alerts to this caller, so replicas never deliver one twice
+        at once; an expired lease (a replica that died mid-delivery) is taken over."""
+        t = to_epoch(now)
+        with self.transaction() as tx:
+            rows = tx.all(
+                "SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ?"
+                " AND lease_until <= ? ORDER BY id LIMIT ?" + self._skip_locked(),
+                (t, t, limit),
+            )
+            ids = [r[0] for r in rows]
+            if not ids:
+                return []
+            marks = ", ".join("?" for _ in ids)
+            tx.execute(
+                f"UPDATE outbox SET lease_until = ? WHERE id IN ({marks})",
+                (t + ALERT_LEASE_SECONDS, *ids),  # type: ignore[operator]
+            )
+            rows = tx.all(
+                "SELECT id, mention_id, channel, attempts, chat_ts, delivered_at, last_error"
+                f" FROM outbox WHERE id IN ({marks}) ORDER BY id",
+                ids,
+            )
+        return [_alert_from_row(r) for r in rows]
+
+    def _skip_locked(self) -> str:
+        return ""
+
+    def mark_delivered(self, alert_id: int, *, chat_ts: str, at: datetime) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                "UPDATE outbox SET delivered_at = ?, chat_ts = ?, attempts = attempts + 1,"
+                " last_error = '', lease_until = 0 WHERE id = ?",
+                (to_epoch(at), chat_ts, alert_id),
+            )
+            row = tx.one("SELECT mention_id FROM outbox WHERE id = ?", (alert_id,))
+            if row is None:
+                return
+            if tx.execute(
+                "UPDATE mentions SET status = ? WHERE id = ? AND status = ?",
+                (Status.ALERTED.value, row[0], Status.NEW.value),
+            ):
+                tx.execute(
+                    "INSERT INTO transitions (mention_id, from_status, to_status, actor, at, note)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (row[0], Status.NEW.value, Status.ALERTED.value, "system", to_epoch(at), ""),
+                )
+
+    def mark_failed(self, alert_id: int, *, error: str, retry_at: datetime) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,"
+                " lease_until = 0 WHERE id = ?",
+                (error[:1000], to_epoch(retry_at), alert_id),
+            )
+
+    def alert_for(self, mention_id: int) -> Alert | None:
+        with self.transaction() as tx:
+            row = tx.one(
+                "SELECT id, mention_id, channel, attempts, chat_ts, delivered_at, last_error"
+                " FROM outbox WHERE mention_id = ?",
+                (mention_id,),
+            )
+        return None if row is None else _alert_from_row(row)
+
+    def pending_count(self) -> int:
+        with self.transaction() as tx:
+            row = tx.one("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL")
+        return int(row[0]) if row else 0
+
+    # --- sources --------------------------------------------------------------------------
+    def feed_state(self, source: str) -> FeedState:
+        with self.transaction() as tx:
+            row = tx.one("SELECT etag, last_modified FROM feed_state WHERE source = ?", (source,))
+        return FeedState() if row is None else FeedState(etag=row[0], last_modified=row[1])
+
+    def save_feed_state(self, source: str, state: FeedState, *, at: datetime) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                "INSERT INTO feed_state (source, etag, last_modified, updated_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (source) DO UPDATE SET etag = excluded.etag,"
+                " last_modified = excluded.last_modified, updated_at = excluded.updated_at",
+                (source, state.etag, state.last_modified, to_epoch(at)),
+            )
+
+    # --- labels ---------------------------------------------------------------------------
+    def add_label(self, mention_id: int, *, label: str, actor: str, at: datetime) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                "INSERT INTO labels (mention_id, label, actor, at) VALUES (?, ?, ?, ?)",
+                (mention_id, label, actor, to_epoch(at)),
+            )
+
+    def labels(self) -> list[dict[str, object]]:
+        with self.transaction() as tx:
+            rows = tx.all(
+                "SELECT l.mention_id, l.label, l.actor, l.at, m.title, m.body, m.lang, m.brand"
+                " FROM labels l JOIN mentions m ON m.id = l.mention_id ORDER BY l.at, l.id"
+            )
+        return [
+            {
+                "id": f"mention-{r[0]}",
+                "text": (r[4] + "\n" + r[5]).strip() if r[4] else r[5],
+                "label": r[1],
+                "lang": r[6],
+                "brand": r[7],
+                "labelled_by": r[2],
+                "labelled_at": from_epoch(r[3]).isoformat(),  # type: ignore[union-attr]
+            }
+            for r in rows
+        ]
+
+
+def _mention_from_row(r: Sequence[Any]) -> Mention:
+    verdict = Verdict(
+        sentiment=Sentiment(r[15]),
+        score=r[16],
+        p_negative=r[17],
+        p_neutral=r[18],
+        p_positive=r[19],
+        p_complaint=r[20],
+        attention=r[21],
+        question=bool(r[22]),
+        praise=bool(r[23]),
+        lang=r[24],
+        reason=r[25],
+        scorer=r[26],
+    )
+    return Mention(
+        id=int(r[0]),
+        brand=r[1],
+        source=r[2],
+        external_id=r[3],
+        url=r[4],
+        canonical_url=r[5],
+        text_key=r[6],
+        title=r[7],
+        text=r[8],
+        author=r[9],
+        published_at=from_epoch(r[10]),
+        fetched_at=from_epoch(r[11]),  # type: ignore[arg-type]
+        matched_term=r[12],
+        channel=r[13],
+        verdict=verdict,
+        status=Status(r[27]),
+        owner=r[28],
+    )
+
+
+def _alert_from_row(r: Sequence[Any]) -> Alert:
+    return Alert(
+        id=int(r[0]),
+        mention_id=int(r[1]),
+        channel=r[2],
+        attempts=int(r[3]),
+        chat_ts=r[4],
+        delivered_at=from_epoch(r[5]),
+        last_error=r[6],
+    )
+
