@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 
-class Sentiment(str, enum.Enum):
+class Sentiment(enum.StrEnum):
     NEGATIVE = "negative"
     NEUTRAL = "neutral"
     POSITIVE = "positive"
 
 
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """Where a mention stands in the team's workflow (see bot/workflow.py)."""
 
     NEW = "new"  # stored, not (yet) alerted: not negative, or waiting in the outbox

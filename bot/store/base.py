@@ -59,6 +59,10 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
+    def known_ids(self, source: str, external_ids: Iterable[str]) -> set[str]:
+        """Which of these external ids this source has already given us."""
+
+    @abc.abstractmethod
     def get_mention(self, mention_id: int) -> Mention | None: ...
 
     @abc.abstractmethod
@@ -110,6 +114,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def alert_for(self, mention_id: int) -> Alert | None:
         """The alert (channel, ts) of a mention, delivered or not."""
+
+    @abc.abstractmethod
+    def release_alerts(self, alert_ids: Iterable[int]) -> None:
+        """Give leased alerts back untouched (delivery paused, e.g. rate limited)."""
 
     @abc.abstractmethod
     def pending_count(self) -> int: ...

@@ -103,6 +103,21 @@ class SqlStore(Store):
                 )
             return mention_id
 
+    def known_ids(self, source: str, external_ids: Iterable[str]) -> set[str]:
+        ids = list(dict.fromkeys(external_ids))
+        found: set[str] = set()
+        with self.transaction() as tx:
+            for start in range(0, len(ids), 500):  # stay under SQLite's variable limit
+                chunk = ids[start : start + 500]
+                marks = ", ".join("?" for _ in chunk)
+                rows = tx.all(
+                    "SELECT external_id FROM mentions"
+                    f" WHERE source = ? AND external_id IN ({marks})",
+                    (source, *chunk),
+                )
+                found.update(r[0] for r in rows)
+        return found
+
     def get_mention(self, mention_id: int) -> Mention | None:
         with self.transaction() as tx:
             return self._read_mention(tx, mention_id)
@@ -318,6 +333,14 @@ class SqlStore(Store):
             )
         return None if row is None else _alert_from_row(row)
 
+    def release_alerts(self, alert_ids: Iterable[int]) -> None:
+        ids = list(alert_ids)
+        if not ids:
+            return
+        with self.transaction() as tx:
+            marks = ", ".join("?" for _ in ids)
+            tx.execute(f"UPDATE outbox SET lease_until = 0 WHERE id IN ({marks})", ids)
+
     def pending_count(self) -> int:
         with self.transaction() as tx:
             row = tx.one("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL")
@@ -412,4 +435,3 @@ def _alert_from_row(r: Sequence[Any]) -> Alert:
         delivered_at=from_epoch(r[5]),
         last_error=r[6],
     )
-

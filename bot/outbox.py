@@ -1,0 +1,101 @@
+"""Delivery of queued alerts to a chat notifier: at least once per attempt, recorded once.
+
+An alert row is written in the same transaction as its mention (bot/store), so nothing that
+was stored can be forgotten. Here each due alert is leased, posted, and marked delivered; a
+failure leaves it queued with a later retry time. Permanent errors (a channel that does not
+exist) are retried too, only slowly: the alert waits until someone fixes the configuration.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.chat.notifier import DeliveryError, Notifier
+from bot.store.base import Store
+
+log = logging.getLogger(__name__)
+
+BASE_BACKOFF_SECONDS = 5.0
+
+
+@dataclass(slots=True)
+class DeliveryReport:
+    delivered: int = 0
+    failed: int = 0
+    paused_for: float = 0.0  # seconds the notifier asked us to wait (rate limit), 0 if none
+
+
+class Outbox:
+    def __init__(
+        self,
+        store: Store,
+        notifier: Notifier,
+        clock: Callable[[], datetime],
+        *,
+        batch: int = 20,
+        max_backoff: float = 600.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.notifier = notifier
+        self.clock = clock
+        self.batch = batch
+        self.max_backoff = max_backoff
+        self._rng = rng or random.Random()
+
+    def deliver_due(self) -> DeliveryReport:
+        report = DeliveryReport()
+        alerts = self.store.due_alerts(self.clock(), self.batch)
+        for index, alert in enumerate(alerts):
+            mention = self.store.get_mention(alert.mention_id)
+            if mention is None:  # cannot happen with foreign keys; never crash the loop on it
+                self.store.mark_failed(alert.id, error="mention missing", retry_at=self._far())
+                continue
+            try:
+                chat_ts = self.notifier.post_alert(mention, alert.channel)
+            except DeliveryError as exc:
+                report.failed += 1
+                delay = self._delay(alert.attempts, exc)
+                self.store.mark_failed(
+                    alert.id, error=str(exc), retry_at=self.clock() + timedelta(seconds=delay)
+                )
+                log.warning(
+                    "alert %d for mention %d not delivered (%s, %s); retry in %.0f s",
+                    alert.id, alert.mention_id, "permanent" if exc.permanent else "transient",
+                    exc, delay,
+                )  # fmt: skip
+                if exc.retry_after:
+                    # The chat service asked us to slow down: stop this batch, hand the rest
+                    # back untouched, and let the caller wait as told.
+                    self.store.release_alerts(a.id for a in alerts[index + 1 :])
+                    report.paused_for = exc.retry_after
+                    break
+                continue
+            except Exception as exc:  # a bug in a notifier must not lose the alert
+                report.failed += 1
+                log.exception("alert %d: unexpected delivery error", alert.id)
+                self.store.mark_failed(
+                    alert.id,
+                    error=f"{type(exc).__name__}: {exc}",
+                    retry_at=self.clock() + timedelta(seconds=self._delay(alert.attempts, None)),
+                )
+                continue
+            self.store.mark_delivered(alert.id, chat_ts=chat_ts, at=self.clock())
+            report.delivered += 1
+        return report
+
+    def _delay(self, attempts: int, error: DeliveryError | None) -> float:
+        if error is not None and error.retry_after:
+            return error.retry_after
+        if error is not None and error.permanent:
+            return self.max_backoff
+        # Exponential with full jitter, so replicas and restarts do not retry in lockstep.
+        ceiling = min(self.max_backoff, BASE_BACKOFF_SECONDS * (2**attempts))
+        return max(1.0, self._rng.uniform(ceiling / 2, ceiling))
+
+    def _far(self) -> datetime:
+        return self.clock() + timedelta(days=365)

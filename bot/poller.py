@@ -1,0 +1,172 @@
+"""The schedule: which source is polled when, failure backoff, and per-source health.
+
+Sources run concurrently in a small thread pool, so one slow or failing feed never holds up
+the others; a feed's state (ETag, Last-Modified) is saved only after its entries are stored,
+so a restart in the middle of a poll fetches them again and dedup keeps each exactly once.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from bot.pipeline import BrandRule, Pipeline, PipelineReport
+from bot.sources.base import Source, SourceError
+from bot.store.base import Store
+
+log = logging.getLogger(__name__)
+
+MAX_FAILURE_BACKOFF_SECONDS = 3600.0
+
+
+@dataclass(slots=True)
+class SourceHealth:
+    interval: float
+    last_success: datetime | None = None
+    last_error: str = ""
+    last_error_at: datetime | None = None
+    consecutive_failures: int = 0
+    polls: int = 0
+    errors: int = 0
+    items_seen: int = 0
+    next_due: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    brand: BrandRule
+    source: Source
+    interval: float
+
+
+@dataclass(slots=True)
+class PollReport:
+    polled: int = 0
+    failed: int = 0
+    not_modified: int = 0
+    pipeline: PipelineReport = field(default_factory=PipelineReport)
+
+
+class Poller:
+    def __init__(
+        self,
+        store: Store,
+        pipeline: Pipeline,
+        jobs: Sequence[Job],
+        clock: Callable[[], datetime],
+        *,
+        workers: int = 8,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.pipeline = pipeline
+        self.jobs = list(jobs)
+        self.clock = clock
+        self.workers = max(1, min(workers, len(self.jobs) or 1))
+        self._rng = rng or random.Random()
+        self._lock = threading.Lock()
+        self.health: dict[str, SourceHealth] = {
+            job.source.name: SourceHealth(interval=job.interval) for job in self.jobs
+        }
+
+    def poll_once(self, jobs: Sequence[Job] | None = None) -> PollReport:
+        """Poll the given jobs (default: all) concurrently and wait for every one."""
+        chosen = list(self.jobs if jobs is None else jobs)
+        report = PollReport()
+        if not chosen:
+            return report
+        with ThreadPoolExecutor(self.workers, thread_name_prefix="poll") as pool:
+            for outcome in pool.map(self._poll_job, chosen):
+                report.polled += 1
+                if outcome is None:
+                    report.failed += 1
+                elif outcome == "not_modified":
+                    report.not_modified += 1
+                else:
+                    report.pipeline.add(outcome)
+        return report
+
+    def due_jobs(self, now: datetime) -> list[Job]:
+        return [
+            j
+            for j in self.jobs
+            if (due := self.health[j.source.name].next_due) is None or due <= now
+        ]
+
+    def seconds_until_next(self, now: datetime) -> float:
+        dues = [h.next_due for h in self.health.values() if h.next_due is not None]
+        if len(dues) < len(self.health):
+            return 0.0
+        return max(0.0, min((d - now).total_seconds() for d in dues))
+
+    def run(self, stop: threading.Event) -> None:
+        """Poll each source on its own schedule until `stop` is set."""
+        while not stop.is_set():
+            due = self.due_jobs(self.clock())
+            if due:
+                report = self.poll_once(due)
+                p = report.pipeline
+                log.info(
+                    "polled %d sources (%d failed, %d unchanged): %d entries, %d matched,"
+                    " %d new, %d alerts queued",
+                    report.polled, report.failed, report.not_modified, p.entries, p.matched,
+                    p.stored, p.alerts,
+                )  # fmt: skip
+            stop.wait(min(60.0, max(0.5, self.seconds_until_next(self.clock()))))
+
+    def _poll_job(self, job: Job) -> PipelineReport | str | None:
+        name = job.source.name
+        health = self.health[name]
+        started = self.clock()
+        try:
+            state = self.store.feed_state(name)
+            result = job.source.fetch(state)
+            report = (
+                None if result.not_modified else self.pipeline.process(job.brand, result.entries)
+            )
+            self.store.save_feed_state(name, result.state, at=self.clock())
+        except SourceError as exc:
+            self._failed(job, health, started, str(exc), permanent=exc.permanent)
+            return None
+        except Exception as exc:  # a bug or a database hiccup in one source never stops the rest
+            log.exception("source %s: unexpected error", name)
+            self._failed(job, health, started, f"{type(exc).__name__}: {exc}", permanent=False)
+            return None
+        with self._lock:
+            health.polls += 1
+            health.last_success = self.clock()
+            health.consecutive_failures = 0
+            health.items_seen += len(result.entries)
+            health.next_due = started + timedelta(seconds=self._jitter(job.interval))
+        return "not_modified" if report is None else report
+
+    def _failed(
+        self, job: Job, health: SourceHealth, started: datetime, error: str, *, permanent: bool
+    ) -> None:
+        with self._lock:
+            health.polls += 1
+            health.errors += 1
+            health.consecutive_failures += 1
+            health.last_error = error
+            health.last_error_at = self.clock()
+            backoff = min(
+                MAX_FAILURE_BACKOFF_SECONDS,
+                job.interval * (2 ** min(health.consecutive_failures - 1, 10)),
+            )
+            if permanent:
+                backoff = max(backoff, min(MAX_FAILURE_BACKOFF_SECONDS, job.interval * 4))
+            health.next_due = started + timedelta(seconds=self._jitter(backoff))
+        log.warning(
+            "source %s failed (%s, %d in a row): %s; next try in %.0f s",
+            job.source.name, "permanent" if permanent else "transient",
+            health.consecutive_failures, error, (health.next_due - started).total_seconds(),
+        )  # fmt: skip
+
+    def _jitter(self, seconds: float) -> float:
+        # Up to 10% early, so feeds configured alike drift apart instead of polling in bursts.
+        return seconds * self._rng.uniform(0.9, 1.0)
