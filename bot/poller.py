@@ -104,21 +104,6 @@ class Poller:
             return 0.0
         return max(0.0, min((d - now).total_seconds() for d in dues))
 
-    def run(self, stop: threading.Event) -> None:
-        """Poll each source on its own schedule until `stop` is set."""
-        while not stop.is_set():
-            due = self.due_jobs(self.clock())
-            if due:
-                report = self.poll_once(due)
-                p = report.pipeline
-                log.info(
-                    "polled %d sources (%d failed, %d unchanged): %d entries, %d matched,"
-                    " %d new, %d alerts queued",
-                    report.polled, report.failed, report.not_modified, p.entries, p.matched,
-                    p.stored, p.alerts,
-                )  # fmt: skip
-            stop.wait(min(60.0, max(0.5, self.seconds_until_next(self.clock()))))
-
     def _poll_job(self, job: Job) -> PipelineReport | str | None:
         name = job.source.name
         health = self.health[name]

@@ -1,0 +1,190 @@
+"""`mentionbot` command line: run | poll --once | check | demo | score | labels export."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot import __version__
+from bot.config import ConfigError, Settings, load_settings
+
+log = logging.getLogger("bot")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "func"):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        print(f"mentionbot: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mentionbot",
+        description="Watches the web for mentions of a brand and brings complaints to Slack.",
+    )
+    parser.add_argument("--version", action="version", version=f"mentionbot {__version__}")
+    parser.add_argument("--watch", type=Path, help="watch list (TOML); default $WATCH_LIST")
+    parser.add_argument("--log-level", help="DEBUG, INFO, WARNING; default $LOG_LEVEL")
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="poll sources and serve Slack until stopped")
+    run.set_defaults(func=cmd_run)
+
+    poll = sub.add_parser("poll", help="poll every source, deliver alerts")
+    poll.add_argument("--once", action="store_true", required=True, help="one cycle, then exit")
+    poll.set_defaults(func=cmd_poll_once)
+
+    check = sub.add_parser("check", help="validate settings, watch list, database and tokens")
+    check.add_argument("--sources", action="store_true", help="also fetch every source once")
+    check.set_defaults(func=cmd_check)
+
+    demo = sub.add_parser("demo", help="offline demo: replay bundled sample feeds locally")
+    demo.set_defaults(func=cmd_demo)
+
+    labels = sub.add_parser("labels", help="corrections recorded from chat")
+    labels_sub = labels.add_subparsers(metavar="ACTION")
+    export = labels_sub.add_parser("export", help="write labels as JSONL to stdout or a file")
+    export.add_argument("-o", "--output", type=Path, help="file to write (default stdout)")
+    export.set_defaults(func=cmd_labels_export)
+
+    from bot.analysis.cli import add_commands
+
+    add_commands(sub)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, object] = {}
+    if getattr(args, "watch", None):
+        overrides["watch_list"] = args.watch
+    settings = load_settings(**overrides)
+    level = (getattr(args, "log_level", None) or settings.log_level).upper()
+    logging.basicConfig(
+        level=getattr(logging, level, logging.INFO),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+    )
+    # slack_sdk logs request bodies at DEBUG; keep it at INFO so no token reaches a log.
+    logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLogger().level))
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    return settings
+
+
+def _notifier(settings: Settings):  # type: ignore[no-untyped-def]
+    if settings.slack_enabled:
+        from bot.chat.slack.notifier import SlackNotifier, web_client
+
+        return SlackNotifier(web_client(settings))
+    from bot.chat.notifier import ConsoleNotifier
+
+    return ConsoleNotifier(sys.stdout)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.runtime import build_runtime, start_background
+
+    settings = _settings(args)
+    runtime = build_runtime(settings, _notifier(settings))
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    log.info(
+        "watching %d brand(s), %d source(s); store %s; scorer %s; alerts to %s",
+        len(runtime.watch.brand), len(runtime.poller.jobs), _safe_url(settings.database_url),
+        runtime.scorer.name, "Slack" if settings.slack_enabled else "this terminal",
+    )  # fmt: skip
+    threads = start_background(runtime, stop)
+    try:
+        if settings.slack_enabled:
+            from bot.chat.slack.app import build_app, run_http, run_socket_mode
+
+            app = build_app(settings, runtime.store)
+            if settings.slack_mode == "http":
+                run_http(app, settings, stop)
+            else:
+                run_socket_mode(app, settings, stop)
+        else:
+            log.info("no SLACK_BOT_TOKEN: printing alerts here. Ctrl-C to stop.")
+            stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=10)
+        runtime.close()
+    return 0
+
+
+def cmd_poll_once(args: argparse.Namespace) -> int:
+    from bot.runtime import build_runtime
+
+    settings = _settings(args)
+    runtime = build_runtime(settings, _notifier(settings))
+    try:
+        report = runtime.poller.poll_once()
+        delivery = runtime.outbox.deliver_due()
+    finally:
+        runtime.close()
+    p = report.pipeline
+    print(
+        f"polled {report.polled} source(s): {report.failed} failed, {report.not_modified} "
+        f"unchanged; {p.entries} entries, {p.matched} matched, {p.stored} new, "
+        f"{p.duplicates} already seen; {delivery.delivered} alert(s) delivered, "
+        f"{delivery.failed} failed (kept queued)"
+    )
+    return 1 if report.polled and report.failed == report.polled else 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from bot.checks import run_checks
+
+    return run_checks(args, _settings)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    _settings(args)  # logging as configured
+    return run_demo(sys.stdout)
+
+
+def cmd_labels_export(args: argparse.Namespace) -> int:
+    from bot.store import open_store
+
+    settings = _settings(args)
+    store = open_store(settings.database_url)
+    try:
+        rows = store.labels()
+    finally:
+        store.close()
+    lines = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    if args.output:
+        args.output.write_text(lines, encoding="utf-8")
+        print(f"wrote {len(rows)} label(s) to {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(lines)
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    """A database URL fit for a log: no password."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}@{host}"
+    return url
