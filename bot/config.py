@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 
 class ConfigError(Exception):
     """Configuration that cannot work; the message says what to change."""
+
+
+# Lists arrive from the environment as "a,b,c", not JSON; `_split_commas` parses them.
+CommaList = Annotated[list[str], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -31,8 +35,8 @@ class Settings(BaseSettings):
     slack_api_url: str = "https://slack.com/api/"
     http_host: str = "0.0.0.0"
     http_port: int = Field(default=3000, ge=0, le=65535)
-    admin_users: list[str] = Field(default_factory=list)
-    allowed_channels: list[str] = Field(default_factory=list)
+    admin_users: CommaList = Field(default_factory=list)
+    allowed_channels: CommaList = Field(default_factory=list)
 
     # Where and what to watch
     watch_list: Path = Path("watch.toml")
@@ -49,7 +53,7 @@ class Settings(BaseSettings):
     max_redirects: int = Field(default=5, ge=0)
     fetch_retries: int = Field(default=3, ge=1)
     user_agent: str = "mentionbot/0.1 (+https://github.com/mentionbot/mentionbot)"
-    allow_private_hosts: list[str] = Field(default_factory=list)
+    allow_private_hosts: CommaList = Field(default_factory=list)
 
     # Delivery
     outbox_batch: int = Field(default=20, ge=1)
@@ -60,7 +64,6 @@ class Settings(BaseSettings):
     @field_validator("admin_users", "allowed_channels", "allow_private_hosts", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
-        # Lists arrive from the environment as "a,b,c"; pydantic-settings would want JSON.
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
@@ -81,6 +84,8 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise ConfigError(_describe(exc, prefix="setting")) from None
+    except SettingsError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 class SourceConfig(BaseModel):
