@@ -61,25 +61,26 @@ def demo_watch_list(base_url: str) -> WatchList:
 def run_demo(out: TextIO) -> int:
     from bot.runtime import build_runtime
 
-    with as_file(files("bot.demo") / "feeds") as feeds, serve_directory(feeds) as base_url:
-        with tempfile.TemporaryDirectory(prefix="mentionbot-demo-") as tmp:
-            settings = load_settings(
-                database_url=f"sqlite:///{Path(tmp) / 'demo.db'}",
-                allow_private_hosts=["127.0.0.1"],
-                slack_bot_token=None,
-            )
-            runtime = build_runtime(
-                settings, ConsoleNotifier(out), watch=demo_watch_list(base_url)
-            )
-            try:
-                print(f"mentionbot demo: polling {len(FEEDS)} sample feeds from {base_url}", file=out)
-                print(f"scorer: {runtime.scorer.name}\n", file=out)
-                first = runtime.poller.poll_once()
-                delivered = runtime.outbox.deliver_due()
-                second = runtime.poller.poll_once()
-                runtime.outbox.deliver_due()
-            finally:
-                runtime.close()
+    with (
+        as_file(files("bot.demo") / "feeds") as feeds,
+        serve_directory(feeds) as base_url,
+        tempfile.TemporaryDirectory(prefix="mentionbot-demo-") as tmp,
+    ):
+        settings = load_settings(
+            database_url=f"sqlite:///{Path(tmp) / 'demo.db'}",
+            allow_private_hosts=["127.0.0.1"],
+            slack_bot_token=None,
+        )
+        runtime = build_runtime(settings, ConsoleNotifier(out), watch=demo_watch_list(base_url))
+        try:
+            print(f"mentionbot demo: polling {len(FEEDS)} sample feeds at {base_url}", file=out)
+            print(f"scorer: {runtime.scorer.name}\n", file=out)
+            first = runtime.poller.poll_once()
+            delivered = runtime.outbox.deliver_due()
+            second = runtime.poller.poll_once()
+            runtime.outbox.deliver_due()
+        finally:
+            runtime.close()
     p = first.pipeline
     print(
         f"\nfirst poll: {p.entries} entries, {p.matched} matched the brand terms, "
