@@ -1,0 +1,412 @@
+"""A small fake of the Slack Web API on 127.0.0.1, for the real slack_sdk WebClient.
+
+Point `WebClient(base_url=fake.api_url)` at it. It answers the methods mentionbot calls with
+Slack-shaped `{"ok": true, ...}` bodies, records every call (method, parsed body, headers),
+and can be told to fail the next N calls of a method (HTTP 429 with Retry-After, an
+`{"ok": false, "error": ...}` body, or a 500). `response_url`s handed to the bot in payloads
+point here too (`/respond/<n>`), so `respond()` calls are recorded as method "response_url".
+
+Also here: `slack_post`, which POSTs to the bot's `/slack/events` signed exactly as Slack
+signs, and builders for block_actions, view_submission and slash-command bodies.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from slack_sdk.signature import SignatureVerifier
+
+BOT_USER_ID = "UBOT000001"
+TEAM_ID = "T0000TEAM"
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str  # "chat.postMessage", ... or "response_url"
+    body: dict[str, Any]  # JSON body, or form fields (single values)
+    headers: dict[str, str]  # lower-case names
+    path: str
+
+
+@dataclass
+class _Failure:
+    times: int
+    status: int = 200
+    error: str = ""
+    retry_after: float | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FakeSlack:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self._changed = threading.Condition()
+        self._failures: dict[str, list[_Failure]] = {}
+        self._ts = itertools.count(1)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle --------------------------------------------------------------------------
+    def start(self) -> FakeSlack:
+        fake = self
+
+        class Handler(_Handler):
+            owner = fake
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="fake-slack", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "start() first"
+        return self._server.server_address[1]
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def response_url(self, name: str = "1") -> str:
+        return f"http://127.0.0.1:{self.port}/respond/{name}"
+
+    # --- programming failures ---------------------------------------------------------------
+    def fail_next(
+        self,
+        method: str,
+        *,
+        times: int = 1,
+        status: int = 200,
+        error: str = "",
+        retry_after: float | None = None,
+    ) -> None:
+        """The next `times` calls of `method` fail. status=429 sends Retry-After when given;
+        status=200 with `error` answers `{"ok": false, "error": error}`."""
+        failure = _Failure(times=times, status=status, error=error, retry_after=retry_after)
+        with self._changed:
+            self._failures.setdefault(method, []).append(failure)
+
+    def _take_failure(self, method: str) -> _Failure | None:
+        with self._changed:
+            queue = self._failures.get(method) or []
+            if not queue:
+                return None
+            failure = queue[0]
+            failure.times -= 1
+            if failure.times <= 0:
+                queue.pop(0)
+            return failure
+
+    # --- assertions -------------------------------------------------------------------------
+    def calls_to(self, method: str) -> list[Call]:
+        with self._changed:
+            return [c for c in self.calls if c.method == method]
+
+    def wait_for(
+        self,
+        method: str,
+        *,
+        count: int = 1,
+        where: Callable[[Call], bool] | None = None,
+        timeout: float = 5.0,
+    ) -> list[Call]:
+        """Block until `count` calls of `method` (matching `where`) arrived; return them.
+        Listeners run on Bolt's worker threads, so tests wait on this, never on a sleep."""
+        deadline = time.monotonic() + timeout
+
+        def matching() -> list[Call]:
+            return [c for c in self.calls if c.method == method and (where is None or where(c))]
+
+        with self._changed:
+            while len(found := matching()) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    seen = [c.method for c in self.calls]
+                    raise AssertionError(
+                        f"waited {timeout} s for {count} x {method}; got {len(found)}; "
+                        f"calls so far: {seen}"
+                    )
+                self._changed.wait(left)
+            return found
+
+    def clear(self) -> None:
+        with self._changed:
+            self.calls.clear()
+
+    # --- answers ----------------------------------------------------------------------------
+    def _record(self, call: Call) -> None:
+        with self._changed:
+            self.calls.append(call)
+            self._changed.notify_all()
+
+    def _next_ts(self) -> str:
+        return f"1700000000.{next(self._ts):06d}"
+
+    def answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        channel = body.get("channel", "")
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "url": "https://fake.slack.test/",
+                "team": "Fake Team",
+                "user": "mentionbot",
+                "team_id": TEAM_ID,
+                "user_id": BOT_USER_ID,
+                "bot_id": "B0000BOT",
+                "is_enterprise_install": False,
+            }
+        if method == "chat.postMessage":
+            ts = self._next_ts()
+            message = {
+                "type": "message",
+                "ts": ts,
+                "text": body.get("text", ""),
+                "user": BOT_USER_ID,
+            }
+            if "thread_ts" in body:
+                message["thread_ts"] = body["thread_ts"]
+            return {"ok": True, "channel": channel, "ts": ts, "message": message}
+        if method == "chat.update":
+            return {
+                "ok": True,
+                "channel": channel,
+                "ts": body.get("ts", ""),
+                "text": body.get("text", ""),
+            }
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": self._next_ts()}
+        if method in ("views.open", "views.update", "views.push"):
+            view = body.get("view")
+            if isinstance(view, str):
+                view = json.loads(view)
+            return {"ok": True, "view": {"id": "V0000001", **(view or {})}}
+        if method == "conversations.info":
+            return {"ok": True, "channel": {"id": channel, "name": "fake", "is_member": True}}
+        return {"ok": True}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    owner: FakeSlack
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output quiet
+        pass
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length).decode("utf-8") if length else ""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        body = _parse_body(raw, headers.get("content-type", ""), self.path)
+        if self.path.startswith("/respond/"):
+            self.owner._record(Call("response_url", body, headers, self.path))
+            self._send(200, {"ok": True})
+            return
+        method = self.path.split("?", 1)[0].removeprefix("/api/")
+        self.owner._record(Call(method, body, headers, self.path))
+        failure = self.owner._take_failure(method)
+        if failure is not None:
+            extra = {}
+            if failure.retry_after is not None:
+                extra["Retry-After"] = str(int(failure.retry_after))
+            if failure.status == 429:
+                self._send(429, {"ok": False, "error": "ratelimited"}, extra)
+            elif failure.status >= 500:
+                self._send(failure.status, {"ok": False, "error": "fatal_error"}, extra)
+            else:
+                self._send(failure.status, {"ok": False, "error": failure.error or "fatal_error"})
+            return
+        self._send(200, self.owner.answer(method, body))
+
+    do_GET = do_POST  # slack_sdk always POSTs, but a stray GET must not hang a test
+
+    def _send(self, status: int, payload: dict[str, Any], extra: dict[str, str] | None = None):
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (extra or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def _parse_body(raw: str, content_type: str, path: str) -> dict[str, Any]:
+    if not raw:
+        return dict(parse_qsl(path.split("?", 1)[1])) if "?" in path else {}
+    if "json" in content_type:
+        try:
+            parsed = json.loads(raw)
+        except json.JSONDecodeError:
+            return {"_raw": raw}
+        return parsed if isinstance(parsed, dict) else {"_json": parsed}
+    return dict(parse_qsl(raw, keep_blank_values=True))
+
+
+# --- signed requests to the bot ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: str
+    headers: dict[str, str]
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def sign(body: str, signing_secret: str, timestamp: int | None = None) -> dict[str, str]:
+    """The two headers Slack adds: `v0=` HMAC-SHA256 of `v0:{timestamp}:{body}`."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    signature = SignatureVerifier(signing_secret).generate_signature(timestamp=ts, body=body)
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": signature}
+
+
+def slack_post(
+    url: str,
+    body: str,
+    signing_secret: str | None,
+    *,
+    timestamp: int | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 10.0,
+) -> Response:
+    """POST like Slack does. signing_secret=None sends it unsigned."""
+    all_headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if body.startswith("{"):
+        all_headers["Content-Type"] = "application/json"
+    if signing_secret is not None:
+        all_headers.update(sign(body, signing_secret, timestamp))
+    all_headers.update(headers or {})
+    request = urllib.request.Request(url, data=body.encode(), headers=all_headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as reply:
+            return Response(reply.status, reply.read().decode(), dict(reply.headers.items()))
+    except urllib.error.HTTPError as exc:
+        return Response(exc.code, exc.read().decode(), dict(exc.headers.items()))
+
+
+# --- Slack-shaped payloads ---------------------------------------------------------------------
+
+
+def block_actions_body(
+    action_id: str,
+    value: str,
+    *,
+    user: str = "U0000001",
+    channel: str = "C0000001",
+    message_ts: str = "1700000000.000001",
+    block_id: str = "mention-alert-actions",
+    response_url: str = "",
+    trigger_id: str = "1111.2222.abcdef",
+) -> str:
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM_ID},
+        "api_app_id": "A0000APP",
+        "token": "legacy-verification-token",
+        "container": {
+            "type": "message",
+            "message_ts": message_ts,
+            "channel_id": channel,
+            "is_ephemeral": False,
+        },
+        "trigger_id": trigger_id,
+        "team": {"id": TEAM_ID, "domain": "fake"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "channel": {"id": channel, "name": "alerts"},
+        "message": {"type": "message", "ts": message_ts, "user": BOT_USER_ID, "text": "alert"},
+        "state": {"values": {}},
+        "response_url": response_url,
+        "actions": [
+            {
+                "type": "button",
+                "action_id": action_id,
+                "block_id": block_id,
+                "value": value,
+                "text": {"type": "plain_text", "text": action_id},
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def view_submission_body(
+    callback_id: str,
+    private_metadata: str,
+    values: dict[str, dict[str, dict[str, Any]]],
+    *,
+    user: str = "U0000001",
+) -> str:
+    """`values` as Slack nests them: {block_id: {action_id: {"type": ..., "value": ...}}}."""
+    payload = {
+        "type": "view_submission",
+        "team": {"id": TEAM_ID, "domain": "fake"},
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM_ID},
+        "api_app_id": "A0000APP",
+        "token": "legacy-verification-token",
+        "trigger_id": "3333.4444.abcdef",
+        "view": {
+            "id": "V0000001",
+            "team_id": TEAM_ID,
+            "type": "modal",
+            "callback_id": callback_id,
+            "private_metadata": private_metadata,
+            "state": {"values": values},
+            "hash": "1.abc",
+            "app_id": "A0000APP",
+            "bot_id": "B0000BOT",
+        },
+        "response_urls": [],
+        "is_enterprise_install": False,
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def slash_command_body(
+    text: str,
+    *,
+    user: str = "U0000001",
+    channel: str = "C0000001",
+    response_url: str = "",
+    command: str = "/mentions",
+) -> str:
+    return urlencode(
+        {
+            "token": "legacy-verification-token",
+            "team_id": TEAM_ID,
+            "team_domain": "fake",
+            "channel_id": channel,
+            "channel_name": "alerts",
+            "user_id": user,
+            "user_name": user.lower(),
+            "command": command,
+            "text": text,
+            "api_app_id": "A0000APP",
+            "is_enterprise_install": "false",
+            "response_url": response_url,
+            "trigger_id": "5555.6666.abcdef",
+        }
+    )
