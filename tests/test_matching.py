@@ -49,7 +49,10 @@ def test_regex_characters_in_terms_are_literal() -> None:
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        ("https://www.Example.com/a/b/?utm_source=x&b=2&a=1#frag", "https://example.com/a/b?a=1&b=2"),
+        (
+            "https://www.Example.com/a/b/?utm_source=x&b=2&a=1#frag",
+            "https://example.com/a/b?a=1&b=2",
+        ),
         ("http://example.com:80/x?fbclid=1&gclid=2", "https://example.com/x"),
         ("https://example.com:8443/x/", "https://example.com:8443/x"),
         ("https://example.com", "https://example.com/"),

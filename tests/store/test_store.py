@@ -163,9 +163,9 @@ def test_find_mentions_filters_by_words_source_sentiment_status_owner_and_since(
         make_mention(text="love it", verdict=make_verdict_positive()), alert=False
     )
     assert {m.id for m in store.find_mentions(MentionQuery(words=("refund",)))} == {old, new}
-    assert [m.id for m in store.find_mentions(MentionQuery(words=("refund",), source="reddit"))] == [
-        new
-    ]
+    assert [
+        m.id for m in store.find_mentions(MentionQuery(words=("refund",), source="reddit"))
+    ] == [new]
     recent = MentionQuery(since=clock() - timedelta(days=7))
     assert {m.id for m in store.find_mentions(recent)} == {new, happy}
     negative = MentionQuery(sentiment=Sentiment.NEGATIVE, flagged_only=True)

@@ -1,0 +1,84 @@
+"""Settings and watch list: valid files load; mistakes are named, not stack-traced."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings, load_watch_list
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_example_watch_list_is_valid() -> None:
+    watch = load_watch_list(ROOT / "watch.example.toml")
+    assert watch.brand and all(b.sources for b in watch.brand)
+
+
+def test_env_example_lists_every_setting() -> None:
+    from bot.config import Settings
+
+    listed = {
+        line.split("=", 1)[0].strip().lower()
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if "=" in line and not line.lstrip().startswith("#")
+    }
+    assert set(Settings.model_fields) == listed
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("brand = []", "brand"),
+        ('[[brand]]\nname = "A"\nterms = []', "terms"),
+        ('[[brand]]\nname = "A"\nterms = ["a"]\ncolour = "red"', "colour"),
+        ('[[brand]]\nname = "A"\nterms = ["a"]\n[[brand.sources]]\nurl = "ftp://x"', "http"),
+        ('[[brand]]\nname = "A"\nterms = ["a"]\nalert_threshold = 2', "alert_threshold"),
+        ("[[brand]\n", "not valid TOML"),
+        (
+            '[[brand]]\nname = "A"\nterms = ["a"]\n[[brand.sources]]\nname = "x"\nurl = "http://a"'
+            '\n[[brand.sources]]\nname = "x"\nurl = "http://b"',
+            "used twice",
+        ),
+    ],
+)
+def test_watch_list_mistakes_are_reported_by_name(tmp_path: Path, toml: str, message: str) -> None:
+    path = tmp_path / "watch.toml"
+    path.write_text(toml)
+    with pytest.raises(ConfigError, match=message):
+        load_watch_list(path)
+
+
+def test_missing_watch_list_says_how_to_make_one(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"copy watch\.example\.toml"):
+        load_watch_list(tmp_path / "nope.toml")
+
+
+def test_unnamed_sources_get_stable_names(tmp_path: Path) -> None:
+    path = tmp_path / "watch.toml"
+    path.write_text(
+        '[[brand]]\nname = "Acme Corp"\nterms = ["acme"]\n'
+        '[[brand.sources]]\nurl = "https://a.example/feed"\n'
+        '[[brand.sources]]\nurl = "https://b.example/feed"\n'
+    )
+    names = [s.name for _, s in load_watch_list(path).sources()]
+    assert names == ["acme-corp-1", "acme-corp-2"]
+
+
+def test_settings_read_comma_lists_and_reject_bad_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADMIN_USERS", "U1, U2")
+    monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9999/api")
+    settings = load_settings()
+    assert settings.admin_users == ["U1", "U2"]
+    assert settings.slack_api_url == "http://127.0.0.1:9999/api/"
+    monkeypatch.setenv("POLL_INTERVAL", "soon")
+    with pytest.raises(ConfigError, match="poll_interval"):
+        load_settings()
+
+
+def test_secrets_do_not_show_in_settings_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-very-secret")
+    settings = load_settings()
+    assert "very-secret" not in repr(settings) and "very-secret" not in str(settings)
+    assert settings.slack_enabled
