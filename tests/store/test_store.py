@@ -133,7 +133,9 @@ def test_concurrent_claims_from_separate_connections_have_exactly_one_winner(
         barrier.wait()
         outcomes[user] = workflow.claim(s, mention_id, user, clock())
 
-    threads = [threading.Thread(target=click, args=(u, s)) for u, s in zip(users, stores)]
+    threads = [
+        threading.Thread(target=click, args=(u, s)) for u, s in zip(users, stores, strict=True)
+    ]
     for t in threads:
         t.start()
     for t in threads:
