@@ -10,7 +10,15 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 
@@ -88,20 +96,42 @@ def load_settings(**overrides: object) -> Settings:
         raise ConfigError(str(exc)) from None
 
 
+SourceKind = Literal["feed", "hackernews", "bluesky", "mastodon", "reddit"]
+
+
 class SourceConfig(BaseModel):
+    """One source of a brand. `kind` says which fields it reads:
+
+    feed: url. hackernews: query (default: the brand's terms). bluesky (Jetstream): url of the
+    Jetstream WebSocket (optional). mastodon: instance and tag, token_env for instances that
+    need a token. reddit: query; OAuth credentials come from REDDIT_CLIENT_ID/SECRET settings.
+    """
+
     model_config = ConfigDict(extra="forbid")
 
     name: str = ""
-    kind: Literal["feed"] = "feed"
-    url: str
+    kind: SourceKind = "feed"
+    url: str = ""
+    query: str = ""
+    instance: str = ""
+    tag: str = ""
+    token_env: str = ""
     interval: float | None = Field(default=None, gt=0)
 
-    @field_validator("url")
+    @field_validator("url", "instance")
     @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
+    def _web_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://", "ws://", "wss://")):
+            raise ValueError("must start with http://, https://, ws:// or wss://")
         return value
+
+    @model_validator(mode="after")
+    def _needs(self) -> SourceConfig:
+        if self.kind == "feed" and not self.url.startswith(("http://", "https://")):
+            raise ValueError("a feed source needs a url starting with http:// or https://")
+        if self.kind == "mastodon" and not (self.instance and self.tag):
+            raise ValueError("a mastodon source needs instance and tag")
+        return self
 
 
 class BrandConfig(BaseModel):

@@ -129,6 +129,15 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def save_feed_state(self, source: str, state: FeedState, *, at: datetime) -> None: ...
 
+    @abc.abstractmethod
+    def lease_feed(self, source: str, *, holder: str, now: datetime, until: datetime) -> bool:
+        """Take the right to poll `source` until `until`, if nobody else holds it now (or the
+        holder is us). Replicas sharing one database poll each source one at a time."""
+
+    @abc.abstractmethod
+    def release_feed(self, source: str, *, holder: str, next_due: datetime) -> None:
+        """Done polling: keep others off `source` until it is due again."""
+
     # --- labels (corrections from chat) ---------------------------------------------------
     @abc.abstractmethod
     def add_label(self, mention_id: int, *, label: str, actor: str, at: datetime) -> None: ...

@@ -86,6 +86,15 @@ MIGRATIONS: list[list[str]] = [
             at DOUBLE PRECISION NOT NULL
         )""",
     ],
+    # 2: cursors for API and stream sources; feed leases so replicas share the polling
+    [
+        "ALTER TABLE feed_state ADD COLUMN cursor TEXT NOT NULL DEFAULT ''",
+        """CREATE TABLE feed_leases (
+            source TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            lease_until DOUBLE PRECISION NOT NULL
+        )""",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

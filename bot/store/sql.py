@@ -349,16 +349,42 @@ class SqlStore(Store):
     # --- sources --------------------------------------------------------------------------
     def feed_state(self, source: str) -> FeedState:
         with self.transaction() as tx:
-            row = tx.one("SELECT etag, last_modified FROM feed_state WHERE source = ?", (source,))
-        return FeedState() if row is None else FeedState(etag=row[0], last_modified=row[1])
+            row = tx.one(
+                "SELECT etag, last_modified, cursor FROM feed_state WHERE source = ?", (source,)
+            )
+        if row is None:
+            return FeedState()
+        return FeedState(etag=row[0], last_modified=row[1], cursor=row[2])
 
     def save_feed_state(self, source: str, state: FeedState, *, at: datetime) -> None:
         with self.transaction() as tx:
             tx.execute(
-                "INSERT INTO feed_state (source, etag, last_modified, updated_at)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT (source) DO UPDATE SET etag = excluded.etag,"
-                " last_modified = excluded.last_modified, updated_at = excluded.updated_at",
-                (source, state.etag, state.last_modified, to_epoch(at)),
+                "INSERT INTO feed_state (source, etag, last_modified, cursor, updated_at)"
+                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (source) DO UPDATE SET etag = excluded.etag,"
+                " last_modified = excluded.last_modified, cursor = excluded.cursor,"
+                " updated_at = excluded.updated_at",
+                (source, state.etag, state.last_modified, state.cursor, to_epoch(at)),
+            )
+
+    def lease_feed(self, source: str, *, holder: str, now: datetime, until: datetime) -> bool:
+        with self.transaction() as tx:
+            # Upsert that only overwrites an expired lease or our own: rowcount says who won.
+            return (
+                tx.execute(
+                    "INSERT INTO feed_leases (source, holder, lease_until) VALUES (?, ?, ?)"
+                    " ON CONFLICT (source) DO UPDATE SET holder = excluded.holder,"
+                    " lease_until = excluded.lease_until"
+                    " WHERE feed_leases.lease_until <= ? OR feed_leases.holder = excluded.holder",
+                    (source, holder, to_epoch(until), to_epoch(now)),
+                )
+                == 1
+            )
+
+    def release_feed(self, source: str, *, holder: str, next_due: datetime) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                "UPDATE feed_leases SET lease_until = ? WHERE source = ? AND holder = ?",
+                (to_epoch(next_due), source, holder),
             )
 
     # --- labels ---------------------------------------------------------------------------

@@ -219,3 +219,20 @@ def test_labels_are_exported_with_the_mention_text(
     assert row["text"] == "niet goed"
     assert row["label"] == "complaint"
     assert row["labelled_by"] == "U1"
+
+
+def test_feed_lease_is_held_by_one_replica_until_released_or_expired(
+    store: Store, clock: Clock
+) -> None:
+    until = clock() + timedelta(seconds=300)
+    assert store.lease_feed("feed", holder="r1", now=clock(), until=until)
+    assert not store.lease_feed("feed", holder="r2", now=clock(), until=until)
+    assert store.lease_feed("feed", holder="r1", now=clock(), until=until)  # renewing is fine
+    store.release_feed("feed", holder="r1", next_due=clock() + timedelta(seconds=60))
+    assert not store.lease_feed("feed", holder="r2", now=clock.advance(59), until=until)
+    assert store.lease_feed("feed", holder="r2", now=clock.advance(1), until=until)
+
+
+def test_feed_state_keeps_a_cursor(store: Store, clock: Clock) -> None:
+    store.save_feed_state("stream", FeedState(cursor="1732431600000000"), at=clock())
+    assert store.feed_state("stream").cursor == "1732431600000000"
