@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     user_agent: str = "mentionbot/0.1 (+https://github.com/mentionbot/mentionbot)"
     allow_private_hosts: CommaList = Field(default_factory=list)
 
+    # Platform sources
+    jetstream_url: str = "wss://jetstream2.us-east.bsky.network/subscribe"
+    reddit_client_id: str = ""
+    reddit_client_secret: SecretStr | None = None
+    hackernews_api_url: str = "https://hn.algolia.com/api/v1/"
+
     # Delivery
     outbox_batch: int = Field(default=20, ge=1)
     outbox_max_backoff: float = Field(default=600.0, gt=0)
