@@ -1,0 +1,192 @@
+"""Build the Bolt app from settings, and run it over Socket Mode or HTTP.
+
+No App exists at import time: `build_app` makes one per call, from settings, with request
+signature verification on. Listeners run with `process_before_response=False` (Bolt's
+default for long-running processes): `ack()` answers Slack at once and the work (store,
+chat.update, views.open) continues on Bolt's worker threads, well inside Slack's 3-second
+window in both Socket Mode and HTTP mode.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from slack_bolt import App, BoltRequest
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+
+from bot.chat.slack.actions import Deps, register_actions
+from bot.chat.slack.commands import register_commands
+from bot.config import ConfigError, Settings
+from bot.store.base import Store
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+MAX_BODY_BYTES = 1_000_000  # Slack's payloads are a few kB; anything huge is not from Slack
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def web_client(settings: Settings) -> WebClient:
+    """The client listeners use. Unlike the outbox's, it may wait out a rate limit: a click
+    was already acknowledged, and a late redraw beats a lost one."""
+    token = _secret(settings.slack_bot_token, "SLACK_BOT_TOKEN")
+    return WebClient(
+        token=token,
+        base_url=settings.slack_api_url,
+        timeout=15,
+        retry_handlers=[
+            ConnectionErrorRetryHandler(max_retry_count=1),
+            RateLimitErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def build_app(
+    settings: Settings,
+    store: Store,
+    *,
+    clock: Callable[[], datetime] = _utcnow,
+    client: WebClient | None = None,
+) -> App:
+    """A Bolt App with every listener registered. Calls auth.test once, so a wrong token
+    fails here, at start, with a readable ConfigError."""
+    signing_secret = ""
+    if settings.slack_signing_secret is not None:
+        signing_secret = settings.slack_signing_secret.get_secret_value()
+    if settings.slack_mode == "http" and not signing_secret:
+        raise ConfigError("SLACK_SIGNING_SECRET is required when SLACK_MODE=http")
+    client = client or web_client(settings)
+    try:
+        app = App(
+            client=client,
+            # Socket Mode requests arrive over an authenticated websocket and skip signature
+            # checks; HTTP requests are always verified against the signing secret.
+            signing_secret=signing_secret,
+            request_verification_enabled=True,
+            token_verification_enabled=True,
+            process_before_response=False,
+            logger=logging.getLogger("bot.chat.slack.bolt"),
+        )
+    except Exception as exc:  # BoltError wraps auth.test's answer; never echo the token
+        raise ConfigError(f"Slack rejected SLACK_BOT_TOKEN: {exc}") from None
+    deps = Deps(
+        store=store,
+        clock=clock,
+        admins=frozenset(settings.admin_users),
+        allowed_channels=frozenset(settings.allowed_channels),
+    )
+    register_actions(app, deps)
+    register_commands(app, deps)
+    return app
+
+
+# --- Socket Mode ------------------------------------------------------------------------------
+
+
+def run_socket_mode(app: App, settings: Settings, stop: threading.Event | None = None) -> None:
+    """Connect over Socket Mode and serve until `stop` is set (forever without one)."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    app_token = _secret(settings.slack_app_token, "SLACK_APP_TOKEN")
+    if not app_token.startswith("xapp-"):
+        raise ConfigError("SLACK_APP_TOKEN must be an app-level token (xapp-...)")
+    handler = SocketModeHandler(app, app_token)
+    handler.connect()
+    log.info("Slack Socket Mode connected")
+    try:
+        (stop or threading.Event()).wait()
+    finally:
+        handler.close()
+
+
+# --- HTTP -------------------------------------------------------------------------------------
+
+
+def make_http_server(app: App, host: str, port: int) -> ThreadingHTTPServer:
+    """A bound (not yet serving) HTTP server for POST /slack/events and GET /healthz.
+
+    Bolt does the signature check (RequestVerification middleware): an unsigned, stale or
+    forged request gets 401 before any listener runs."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            log.debug("http %s", format % args)
+
+        def do_GET(self) -> None:
+            if self.path.split("?", 1)[0] == "/healthz":
+                self._reply(200, b"ok", {"Content-Type": "text/plain"})
+            else:
+                self._reply(404, b"not found", {"Content-Type": "text/plain"})
+
+        def do_POST(self) -> None:
+            path, _, query = self.path.partition("?")
+            if path != EVENTS_PATH:
+                self._reply(404, b"not found", {"Content-Type": "text/plain"})
+                return
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY_BYTES:
+                self._reply(413, b"too large", {"Content-Type": "text/plain"})
+                return
+            body = self.rfile.read(length).decode("utf-8", errors="replace")
+            headers: dict[str, str | list[str]] = {}
+            for name, value in self.headers.items():
+                headers.setdefault(name.lower(), []).append(value)  # type: ignore[union-attr]
+            response = app.dispatch(BoltRequest(body=body, query=query, headers=headers))
+            extra = {k: v[0] for k, v in response.headers.items() if v}
+            self._reply(response.status, (response.body or "").encode(), extra)
+
+        def _reply(self, status: int, data: bytes, headers: dict[str, str]) -> None:
+            self.send_response(status)
+            for name, value in headers.items():
+                if name.lower() not in ("content-length", "connection"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer((host, port), Handler)
+    server.daemon_threads = True
+    return server
+
+
+def start_http_server(
+    app: App, host: str = "127.0.0.1", port: int = 0
+) -> tuple[ThreadingHTTPServer, int]:
+    """Serve in a daemon thread; returns the server (call `.shutdown()` to stop) and its port.
+    Port 0 picks a free one, which is what tests want."""
+    server = make_http_server(app, host, port)
+    thread = threading.Thread(target=server.serve_forever, name="slack-http", daemon=True)
+    thread.start()
+    return server, server.server_address[1]
+
+
+def run_http(app: App, settings: Settings, stop: threading.Event | None = None) -> None:
+    """Serve /slack/events on settings.http_host:http_port until `stop` is set."""
+    server, port = start_http_server(app, settings.http_host, settings.http_port)
+    log.info("Slack HTTP endpoint on http://%s:%d%s", settings.http_host, port, EVENTS_PATH)
+    try:
+        (stop or threading.Event()).wait()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _secret(value: Any, name: str) -> str:
+    secret = value.get_secret_value() if value is not None else ""
+    if not secret:
+        raise ConfigError(f"{name} is not set")
+    return secret
