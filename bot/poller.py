@@ -8,7 +8,9 @@ so a restart in the middle of a poll fetches them again and dedup keeps each exa
 from __future__ import annotations
 
 import logging
+import os
 import random
+import socket
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +24,8 @@ from bot.store.base import Store
 log = logging.getLogger(__name__)
 
 MAX_FAILURE_BACKOFF_SECONDS = 3600.0
+# How long a replica may hold a feed while polling it; if it dies, another takes over after.
+POLL_LEASE_SECONDS = 300.0
 
 
 @dataclass(slots=True)
@@ -47,6 +51,7 @@ class Job:
 @dataclass(slots=True)
 class PollReport:
     polled: int = 0
+    skipped: int = 0  # another replica holds the feed
     failed: int = 0
     not_modified: int = 0
     pipeline: PipelineReport = field(default_factory=PipelineReport)
@@ -62,6 +67,7 @@ class Poller:
         *,
         workers: int = 8,
         rng: random.Random | None = None,
+        holder: str = "",
     ) -> None:
         self.store = store
         self.pipeline = pipeline
@@ -69,6 +75,7 @@ class Poller:
         self.clock = clock
         self.workers = max(1, min(workers, len(self.jobs) or 1))
         self._rng = rng or random.Random()
+        self.holder = holder or default_holder()
         self._lock = threading.Lock()
         self.health: dict[str, SourceHealth] = {
             job.source.name: SourceHealth(interval=job.interval) for job in self.jobs
@@ -82,6 +89,9 @@ class Poller:
             return report
         with ThreadPoolExecutor(self.workers, thread_name_prefix="poll") as pool:
             for outcome in pool.map(self._poll_job, chosen):
+                if outcome == "skipped":
+                    report.skipped += 1
+                    continue
                 report.polled += 1
                 if outcome is None:
                     report.failed += 1
@@ -109,6 +119,21 @@ class Poller:
         health = self.health[name]
         started = self.clock()
         try:
+            leased = self.store.lease_feed(
+                name,
+                holder=self.holder,
+                now=started,
+                until=started + timedelta(seconds=POLL_LEASE_SECONDS),
+            )
+        except Exception as exc:  # the database is away: try again soon, like any failure
+            self._failed(job, health, started, f"cannot lease: {exc}", permanent=False)
+            return None
+        if not leased:
+            # Another replica is polling it or polled it recently; look again a bit later.
+            with self._lock:
+                health.next_due = started + timedelta(seconds=max(5.0, job.interval / 10))
+            return "skipped"
+        try:
             state = self.store.feed_state(name)
             result = job.source.fetch(state)
             report = (
@@ -128,6 +153,7 @@ class Poller:
             health.consecutive_failures = 0
             health.items_seen += len(result.entries)
             health.next_due = started + timedelta(seconds=self._jitter(job.interval))
+        self._release(name, health.next_due)
         return "not_modified" if report is None else report
 
     def _failed(
@@ -146,12 +172,24 @@ class Poller:
             if permanent:
                 backoff = max(backoff, min(MAX_FAILURE_BACKOFF_SECONDS, job.interval * 4))
             health.next_due = started + timedelta(seconds=self._jitter(backoff))
+        self._release(job.source.name, health.next_due)
         log.warning(
             "source %s failed (%s, %d in a row): %s; next try in %.0f s",
             job.source.name, "permanent" if permanent else "transient",
             health.consecutive_failures, error, (health.next_due - started).total_seconds(),
         )  # fmt: skip
 
+    def _release(self, name: str, next_due: datetime) -> None:
+        try:
+            self.store.release_feed(name, holder=self.holder, next_due=next_due)
+        except Exception:  # the lease simply expires; nothing is lost
+            log.warning("source %s: could not release the poll lease", name, exc_info=True)
+
     def _jitter(self, seconds: float) -> float:
         # Up to 10% early, so feeds configured alike drift apart instead of polling in bursts.
         return seconds * self._rng.uniform(0.9, 1.0)
+
+
+def default_holder() -> str:
+    """A name for this replica that differs between processes and machines."""
+    return f"{socket.gethostname()}:{os.getpid()}:{random.getrandbits(32):08x}"

@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from bot.analysis.base import Scorer, get_scorer
 from bot.chat.notifier import Notifier
 from bot.config import Settings, WatchList, load_watch_list
 from bot.http import HttpFetcher
+from bot.models import RawEntry
 from bot.outbox import Outbox
 from bot.pipeline import BrandRule, Pipeline
 from bot.poller import Job, Poller
-from bot.sources.feeds import build_source
+from bot.sources.base import StreamSource
+from bot.sources.registry import build_source, is_stream
 from bot.store import Store, open_store
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,12 @@ log = logging.getLogger(__name__)
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamJob:
+    brand: BrandRule
+    source: StreamSource
 
 
 @dataclass(slots=True)
@@ -38,6 +46,7 @@ class Runtime:
     poller: Poller
     outbox: Outbox
     fetcher: HttpFetcher
+    streams: list[StreamJob]
 
     def close(self) -> None:
         self.fetcher.close()
@@ -57,19 +66,26 @@ def build_runtime(
     scorer = get_scorer(settings.scorer)
     fetcher = HttpFetcher.from_settings(settings)
     pipeline = Pipeline(store, scorer, clock)
-    jobs = [
-        Job(
-            brand=BrandRule.from_config(brand, settings),
-            source=build_source(source, fetcher, settings),
-            interval=source.interval or settings.poll_interval,
+    jobs: list[Job] = []
+    streams: list[StreamJob] = []
+    for brand_config, source_config in watch.sources():
+        brand = BrandRule.from_config(brand_config, settings)
+        source = build_source(
+            source_config,
+            fetcher,
+            settings,
+            matches=lambda t, b=brand: b.terms.match(t) is not None,
         )
-        for brand, source in watch.sources()
-    ]
+        if is_stream(source):
+            streams.append(StreamJob(brand, source))  # type: ignore[arg-type]
+        else:
+            interval = source_config.interval or settings.poll_interval
+            jobs.append(Job(brand, source, interval))  # type: ignore[arg-type]
     poller = Poller(store, pipeline, jobs, clock)
     outbox = Outbox(
         store, notifier, clock, batch=settings.outbox_batch, max_backoff=settings.outbox_max_backoff
     )
-    return Runtime(settings, watch, store, scorer, pipeline, poller, outbox, fetcher)
+    return Runtime(settings, watch, store, scorer, pipeline, poller, outbox, fetcher, streams)
 
 
 def run_outbox(outbox: Outbox, stop: threading.Event, wake: threading.Event) -> None:
@@ -115,6 +131,33 @@ def start_background(runtime: Runtime, stop: threading.Event) -> list[threading.
         threading.Thread(target=run_outbox, args=(runtime.outbox, stop, wake), name="outbox",
                          daemon=True),
     ]  # fmt: skip
+    for job in runtime.streams:
+        name = f"stream-{job.source.name}"
+        args = (runtime, job, stop, wake)
+        threads.append(threading.Thread(target=run_stream, args=args, name=name, daemon=True))
     for thread in threads:
         thread.start()
     return threads
+
+
+def run_stream(
+    runtime: Runtime, job: StreamJob, stop: threading.Event, wake: threading.Event
+) -> None:
+    """Feed a push source into the pipeline; its cursor is saved only after its entries are
+    stored, so a restart resumes where the store left off."""
+    name = job.source.name
+    store, pipeline = runtime.store, runtime.pipeline
+
+    def emit(entries: Sequence[RawEntry], cursor: str) -> None:
+        report = pipeline.process(job.brand, entries) if entries else None
+        state = store.feed_state(name)
+        store.save_feed_state(name, replace(state, cursor=cursor), at=pipeline.clock())
+        if report is not None and report.alerts:
+            wake.set()
+
+    while not stop.is_set():
+        try:
+            job.source.run(emit, store.feed_state(name).cursor, stop)
+        except Exception:  # a bug in a stream must not end it for good
+            log.exception("stream %s stopped unexpectedly; restarting", name)
+            stop.wait(5.0)

@@ -1,0 +1,38 @@
+"""Builds the source a watch-list entry describes, by its `kind`."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from bot.config import Settings, SourceConfig
+from bot.http import HttpFetcher
+from bot.sources.base import Source, StreamSource
+
+# kind → module under bot.sources whose `build(config, settings, fetcher, matches=)` makes it
+PLATFORM_MODULES = {
+    "hackernews": "bot.sources.hackernews",
+    "bluesky": "bot.sources.bluesky",
+    "mastodon": "bot.sources.mastodon",
+    "reddit": "bot.sources.reddit",
+}
+
+
+def build_source(
+    config: SourceConfig,
+    fetcher: HttpFetcher,
+    settings: Settings,
+    *,
+    matches: Callable[[str], bool] | None = None,
+) -> Source | StreamSource:
+    """`matches` lets a firehose source (Bluesky) drop what cannot match before queueing it."""
+    if config.kind == "feed":
+        from bot.sources.feeds import build_source as build_feed
+
+        return build_feed(config, fetcher)
+    module = importlib.import_module(PLATFORM_MODULES[config.kind])
+    return module.build(config, settings, fetcher, matches=matches)  # type: ignore[no-any-return]
+
+
+def is_stream(source: Source | StreamSource) -> bool:
+    return callable(getattr(source, "run", None)) and not callable(getattr(source, "fetch", None))
