@@ -1,0 +1,241 @@
+"""Clicks, modal submissions and signatures, through the real Bolt App over HTTP, with the
+real slack_sdk WebClient talking to the fake Slack. Asserts on what Slack received and on
+the store."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+
+from bot.chat.slack.ids import Action, Block, Callback
+from bot.models import Mention, Status
+from tests.chat.conftest import ALERT_CHANNEL, SIGNING_SECRET, SlackEnv
+from tests.fakes.fake_slack import Call, block_actions_body, view_submission_body
+
+
+def click(env: SlackEnv, action: str, mention_id: int, ts: str, user: str = "U0000001") -> None:
+    body = block_actions_body(
+        action,
+        str(mention_id),
+        user=user,
+        channel=ALERT_CHANNEL,
+        message_ts=ts,
+        response_url=env.fake.response_url(),
+    )
+    response = env.post(body)
+    assert response.status == 200, response
+
+
+def updates_of(ts: str) -> Callable[[Call], bool]:
+    return lambda call: call.body.get("ts") == ts
+
+
+def block_text(call: Call, block_id: str) -> str:
+    [block] = [b for b in call.body["blocks"] if b.get("block_id") == block_id]
+    return json.dumps(block, ensure_ascii=False)
+
+
+def buttons(call: Call) -> list[str]:
+    [actions] = [b for b in call.body["blocks"] if b["type"] == "actions"]
+    return [e["action_id"] for e in actions["elements"]]
+
+
+def test_alert_is_posted_with_blocks_fallback_text_metadata_and_no_unfurl(
+    slack_env: SlackEnv, make_mention: Callable[..., Mention]
+) -> None:
+    mention_id, ts = slack_env.alert(make_mention())
+    [post] = slack_env.fake.calls_to("chat.postMessage")
+    assert post.headers["authorization"] == "Bearer xoxb-test-token"
+    assert post.body["channel"] == ALERT_CHANNEL
+    assert post.body["unfurl_links"] is False and post.body["unfurl_media"] is False
+    assert post.body["metadata"] == {
+        "event_type": "mention_alert",
+        "event_payload": {"mention_id": mention_id},
+    }
+    assert post.body["text"].startswith("Negative mention of Acme on test-feed by jdoe: ")
+    assert buttons(post) == ["mention-claim", "mention-reply", "mention-resolve",
+                             "mention-dismiss", "mention-open-link"]  # fmt: skip
+    alert = slack_env.store.alert_for(mention_id)
+    assert alert is not None and alert.chat_ts == ts
+
+
+def test_claim_updates_the_alert_in_place_and_records_the_owner(
+    slack_env: SlackEnv, make_mention: Callable[..., Mention]
+) -> None:
+    mention_id, ts = slack_env.alert(make_mention())
+    click(slack_env, Action.CLAIM, mention_id, ts, user="U0000001")
+    [update] = slack_env.fake.wait_for("chat.update", where=updates_of(ts))
+    assert update.body["channel"] == ALERT_CHANNEL
+    assert "Claimed by <@U0000001>" in block_text(update, Block.STATE)
+    assert buttons(update) == ["mention-reply", "mention-resolve", "mention-unclaim",
+                               "mention-open-link"]  # fmt: skip
+    mention = slack_env.store.get_mention(mention_id)
+    assert mention is not None
+    assert (mention.status, mention.owner) == (Status.CLAIMED, "U0000001")
+    assert slack_env.fake.calls_to("chat.postEphemeral") == []
+
+
+def test_two_simultaneous_claims_give_one_owner_and_tell_the_other_who(
+    slack_env: SlackEnv, make_mention: Callable[..., Mention]
+) -> None:
+    mention_id, ts = slack_env.alert(make_mention())
+    start = threading.Barrier(2)
+
+    def claim_as(user: str) -> None:
+        start.wait(timeout=5)
+        click(slack_env, Action.CLAIM, mention_id, ts, user=user)
+
+    threads = [threading.Thread(target=claim_as, args=(u,)) for u in ("UALICE01", "UBOB0001")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    [ephemeral] = slack_env.fake.wait_for("chat.postEphemeral")
+    slack_env.fake.wait_for("chat.update", count=2, where=updates_of(ts))
+    mention = slack_env.store.get_mention(mention_id)
+    assert mention is not None and mention.status == Status.CLAIMED
+    loser = ({"UALICE01", "UBOB0001"} - {mention.owner}).pop()
+    assert ephemeral.body["user"] == loser
+    assert ephemeral.body["channel"] == ALERT_CHANNEL
+    assert ephemeral.body["text"] == f"<@{mention.owner}> already claimed this mention."
+    claims = [t for t in slack_env.store.history(mention_id) if t.to_status == Status.CLAIMED]
+    assert len(claims) == 1
+
+
+def test_reply_button_opens_the_modal_with_a_draft_and_the_original_link(
+    slack_env: SlackEnv, make_mention: Callable[..., Mention]
+) -> None:
+    mention_id, ts = slack_env.alert(make_mention(author="Jane Doe"))
+    click(slack_env, Action.REPLY, mention_id, ts)
+    [opened] = slack_env.fake.wait_for("views.open")
+    assert opened.body["trigger_id"] == "1111.2222.abcdef"
+    view = opened.body["view"]
+    assert view["callback_id"] == "mention-reply-modal"
+    assert view["private_metadata"] == str(mention_id)
+    [field] = [b for b in view["blocks"] if b.get("block_id") == Block.REPLY_INPUT]
+    draft = field["element"]["initial_value"]
+    assert draft.startswith("Hi Jane,") and "sorry" in draft
+    assert f"Answer on test-feed: <https://example.com/post/{1}|" in json.dumps(view["blocks"])
+
+
+def test_reply_submission_posts_in_the_thread_stores_it_and_marks_replied(
+    slack_env: SlackEnv, make_mention: Callable[..., Mention]
+) -> None:
+    mention_id, ts = slack_env.alert(make_mention())
+    typed = "Sorry! <!channel> DM us & we fix it"
+    values = {Block.REPLY_INPUT: {Action.REPLY_TEXT: {"type": "plain_text_input", "value": typed}}}
+    response = slack_env.post(view_submission_body(Callback.REPLY_MODAL, str(mention_id), values))
+    assert response.status == 200 and response.body == ""
+    [thread_post] = slack_env.fake.wait_for(
+        "chat.postMessage", where=lambda c: "thread_ts" in c.body
+    )
+    assert thread_post.body == {
+        "channel": ALERT_CHANNEL,
+        "thread_ts": ts,
+        "text": "💬 Reply by <@U0000001>:\nSorry! &lt;!channel&gt; DM us &amp; we fix it",
+        "unfurl_links": False,
+        "unfurl_media": False,
+        "team_id": "T0000TEAM",  # Bolt's per-request client adds the workspace
+    }
+    [update] = slack_env.fake.wait_for("chat.update", where=updates_of(ts))
+    assert "Replied by <@U0000001>" in block_text(update, Block.STATE)
+    mention = slack_env.store.get_mention(mention_id)
+    assert mention is not None and mention.status == Status.REPLIED
+    [(actor, text, _)] = slack_env.store.replies(mention_id)
+    assert (actor, text) == ("U0000001", typed)
+
+
+def test_empty_reply_keeps_the_modal_open_with_an_error(
+    slack_env: SlackEnv, make_mention: Callable[..., Mention]
+) -> None:
+    mention_id, _ = slack_env.alert(make_mention())
+    values = {Block.REPLY_INPUT: {Action.REPLY_TEXT: {"type": "plain_text_input", "value": " "}}}
+    response = slack_env.post(view_submission_body(Callback.REPLY_MODAL, str(mention_id), values))
+    assert response.status == 200
+    assert response.json() == {
+        "response_action": "errors",
+        "errors": {"mention-reply-input": "Write a reply first."},
+    }
+    mention = slack_env.store.get_mention(mention_id)
+    assert mention is not None and mention.status == Status.ALERTED
+
+
+def test_resolve_redraws_with_who_and_how_long_and_offers_reopen(
+    slack_env: SlackEnv, make_mention: Callable[..., Mention]
+) -> None:
+    mention_id, ts = slack_env.alert(make_mention())
+    slack_env.clock.advance(2 * 3600 + 5 * 60)
+    click(slack_env, Action.RESOLVE, mention_id, ts, user="U0000002")
+    [update] = slack_env.fake.wait_for("chat.update", where=updates_of(ts))
+    assert "Resolved by <@U0000002> after 2 h 5 min" in block_text(update, Block.STATE)
+    assert buttons(update) == ["mention-reopen", "mention-open-link"]
+    mention = slack_env.store.get_mention(mention_id)
+    assert mention is not None and mention.status == Status.RESOLVED
+
+
+def test_unclaim_by_someone_else_is_refused_and_the_owner_keeps_it(
+    slack_env: SlackEnv, make_mention: Callable[..., Mention]
+) -> None:
+    mention_id, ts = slack_env.alert(make_mention())
+    click(slack_env, Action.CLAIM, mention_id, ts, user="UALICE01")
+    slack_env.fake.wait_for("chat.update", where=updates_of(ts))
+    click(slack_env, Action.UNCLAIM, mention_id, ts, user="UBOB0001")
+    [refusal] = slack_env.fake.wait_for("chat.postEphemeral")
+    assert refusal.body["text"] == "<@UALICE01> already claimed this mention."
+    click(slack_env, Action.UNCLAIM, mention_id, ts, user="UADMIN")  # admins may
+    slack_env.fake.wait_for("chat.update", count=3, where=updates_of(ts))
+    mention = slack_env.store.get_mention(mention_id)
+    assert mention is not None and (mention.status, mention.owner) == (Status.ALERTED, "")
+
+
+def test_unknown_action_is_acknowledged_and_changes_nothing(
+    slack_env: SlackEnv, make_mention: Callable[..., Mention]
+) -> None:
+    mention_id, ts = slack_env.alert(make_mention())
+    slack_env.fake.clear()
+    click(slack_env, "mention-from-the-future", mention_id, ts)
+    # A known click afterwards proves the unknown one was fully handled before it (one
+    # listener pool, in order) without waiting on a timer.
+    click(slack_env, Action.CLAIM, mention_id, ts)
+    slack_env.fake.wait_for("chat.update")
+    assert [c.method for c in slack_env.fake.calls] == ["chat.update"]
+    history = [t.to_status for t in slack_env.store.history(mention_id)]
+    assert history == [Status.ALERTED, Status.CLAIMED]
+
+
+def test_unsigned_request_is_rejected_with_401(
+    slack_env: SlackEnv, make_mention: Callable[..., Mention]
+) -> None:
+    mention_id, _ = slack_env.alert(make_mention())
+    response = slack_env.post(
+        block_actions_body(Action.CLAIM, str(mention_id)), signing_secret=None
+    )
+    assert response.status == 401
+    mention = slack_env.store.get_mention(mention_id)
+    assert mention is not None and mention.status == Status.ALERTED
+
+
+def test_stale_timestamp_is_rejected_with_401(
+    slack_env: SlackEnv, make_mention: Callable[..., Mention]
+) -> None:
+    mention_id, _ = slack_env.alert(make_mention())
+    six_minutes_ago = int(time.time()) - 6 * 60
+    body = block_actions_body(Action.CLAIM, str(mention_id))
+    assert slack_env.post(body, timestamp=six_minutes_ago).status == 401
+    mention = slack_env.store.get_mention(mention_id)
+    assert mention is not None and mention.status == Status.ALERTED
+
+
+def test_wrong_signature_is_rejected_with_401(
+    slack_env: SlackEnv, make_mention: Callable[..., Mention]
+) -> None:
+    mention_id, _ = slack_env.alert(make_mention())
+    body = block_actions_body(Action.CLAIM, str(mention_id))
+    assert slack_env.post(body, signing_secret=SIGNING_SECRET[::-1]).status == 401
+    tampered = body.replace("U0000001", "UEVIL001")
+    headers = {"X-Slack-Signature": "v0=" + "0" * 64}
+    assert slack_env.post(tampered, headers=headers).status == 401
+    mention = slack_env.store.get_mention(mention_id)
+    assert mention is not None and mention.status == Status.ALERTED
