@@ -1,0 +1,195 @@
+"""`/mentions`: the pure parser (table-driven) and answers through the real app."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+
+from bot.chat.slack.commands import Command, parse_command
+from bot.models import Mention, Sentiment, Status
+from tests.chat.conftest import ALERT_CHANNEL, SlackEnv
+from tests.conftest import make_verdict
+from tests.fakes.fake_slack import Call, slash_command_body
+
+PARSES = [
+    ("", Command("help")),
+    ("help", Command("help")),
+    ("HELP", Command("help")),
+    ("open", Command("open")),
+    ("mine", Command("mine")),
+    ("show 42", Command("show", mention_id=42)),
+    ("show #42", Command("show", mention_id=42)),
+    ("claim 7", Command("claim", mention_id=7)),
+    ("resolve 7", Command("resolve", mention_id=7)),
+    ("stats", Command("stats")),
+    ("stats all", Command("stats")),
+    ("stats 7d", Command("stats", since=timedelta(days=7))),
+    ("stats 24h", Command("stats", since=timedelta(hours=24))),
+    ("stats 2w", Command("stats", since=timedelta(weeks=2))),
+    ("search refund", Command("search", words=("refund",))),
+    ('search "late delivery" box', Command("search", words=("late delivery", "box"))),
+    (
+        "search refund source:reddit since:7d sentiment:negative",
+        Command(
+            "search",
+            words=("refund",),
+            source="reddit",
+            since=timedelta(days=7),
+            sentiment=Sentiment.NEGATIVE,
+        ),
+    ),
+    ("search since:24h", Command("search", since=timedelta(hours=24))),
+    ('search "unbalanced', Command("search", words=('"unbalanced',))),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), PARSES, ids=[t or "(empty)" for t, _ in PARSES])
+def test_parser_understands_every_documented_form(text: str, expected: Command) -> None:
+    assert parse_command(text) == expected
+
+
+ERRORS = [
+    ("frobnicate", "I don't know `frobnicate`."),
+    ("show", "`show` needs one mention number"),
+    ("show abc", "`show` needs one mention number"),
+    ("claim 1 2", "`claim` needs one mention number"),
+    ("resolve 99999999999999999999999", "`resolve` needs one mention number"),
+    ("open now", "`open` takes no arguments."),
+    ("stats forever", "`stats` takes a period"),
+    ("stats 0d", "`stats` takes a period"),
+    ("search", "`search` needs words or a filter"),
+    ("search x since:soon", "`since:` takes a period"),
+    ("search x sentiment:angry", "`sentiment:` is one of"),
+    ("<!channel>", "I don't know `&lt;!channel&gt;`."),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), ERRORS, ids=[t for t, _ in ERRORS])
+def test_parser_turns_bad_input_into_help_with_the_reason(text: str, message: str) -> None:
+    command = parse_command(text)
+    assert command.name == "help"
+    assert message in command.error
+
+
+# --- through the app ---------------------------------------------------------------------------
+
+
+def run(env: SlackEnv, text: str, user: str = "U0000001", channel: str = ALERT_CHANNEL) -> Call:
+    env.fake.clear()
+    body = slash_command_body(
+        text, user=user, channel=channel, response_url=env.fake.response_url("cmd")
+    )
+    response = env.post(body)
+    assert response.status == 200 and response.body == ""
+    [answer] = env.fake.wait_for("response_url")
+    assert answer.body["response_type"] == "ephemeral"
+    return answer
+
+
+def test_open_lists_only_unclaimed_alerts(
+    slack_env: SlackEnv, make_mention: Callable[..., Mention]
+) -> None:
+    open_id, _ = slack_env.alert(make_mention(title="Open one"))
+    claimed_id, _ = slack_env.alert(make_mention(title="Claimed one"))
+    slack_env.store.transition(
+        claimed_id, allowed_from=(Status.ALERTED,), to=Status.CLAIMED, actor="U9",
+        at=slack_env.clock(), owner="U9",
+    )  # fmt: skip
+    answer = run(slack_env, "open")
+    assert f"`#{open_id}`" in answer.body["text"]
+    assert "Open one" in answer.body["text"]
+    assert "Claimed one" not in answer.body["text"]
+
+
+def test_mine_lists_what_the_caller_owns(
+    slack_env: SlackEnv, make_mention: Callable[..., Mention]
+) -> None:
+    mention_id, _ = slack_env.alert(make_mention(title="Mine"))
+    run(slack_env, f"claim {mention_id}", user="UME00001")
+    assert "Mine" in run(slack_env, "mine", user="UME00001").body["text"]
+    assert "nothing found" in run(slack_env, "mine", user="UOTHER01").body["text"]
+
+
+def test_show_gives_the_mention_and_its_history(
+    slack_env: SlackEnv, make_mention: Callable[..., Mention]
+) -> None:
+    mention_id, _ = slack_env.alert(make_mention(title="Broken <b>box</b>"))
+    answer = run(slack_env, f"show {mention_id}")
+    assert answer.body["text"] == f"Mention #{mention_id}: Broken &lt;b&gt;box&lt;/b&gt;"
+    blocks = answer.body["blocks"]
+    assert all(b["type"] != "actions" for b in blocks)
+    assert "new → alerted · system" in blocks[-1]["text"]["text"]
+    assert run(slack_env, "show 999").body["text"] == "There is no mention #999."
+
+
+def test_claim_from_the_command_redraws_the_posted_alert(
+    slack_env: SlackEnv, make_mention: Callable[..., Mention]
+) -> None:
+    mention_id, ts = slack_env.alert(make_mention())
+    answer = run(slack_env, f"claim {mention_id}", user="UCMD0001")
+    assert answer.body["text"] == f"#{mention_id}: You claimed this mention."
+    [update] = slack_env.fake.wait_for("chat.update")
+    assert update.body["ts"] == ts
+    assert "Claimed by <@UCMD0001>" in str(update.body["blocks"])
+    again = run(slack_env, f"claim {mention_id}", user="UOTHER01")
+    assert again.body["text"] == f"#{mention_id}: <@UCMD0001> already claimed this mention."
+
+
+def test_resolve_from_the_command(
+    slack_env: SlackEnv, make_mention: Callable[..., Mention]
+) -> None:
+    mention_id, _ = slack_env.alert(make_mention())
+    assert run(slack_env, f"resolve {mention_id}").body["text"].endswith("Marked resolved.")
+    mention = slack_env.store.get_mention(mention_id)
+    assert mention is not None and mention.status == Status.RESOLVED
+
+
+def test_search_filters_by_words_and_sentiment(
+    slack_env: SlackEnv, make_mention: Callable[..., Mention]
+) -> None:
+    slack_env.alert(make_mention(title="Refund never came"))
+    slack_env.store.add_mention(
+        make_mention(title="Refund was quick", verdict=make_verdict(Sentiment.POSITIVE)),
+        alert=False,
+    )
+    text = run(slack_env, "search refund sentiment:negative since:7d").body["text"]
+    assert "Refund never came" in text and "Refund was quick" not in text
+
+
+def test_stats_counts_by_sentiment_and_status_with_medians(
+    slack_env: SlackEnv, make_mention: Callable[..., Mention]
+) -> None:
+    mention_id, _ = slack_env.alert(make_mention())
+    slack_env.clock.advance(300)
+    run(slack_env, f"claim {mention_id}")
+    text = run(slack_env, "stats 7d").body["text"]
+    assert text == (
+        "*Mentions, last 7 d*: 1\n"
+        "• by sentiment: negative 1\n"
+        "• by status: claimed 1\n"
+        "• median time to claim: 5 min\n"
+        "• median time to resolve: n/a"
+    )
+
+
+@pytest.mark.parametrize("text", ["garbage", "show", "stats forever", "search"])
+def test_garbage_gets_usage_not_a_trace(slack_env: SlackEnv, text: str) -> None:
+    answer = run(slack_env, text)
+    assert "*/mentions* — brand mentions that need a human" in answer.body["text"]
+    assert "Traceback" not in answer.body["text"]
+
+
+def test_commands_are_refused_outside_allowed_channels(
+    slack_env: SlackEnv, make_mention: Callable[..., Mention]
+) -> None:
+    from bot.chat.slack.actions import Deps
+    from bot.chat.slack.commands import answer_command
+
+    deps = Deps(slack_env.store, slack_env.clock, allowed_channels=frozenset({"CALLOWED1"}))
+    command = {"text": "open", "user_id": "U1", "channel_id": "CELSEWHERE"}
+    answer = answer_command(command, deps, slack_env.app.client)
+    assert answer.text == "/mentions works only in <#CALLOWED1>."
+    command["channel_id"] = "CALLOWED1"
+    assert "nothing found" in answer_command(command, deps, slack_env.app.client).text
