@@ -110,3 +110,6 @@ class Alert:
     chat_ts: str = ""  # the posted message's timestamp once delivered; used by chat.update
     delivered_at: datetime | None = None
     last_error: str = ""
+    # An earlier attempt may have posted it (the process died mid-delivery, or the request
+    # timed out): look for that message before posting again.
+    maybe_posted: bool = False

@@ -2,7 +2,10 @@
 
 An alert row is written in the same transaction as its mention (bot/store), so nothing that
 was stored can be forgotten. Here each due alert is leased, posted, and marked delivered; a
-failure leaves it queued with a later retry time. Permanent errors (a channel that does not
+failure leaves it queued with a later retry time. When an earlier attempt ended without a
+known outcome (the process was killed between posting and recording, or the request timed
+out), the notifier is asked first whether the message is already there, so it is not posted
+twice. Permanent errors (a channel that does not
 exist) are retried too, only slowly: the alert waits until someone fixes the configuration.
 """
 
@@ -15,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot.chat.notifier import DeliveryError, Notifier
+from bot.models import Alert, Mention
 from bot.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -26,6 +30,7 @@ BASE_BACKOFF_SECONDS = 5.0
 class DeliveryReport:
     delivered: int = 0
     failed: int = 0
+    recovered: int = 0  # found already posted by an interrupted attempt, not posted again
     paused_for: float = 0.0  # seconds the notifier asked us to wait (rate limit), 0 if none
 
 
@@ -56,12 +61,19 @@ class Outbox:
                 self.store.mark_failed(alert.id, error="mention missing", retry_at=self._far())
                 continue
             try:
-                chat_ts = self.notifier.post_alert(mention, alert.channel)
+                chat_ts = self._already_posted(alert, mention)
+                if chat_ts is None:
+                    chat_ts = self.notifier.post_alert(mention, alert.channel)
+                else:
+                    report.recovered += 1
             except DeliveryError as exc:
                 report.failed += 1
                 delay = self._delay(alert.attempts, exc)
                 self.store.mark_failed(
-                    alert.id, error=str(exc), retry_at=self.clock() + timedelta(seconds=delay)
+                    alert.id,
+                    error=str(exc),
+                    retry_at=self.clock() + timedelta(seconds=delay),
+                    uncertain=getattr(exc, "uncertain", False),
                 )
                 log.warning(
                     "alert %d for mention %d not delivered (%s, %s); retry in %.0f s",
@@ -82,11 +94,25 @@ class Outbox:
                     alert.id,
                     error=f"{type(exc).__name__}: {exc}",
                     retry_at=self.clock() + timedelta(seconds=self._delay(alert.attempts, None)),
+                    uncertain=True,
                 )
                 continue
             self.store.mark_delivered(alert.id, chat_ts=chat_ts, at=self.clock())
             report.delivered += 1
         return report
+
+    def _already_posted(self, alert: Alert, mention: Mention) -> str | None:
+        """The ts of a message an earlier, interrupted attempt posted, if the notifier can
+        tell; None means post it now."""
+        find = getattr(self.notifier, "find_posted", None)
+        if not alert.maybe_posted or find is None:
+            return None
+        found: str | None = find(mention, alert.channel)
+        if found:
+            log.info(
+                "alert %d was already posted (ts %s) by an interrupted attempt", alert.id, found
+            )
+        return found
 
     def _delay(self, attempts: int, error: DeliveryError | None) -> float:
         if error is not None and error.retry_after:

@@ -108,3 +108,55 @@ def test_backoff_grows_and_is_capped(sqlite_store: Store, clock: Clock, attempts
     outbox = _outbox(sqlite_store, ScriptedNotifier(), clock)
     delay = outbox._delay(attempts, DeliveryError("x", permanent=False))
     assert 1.0 <= delay <= min(600, 5 * 2**attempts)
+
+
+class FindingNotifier(ScriptedNotifier):
+    """A chat service that can be asked whether a message for a mention is already there."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[int] = []
+
+    def find_posted(self, mention: Mention, channel: str) -> str | None:
+        self.asked.append(mention.id or 0)
+        for index, (mention_id, _) in enumerate(self.posted, start=1):
+            if mention_id == mention.id:
+                return f"17000000{index:02d}.000100"
+        return None
+
+
+def test_alert_interrupted_after_posting_is_found_not_posted_again(
+    store: Store, make_mention: Callable[..., Mention], clock: Clock
+) -> None:
+    mention_id = store.add_mention(make_mention(), alert=True)
+    notifier = FindingNotifier()
+    [alert] = store.due_alerts(clock(), 10)
+    # The process posts, then dies before recording it: the lease is all that is left.
+    notifier.post_alert(store.get_mention(mention_id), alert.channel)  # type: ignore[arg-type]
+    clock.advance(121)
+    report = _outbox(store, notifier, clock).deliver_due()
+    assert (report.delivered, report.recovered) == (1, 1)
+    assert len(notifier.posted) == 1 and notifier.asked == [mention_id]
+    delivered = store.alert_for(mention_id)  # type: ignore[arg-type]
+    assert delivered is not None and delivered.chat_ts == "1700000001.000100"
+
+
+def test_alert_interrupted_before_posting_is_posted_once(
+    store: Store, make_mention: Callable[..., Mention], clock: Clock
+) -> None:
+    mention_id = store.add_mention(make_mention(), alert=True)
+    notifier = FindingNotifier()
+    store.due_alerts(clock(), 10)  # leased, then the process died before posting
+    clock.advance(121)
+    report = _outbox(store, notifier, clock).deliver_due()
+    assert (report.delivered, report.recovered) == (1, 0)
+    assert notifier.posted == [(mention_id, "C0ALERTS")]
+
+
+def test_first_attempts_do_not_ask_the_chat_service(
+    store: Store, make_mention: Callable[..., Mention], clock: Clock
+) -> None:
+    store.add_mention(make_mention(), alert=True)
+    notifier = FindingNotifier()
+    _outbox(store, notifier, clock).deliver_due()
+    assert notifier.asked == [] and len(notifier.posted) == 1

@@ -102,14 +102,19 @@ class Store(abc.ABC):
     # --- outbox ---------------------------------------------------------------------------
     @abc.abstractmethod
     def due_alerts(self, now: datetime, limit: int) -> list[Alert]:
-        """Undelivered alerts whose next attempt is due, oldest first."""
+        """Lease undelivered alerts whose next attempt is due, oldest first. An alert whose
+        previous lease ran out mid-delivery comes back with `maybe_posted`."""
 
     @abc.abstractmethod
     def mark_delivered(self, alert_id: int, *, chat_ts: str, at: datetime) -> None:
         """Record the posted message and move the mention new → alerted."""
 
     @abc.abstractmethod
-    def mark_failed(self, alert_id: int, *, error: str, retry_at: datetime) -> None: ...
+    def mark_failed(
+        self, alert_id: int, *, error: str, retry_at: datetime, uncertain: bool = False
+    ) -> None:
+        """Record a failed attempt. `uncertain`: it may have been posted all the same (a
+        timeout), so the next attempt looks for it first."""
 
     @abc.abstractmethod
     def alert_for(self, mention_id: int) -> Alert | None:

@@ -94,6 +94,8 @@ MIGRATIONS: list[list[str]] = [
             holder TEXT NOT NULL,
             lease_until DOUBLE PRECISION NOT NULL
         )""",
+        # Set while a delivery is under way or ended without a known outcome.
+        "ALTER TABLE outbox ADD COLUMN in_flight {bool} NOT NULL DEFAULT FALSE",
     ],
 ]
 

@@ -29,6 +29,9 @@ MENTION_COLUMNS = (
 )
 
 
+ALERT_COLUMNS = "id, mention_id, channel, attempts, chat_ts, delivered_at, last_error, in_flight"
+
+
 class Tx(abc.ABC):
     """One open transaction: run statements, read rows as tuples."""
 
@@ -274,22 +277,18 @@ class SqlStore(Store):
         t = to_epoch(now)
         with self.transaction() as tx:
             rows = tx.all(
-                "SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= ?"
-                " AND lease_until <= ? ORDER BY id LIMIT ?" + self._skip_locked(),
+                f"SELECT {ALERT_COLUMNS} FROM outbox WHERE delivered_at IS NULL"
+                " AND next_attempt_at <= ? AND lease_until <= ? ORDER BY id LIMIT ?"
+                + self._skip_locked(),
                 (t, t, limit),
             )
-            ids = [r[0] for r in rows]
-            if not ids:
+            if not rows:
                 return []
+            ids = [r[0] for r in rows]
             marks = ", ".join("?" for _ in ids)
             tx.execute(
-                f"UPDATE outbox SET lease_until = ? WHERE id IN ({marks})",
-                (t + ALERT_LEASE_SECONDS, *ids),  # type: ignore[operator]
-            )
-            rows = tx.all(
-                "SELECT id, mention_id, channel, attempts, chat_ts, delivered_at, last_error"
-                f" FROM outbox WHERE id IN ({marks}) ORDER BY id",
-                ids,
+                f"UPDATE outbox SET lease_until = ?, in_flight = ? WHERE id IN ({marks})",
+                (t + ALERT_LEASE_SECONDS, True, *ids),  # type: ignore[operator]
             )
         return [_alert_from_row(r) for r in rows]
 
@@ -300,7 +299,7 @@ class SqlStore(Store):
         with self.transaction() as tx:
             tx.execute(
                 "UPDATE outbox SET delivered_at = ?, chat_ts = ?, attempts = attempts + 1,"
-                " last_error = '', lease_until = 0 WHERE id = ?",
+                " last_error = '', lease_until = 0, in_flight = FALSE WHERE id = ?",
                 (to_epoch(at), chat_ts, alert_id),
             )
             row = tx.one("SELECT mention_id FROM outbox WHERE id = ?", (alert_id,))
@@ -316,21 +315,19 @@ class SqlStore(Store):
                     (row[0], Status.NEW.value, Status.ALERTED.value, "system", to_epoch(at), ""),
                 )
 
-    def mark_failed(self, alert_id: int, *, error: str, retry_at: datetime) -> None:
+    def mark_failed(
+        self, alert_id: int, *, error: str, retry_at: datetime, uncertain: bool = False
+    ) -> None:
         with self.transaction() as tx:
             tx.execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,"
-                " lease_until = 0 WHERE id = ?",
-                (error[:1000], to_epoch(retry_at), alert_id),
+                " lease_until = 0, in_flight = ? WHERE id = ?",
+                (error[:1000], to_epoch(retry_at), uncertain, alert_id),
             )
 
     def alert_for(self, mention_id: int) -> Alert | None:
         with self.transaction() as tx:
-            row = tx.one(
-                "SELECT id, mention_id, channel, attempts, chat_ts, delivered_at, last_error"
-                " FROM outbox WHERE mention_id = ?",
-                (mention_id,),
-            )
+            row = tx.one(f"SELECT {ALERT_COLUMNS} FROM outbox WHERE mention_id = ?", (mention_id,))
         return None if row is None else _alert_from_row(row)
 
     def release_alerts(self, alert_ids: Iterable[int]) -> None:
@@ -339,7 +336,9 @@ class SqlStore(Store):
             return
         with self.transaction() as tx:
             marks = ", ".join("?" for _ in ids)
-            tx.execute(f"UPDATE outbox SET lease_until = 0 WHERE id IN ({marks})", ids)
+            tx.execute(
+                f"UPDATE outbox SET lease_until = 0, in_flight = FALSE WHERE id IN ({marks})", ids
+            )
 
     def pending_count(self) -> int:
         with self.transaction() as tx:
@@ -460,4 +459,5 @@ def _alert_from_row(r: Sequence[Any]) -> Alert:
         chat_ts=r[4],
         delivered_at=from_epoch(r[5]),
         last_error=r[6],
+        maybe_posted=bool(r[7]) and r[5] is None,
     )
