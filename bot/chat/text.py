@@ -19,7 +19,7 @@ _SPACES = re.compile(r"[ \t\u00a0]+")
 
 
 def clean(text: str | None) -> str:
-    """Drop control and format characters except newline and tab; normalise line ends."""
+    """Drop control characters (tabs become spaces, newlines stay); normalise line ends."""
     if not text:
         return ""
     text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_BIDI)
@@ -45,7 +45,7 @@ def trim(text: str, limit: int) -> str:
         return text
     cut = text[: limit - 1]
     space = cut.rfind(" ")
-    if space >= limit * 0.8:  # prefer a word boundary, but never lose much text for it
+    if space >= limit * 0.7:  # prefer a word boundary, but never lose much text for it
         cut = cut[:space]
     return cut.rstrip() + ELLIPSIS
 

@@ -169,7 +169,10 @@ def start_http_server(
     """Serve in a daemon thread; returns the server (call `.shutdown()` to stop) and its port.
     Port 0 picks a free one, which is what tests want."""
     server = make_http_server(app, host, port)
-    thread = threading.Thread(target=server.serve_forever, name="slack-http", daemon=True)
+    # serve_forever polls for shutdown() every 0.1 s: stopping takes that, not 0.5 s.
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.1,), name="slack-http", daemon=True
+    )
     thread.start()
     return server, server.server_address[1]
 

@@ -113,7 +113,7 @@ def state_line(mention: Mention, history: Sequence[Transition], now: datetime) -
 
 def reply_modal(mention: Mention, draft: str) -> Json:
     """The Reply view: a prefilled draft, and the link to answer where it was said."""
-    source = escape_line(mention.source) or "the original site"
+    source = escape_trim(mention.source, 200, single_line=True) or "the original site"
     where = link(mention.url, mention.url, limit=500) or "(no link)"
     title = escape_trim(mention.title or mention.text, 300, single_line=True)
     return {

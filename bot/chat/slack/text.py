@@ -59,12 +59,16 @@ def safe_url(url: str) -> str:
     )
 
 
+MAX_LINK_URL = 1500  # longer URLs are not linked: they would eat a section's 3000 characters
+
+
 def link(url: str, label: str, *, limit: int = 300) -> str:
-    """`<url|label>` with the label escaped; the escaped label alone if the URL is unusable."""
+    """`<url|label>` with the label escaped; the escaped label alone if the URL is unusable
+    (not http(s), or absurdly long: the Open button still carries it)."""
     label = escape_trim(label, limit, single_line=True) if label else ""
     target = safe_url(url)
-    if not target:
-        return label or escape_line(url)
+    if not target or len(target) > MAX_LINK_URL:
+        return label or escape_trim(url, min(limit, 300) or 300, single_line=True)
     return f"<{target}|{label}>" if label else f"<{target}>"
 
 
