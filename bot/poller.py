@@ -153,6 +153,7 @@ class Poller:
             health.consecutive_failures = 0
             health.items_seen += len(result.entries)
             health.next_due = started + timedelta(seconds=self._jitter(job.interval))
+        self._record(name, job.interval, items=len(result.entries))
         self._release(name, health.next_due)
         return "not_modified" if report is None else report
 
@@ -172,12 +173,21 @@ class Poller:
             if permanent:
                 backoff = max(backoff, min(MAX_FAILURE_BACKOFF_SECONDS, job.interval * 4))
             health.next_due = started + timedelta(seconds=self._jitter(backoff))
+        self._record(job.source.name, job.interval, error=error)
         self._release(job.source.name, health.next_due)
         log.warning(
             "source %s failed (%s, %d in a row): %s; next try in %.0f s",
             job.source.name, "permanent" if permanent else "transient",
             health.consecutive_failures, error, (health.next_due - started).total_seconds(),
         )  # fmt: skip
+
+    def _record(self, name: str, interval: float, *, items: int = 0, error: str = "") -> None:
+        try:
+            self.store.record_poll(
+                name, at=self.clock(), interval=interval, items=items, error=error
+            )
+        except Exception:  # health is bookkeeping: never let it fail a poll
+            log.warning("source %s: could not record its health", name, exc_info=True)
 
     def _release(self, name: str, next_due: datetime) -> None:
         try:

@@ -45,6 +45,23 @@ class Stats:
     total: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """A source's health as recorded by whichever replica polled it."""
+
+    source: str
+    interval: float
+    polls: int
+    errors: int
+    items_seen: int
+    consecutive_failures: int
+    last_success_at: datetime | None
+    last_error: str
+    last_error_at: datetime | None
+    failing_since: datetime | None
+    ops_alerted_at: datetime | None
+
+
 class Store(abc.ABC):
     """Thread-safe: the poller, the outbox and chat handlers share one instance."""
 
@@ -142,6 +159,24 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def release_feed(self, source: str, *, holder: str, next_due: datetime) -> None:
         """Done polling: keep others off `source` until it is due again."""
+
+    @abc.abstractmethod
+    def record_poll(
+        self, source: str, *, at: datetime, interval: float, items: int = 0, error: str = ""
+    ) -> None:
+        """Count one poll of `source`: a success when `error` is empty."""
+
+    @abc.abstractmethod
+    def source_statuses(self) -> list[SourceStatus]: ...
+
+    @abc.abstractmethod
+    def mark_ops_alerted(self, source: str, *, at: datetime) -> None:
+        """Remember that the ops channel heard about this failure streak."""
+
+    @abc.abstractmethod
+    def alert_delays(self, since: datetime) -> dict[str, list[float]]:
+        """Per source, seconds from each mention's publication (or fetch, when the platform
+        gives no time) to its alert being posted, for alerts posted since `since`."""
 
     # --- labels (corrections from chat) ---------------------------------------------------
     @abc.abstractmethod

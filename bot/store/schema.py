@@ -86,9 +86,23 @@ MIGRATIONS: list[list[str]] = [
             at DOUBLE PRECISION NOT NULL
         )""",
     ],
-    # 2: cursors for API and stream sources; feed leases so replicas share the polling
+    # 2: cursors for API and stream sources; feed leases so replicas share the polling;
+    #    source health; in-flight deliveries
     [
         "ALTER TABLE feed_state ADD COLUMN cursor TEXT NOT NULL DEFAULT ''",
+        """CREATE TABLE source_health (
+            source TEXT PRIMARY KEY,
+            interval_seconds DOUBLE PRECISION NOT NULL,
+            polls INTEGER NOT NULL DEFAULT 0,
+            errors INTEGER NOT NULL DEFAULT 0,
+            items_seen BIGINT NOT NULL DEFAULT 0,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            last_success_at DOUBLE PRECISION,
+            last_error TEXT NOT NULL DEFAULT '',
+            last_error_at DOUBLE PRECISION,
+            failing_since DOUBLE PRECISION,
+            ops_alerted_at DOUBLE PRECISION
+        )""",
         """CREATE TABLE feed_leases (
             source TEXT PRIMARY KEY,
             holder TEXT NOT NULL,

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.models import Alert, Mention, Sentiment, Status, Transition, Verdict
 from bot.sources.base import FeedState
-from bot.store.base import MentionQuery, Stats, Store, TransitionResult
+from bot.store.base import MentionQuery, SourceStatus, Stats, Store, TransitionResult
 from bot.store.schema import MIGRATIONS
 
 # How long a replica may hold an alert it is delivering before another may take it over.
@@ -385,6 +385,76 @@ class SqlStore(Store):
                 "UPDATE feed_leases SET lease_until = ? WHERE source = ? AND holder = ?",
                 (to_epoch(next_due), source, holder),
             )
+
+    def record_poll(
+        self, source: str, *, at: datetime, interval: float, items: int = 0, error: str = ""
+    ) -> None:
+        t = to_epoch(at)
+        with self.transaction() as tx:
+            tx.execute(
+                "INSERT INTO source_health (source, interval_seconds) VALUES (?, ?)"
+                " ON CONFLICT (source) DO UPDATE SET interval_seconds = excluded.interval_seconds",
+                (source, interval),
+            )
+            if error:
+                tx.execute(
+                    "UPDATE source_health SET polls = polls + 1, errors = errors + 1,"
+                    " consecutive_failures = consecutive_failures + 1, last_error = ?,"
+                    " last_error_at = ?, failing_since = COALESCE(failing_since, ?)"
+                    " WHERE source = ?",
+                    (error[:500], t, t, source),
+                )
+            else:
+                tx.execute(
+                    "UPDATE source_health SET polls = polls + 1, items_seen = items_seen + ?,"
+                    " consecutive_failures = 0, last_success_at = ?, failing_since = NULL,"
+                    " ops_alerted_at = NULL WHERE source = ?",
+                    (items, t, source),
+                )
+
+    def source_statuses(self) -> list[SourceStatus]:
+        with self.transaction() as tx:
+            rows = tx.all(
+                "SELECT source, interval_seconds, polls, errors, items_seen, consecutive_failures,"
+                " last_success_at, last_error, last_error_at, failing_since, ops_alerted_at"
+                " FROM source_health ORDER BY source"
+            )
+        return [
+            SourceStatus(
+                source=r[0],
+                interval=r[1],
+                polls=int(r[2]),
+                errors=int(r[3]),
+                items_seen=int(r[4]),
+                consecutive_failures=int(r[5]),
+                last_success_at=from_epoch(r[6]),
+                last_error=r[7],
+                last_error_at=from_epoch(r[8]),
+                failing_since=from_epoch(r[9]),
+                ops_alerted_at=from_epoch(r[10]),
+            )
+            for r in rows
+        ]
+
+    def mark_ops_alerted(self, source: str, *, at: datetime) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                "UPDATE source_health SET ops_alerted_at = ? WHERE source = ?",
+                (to_epoch(at), source),
+            )
+
+    def alert_delays(self, since: datetime) -> dict[str, list[float]]:
+        with self.transaction() as tx:
+            rows = tx.all(
+                "SELECT m.source, o.delivered_at - COALESCE(m.published_at, m.fetched_at)"
+                " FROM outbox o JOIN mentions m ON m.id = o.mention_id"
+                " WHERE o.delivered_at >= ? ORDER BY o.delivered_at",
+                (to_epoch(since),),
+            )
+        delays: dict[str, list[float]] = {}
+        for source, delay in rows:
+            delays.setdefault(source, []).append(max(0.0, float(delay)))
+        return delays
 
     # --- labels ---------------------------------------------------------------------------
     def add_label(self, mention_id: int, *, label: str, actor: str, at: datetime) -> None:

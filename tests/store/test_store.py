@@ -236,3 +236,34 @@ def test_feed_lease_is_held_by_one_replica_until_released_or_expired(
 def test_feed_state_keeps_a_cursor(store: Store, clock: Clock) -> None:
     store.save_feed_state("stream", FeedState(cursor="1732431600000000"), at=clock())
     assert store.feed_state("stream").cursor == "1732431600000000"
+
+
+def test_source_health_counts_polls_and_tracks_a_failure_streak(
+    store: Store, clock: Clock
+) -> None:
+    store.record_poll("feed", at=clock(), interval=60, items=5)
+    first_failure = clock.advance(60)
+    store.record_poll("feed", at=first_failure, interval=60, error="HTTP 500")
+    store.record_poll("feed", at=clock.advance(120), interval=60, error="HTTP 502")
+    store.mark_ops_alerted("feed", at=clock())
+    [status] = store.source_statuses()
+    assert (status.polls, status.errors, status.items_seen) == (3, 2, 5)
+    assert status.consecutive_failures == 2 and status.last_error == "HTTP 502"
+    assert status.failing_since == first_failure and status.ops_alerted_at == clock()
+    store.record_poll("feed", at=clock.advance(60), interval=60, items=1)
+    [healed] = store.source_statuses()
+    assert healed.consecutive_failures == 0 and healed.failing_since is None
+    assert healed.ops_alerted_at is None and healed.last_success_at == clock()
+
+
+def test_alert_delay_runs_from_publication_to_posting(
+    store: Store, make_mention: Callable[..., Mention], clock: Clock
+) -> None:
+    published = clock() - timedelta(seconds=40)
+    store.add_mention(make_mention(published_at=published), alert=True)
+    store.add_mention(make_mention(published_at=None, source="other"), alert=True)
+    for alert in store.due_alerts(clock(), 10):
+        store.mark_delivered(alert.id, chat_ts="1.0", at=clock.advance(2))
+    delays = store.alert_delays(clock() - timedelta(days=1))
+    assert delays["test-feed"] == [pytest.approx(42)]
+    assert delays["other"] == [pytest.approx(4)]  # no publication time: from fetching
