@@ -1,4 +1,4 @@
-"""`mentionbot` command line: run | poll --once | check | demo | score | labels export."""
+"""`mentionbot` command line: run | poll --once | check | status | demo | score | labels."""
 
 from __future__ import annotations
 
@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate settings, watch list, database and tokens")
     check.add_argument("--sources", action="store_true", help="also fetch every source once")
     check.set_defaults(func=cmd_check)
+
+    status = sub.add_parser("status", help="source health and publication-to-alert delay")
+    status.set_defaults(func=cmd_status)
 
     demo = sub.add_parser("demo", help="offline demo: replay bundled sample feeds locally")
     demo.set_defaults(func=cmd_demo)
@@ -153,6 +156,20 @@ def cmd_check(args: argparse.Namespace) -> int:
     from bot.checks import run_checks
 
     return run_checks(args, _settings)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from bot.runtime import utcnow
+    from bot.status import format_table, gather_status
+    from bot.store import open_store
+
+    settings = _settings(args)
+    store = open_store(settings.database_url)
+    try:
+        print(format_table(gather_status(store, utcnow())))
+    finally:
+        store.close()
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
