@@ -109,6 +109,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         len(runtime.watch.brand), len(runtime.poller.jobs), _safe_url(settings.database_url),
         runtime.scorer.name, "Slack" if settings.slack_enabled else "this terminal",
     )  # fmt: skip
+    from bot.metrics import serve
+
+    serve(settings.metrics_port)
     threads = start_background(runtime, stop)
     try:
         if settings.slack_enabled:

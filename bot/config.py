@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     outbox_batch: int = Field(default=20, ge=1)
     outbox_max_backoff: float = Field(default=600.0, gt=0)
 
+    metrics_port: int = Field(default=0, ge=0, le=65535)
     log_level: str = "INFO"
 
     @field_validator("admin_users", "allowed_channels", "allow_private_hosts", mode="before")

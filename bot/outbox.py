@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot import metrics
 from bot.chat.notifier import DeliveryError, Notifier
 from bot.models import Alert, Mention
 from bot.store.base import Store
@@ -68,6 +69,7 @@ class Outbox:
                     report.recovered += 1
             except DeliveryError as exc:
                 report.failed += 1
+                metrics.ALERT_FAILURES.labels("permanent" if exc.permanent else "transient").inc()
                 delay = self._delay(alert.attempts, exc)
                 self.store.mark_failed(
                     alert.id,
@@ -89,6 +91,7 @@ class Outbox:
                 continue
             except Exception as exc:  # a bug in a notifier must not lose the alert
                 report.failed += 1
+                metrics.ALERT_FAILURES.labels("error").inc()
                 log.exception("alert %d: unexpected delivery error", alert.id)
                 self.store.mark_failed(
                     alert.id,
@@ -97,8 +100,14 @@ class Outbox:
                     uncertain=True,
                 )
                 continue
-            self.store.mark_delivered(alert.id, chat_ts=chat_ts, at=self.clock())
+            delivered_at = self.clock()
+            self.store.mark_delivered(alert.id, chat_ts=chat_ts, at=delivered_at)
             report.delivered += 1
+            metrics.ALERTS_DELIVERED.inc()
+            since = mention.published_at or mention.fetched_at
+            metrics.ALERT_DELAY.labels(mention.source).observe(
+                max(0.0, (delivered_at - since).total_seconds())
+            )
         return report
 
     def _already_posted(self, alert: Alert, mention: Mention) -> str | None:

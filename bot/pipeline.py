@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from bot import metrics
 from bot.analysis.base import Scorer
 from bot.config import BrandConfig, Settings
 from bot.matching import TermSet, canonical_url, text_key
@@ -104,6 +105,7 @@ class Pipeline:
                 continue
             report.stored += 1
             report.new_ids.append(mention_id)
+            metrics.MENTIONS.labels(brand.name, verdict.sentiment.value, str(flagged).lower()).inc()
             if flagged:
                 report.alerts += 1
                 log.info(

@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from bot import metrics
 from bot.pipeline import BrandRule, Pipeline, PipelineReport
 from bot.sources.base import Source, SourceError
 from bot.store.base import Store
@@ -153,6 +154,8 @@ class Poller:
             health.consecutive_failures = 0
             health.items_seen += len(result.entries)
             health.next_due = started + timedelta(seconds=self._jitter(job.interval))
+        metrics.POLLS.labels(name, "not_modified" if report is None else "ok").inc()
+        metrics.ENTRIES.labels(name).inc(len(result.entries))
         self._record(name, job.interval, items=len(result.entries))
         self._release(name, health.next_due)
         return "not_modified" if report is None else report
@@ -173,6 +176,7 @@ class Poller:
             if permanent:
                 backoff = max(backoff, min(MAX_FAILURE_BACKOFF_SECONDS, job.interval * 4))
             health.next_due = started + timedelta(seconds=self._jitter(backoff))
+        metrics.POLLS.labels(job.source.name, "error").inc()
         self._record(job.source.name, job.interval, error=error)
         self._release(job.source.name, health.next_due)
         log.warning(

@@ -160,3 +160,22 @@ def test_first_attempts_do_not_ask_the_chat_service(
     notifier = FindingNotifier()
     _outbox(store, notifier, clock).deliver_due()
     assert notifier.asked == [] and len(notifier.posted) == 1
+
+
+def test_delivery_is_counted_and_its_delay_observed(
+    sqlite_store: Store, make_mention: Callable[..., Mention], clock: Clock
+) -> None:
+    from prometheus_client import REGISTRY
+
+    def sample(name: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(name, labels) or 0.0
+
+    before = sample("mentionbot_alerts_delivered_total")
+    delays_before = sample("mentionbot_alert_delay_seconds_count", source="metered")
+    sqlite_store.add_mention(make_mention(source="metered"), alert=True)
+    _outbox(sqlite_store, ScriptedNotifier(), clock).deliver_due()
+    assert sample("mentionbot_alerts_delivered_total") == before + 1
+    assert sample("mentionbot_alert_delay_seconds_count", source="metered") == delays_before + 1
+    # published five minutes before delivery: lands in the 300 s bucket, not the 120 s one
+    assert sample("mentionbot_alert_delay_seconds_bucket", source="metered", le="300.0") == 1
+    assert sample("mentionbot_alert_delay_seconds_bucket", source="metered", le="120.0") == 0
