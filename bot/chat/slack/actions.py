@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +30,11 @@ from bot.workflow import Outcome
 log = logging.getLogger(__name__)
 
 REPLY_POST_CHARS = 3500  # a reply is posted as plain message text (limit 40k); keep it readable
+
+# Two clicks on one alert redraw it from two worker threads. Reading the store and sending
+# chat.update under one lock per mention means the update Slack gets last was read last, so
+# a slow thread can never paint an older state over a newer one. Striped: memory stays fixed.
+_REDRAW_LOCKS = tuple(threading.Lock() for _ in range(64))
 
 
 @dataclass(frozen=True)
@@ -160,15 +166,15 @@ def redraw(
         if alert is None or not alert.chat_ts:
             return False
         channel, ts = alert.channel, alert.chat_ts
-    now = deps.clock()
-    blocks = alert_blocks(
-        mention, deps.store.history(mention_id), deps.store.replies(mention_id), now
-    )
-    try:
-        client.chat_update(channel=channel, ts=ts, text=alert_text(mention), blocks=blocks)
-    except SlackApiError as exc:
-        log.warning("could not redraw mention %d: %s", mention_id, exc.response.get("error"))
-        return False
+    with _REDRAW_LOCKS[mention_id % len(_REDRAW_LOCKS)]:
+        mention = deps.store.get_mention(mention_id) or mention  # the latest, under the lock
+        history = deps.store.history(mention_id)
+        blocks = alert_blocks(mention, history, deps.store.replies(mention_id), deps.clock())
+        try:
+            client.chat_update(channel=channel, ts=ts, text=alert_text(mention), blocks=blocks)
+        except SlackApiError as exc:
+            log.warning("could not redraw mention %d: %s", mention_id, exc.response.get("error"))
+            return False
     return True
 
 
