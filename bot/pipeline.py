@@ -81,8 +81,8 @@ class Pipeline:
             return report
         verdicts = self.scorer.score_many([_scored_text(e) for e, _ in candidates])
         now = self.clock()
+        batch: list[tuple[Mention, bool]] = []
         for (entry, term), verdict in zip(candidates, verdicts, strict=True):
-            flagged = verdict.attention >= brand.alert_threshold
             mention = Mention(
                 brand=brand.name,
                 source=entry.source,
@@ -99,12 +99,16 @@ class Pipeline:
                 channel=brand.channel,
                 text_key=text_key(entry.title, entry.text, entry.author),
             )
-            mention_id = self.store.add_mention(mention, alert=flagged)
+            batch.append((mention, verdict.attention >= brand.alert_threshold))
+        for (mention, flagged), mention_id in zip(
+            batch, self.store.add_mentions(batch), strict=True
+        ):
             if mention_id is None:
                 report.duplicates += 1
                 continue
             report.stored += 1
             report.new_ids.append(mention_id)
+            verdict = mention.verdict
             metrics.MENTIONS.labels(brand.name, verdict.sentiment.value, str(flagged).lower()).inc()
             if flagged:
                 report.alerts += 1

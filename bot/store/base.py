@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -74,6 +74,11 @@ class Store(abc.ABC):
         brand, or the same normalised text (`text_key`) for the same brand. Returns the new id,
         or None for a duplicate (nothing written).
         """
+
+    def add_mentions(self, items: Sequence[tuple[Mention, bool]]) -> list[int | None]:
+        """`add_mention` for many (mention, alert) pairs in one transaction: a feed page
+        costs one commit, not one per entry."""
+        return [self.add_mention(mention, alert=alert) for mention, alert in items]
 
     @abc.abstractmethod
     def known_ids(self, source: str, external_ids: Iterable[str]) -> set[str]:

@@ -81,30 +81,39 @@ class SqlStore(Store):
 
     # --- mentions -------------------------------------------------------------------------
     def add_mention(self, mention: Mention, *, alert: bool) -> int | None:
-        v = mention.verdict
+        return self.add_mentions([(mention, alert)])[0]
+
+    def add_mentions(self, items: Sequence[tuple[Mention, bool]]) -> list[int | None]:
+        ids: list[int | None] = []
         with self.transaction() as tx:
-            row = tx.one(
-                f"INSERT INTO mentions ({MENTION_COLUMNS.removeprefix('id, ')}) VALUES "
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                "?, ?) ON CONFLICT DO NOTHING RETURNING id",
-                (
-                    mention.brand, mention.source, mention.external_id, mention.url,
-                    mention.canonical_url, mention.text_key, mention.title, mention.text,
-                    mention.author, to_epoch(mention.published_at), to_epoch(mention.fetched_at),
-                    mention.matched_term, mention.channel, alert, v.sentiment.value, v.score,
-                    v.p_negative, v.p_neutral, v.p_positive, v.p_complaint, v.attention,
-                    v.question, v.praise, v.lang, v.reason, v.scorer, Status.NEW.value, "",
-                ),
-            )  # fmt: skip
-            if row is None:
-                return None
-            mention_id = int(row[0])
-            if alert:
-                tx.execute(
-                    "INSERT INTO outbox (mention_id, channel, next_attempt_at) VALUES (?, ?, ?)",
-                    (mention_id, mention.channel, to_epoch(mention.fetched_at)),
-                )
-            return mention_id
+            for mention, alert in items:
+                ids.append(self._insert_mention(tx, mention, alert))
+        return ids
+
+    def _insert_mention(self, tx: Tx, mention: Mention, alert: bool) -> int | None:
+        v = mention.verdict
+        row = tx.one(
+            f"INSERT INTO mentions ({MENTION_COLUMNS.removeprefix('id, ')}) VALUES "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+            "?, ?) ON CONFLICT DO NOTHING RETURNING id",
+            (
+                mention.brand, mention.source, mention.external_id, mention.url,
+                mention.canonical_url, mention.text_key, mention.title, mention.text,
+                mention.author, to_epoch(mention.published_at), to_epoch(mention.fetched_at),
+                mention.matched_term, mention.channel, alert, v.sentiment.value, v.score,
+                v.p_negative, v.p_neutral, v.p_positive, v.p_complaint, v.attention,
+                v.question, v.praise, v.lang, v.reason, v.scorer, Status.NEW.value, "",
+            ),
+        )  # fmt: skip
+        if row is None:
+            return None
+        mention_id = int(row[0])
+        if alert:
+            tx.execute(
+                "INSERT INTO outbox (mention_id, channel, next_attempt_at) VALUES (?, ?, ?)",
+                (mention_id, mention.channel, to_epoch(mention.fetched_at)),
+            )
+        return mention_id
 
     def known_ids(self, source: str, external_ids: Iterable[str]) -> set[str]:
         ids = list(dict.fromkeys(external_ids))
