@@ -24,21 +24,35 @@ class DeliveryError(Exception):
 
     `permanent`: retrying unchanged will fail again (unknown channel, bad token) until someone
     fixes the configuration. `retry_after`: seconds the service asked us to wait, if it said.
+    `uncertain`: the message may have been posted all the same (a timeout, a 5xx after the
+    request was sent), so the outbox asks `find_posted` before posting it again.
     """
 
-    def __init__(self, message: str, *, permanent: bool, retry_after: float | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        retry_after: float | None = None,
+        uncertain: bool = False,
+    ):
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
+        self.uncertain = uncertain
 
     def __repr__(self) -> str:
         return (
             f"DeliveryError({str(self)!r}, permanent={self.permanent}, "
-            f"retry_after={self.retry_after})"
+            f"retry_after={self.retry_after}, uncertain={self.uncertain})"
         )
 
 
 class Notifier(Protocol):
+    """What the outbox needs. A notifier may also offer
+    `find_posted(mention, channel) -> str | None`: the id of an alert an interrupted attempt
+    already posted (the outbox calls it, when present, before posting again)."""
+
     def post_alert(self, mention: Mention, channel: str) -> str:
         """Post one alert; return the message id. Raises DeliveryError."""
         ...

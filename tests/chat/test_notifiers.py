@@ -153,3 +153,50 @@ def test_build_app_fails_readably(fake_slack: FakeSlack, sqlite_store: Store) ->
     with pytest.raises(ConfigError, match="Slack rejected SLACK_BOT_TOKEN") as caught:
         build_app(bad_token, sqlite_store)
     assert "xoxb-secret-value" not in str(caught.value)
+
+
+# --- exactly once after an uncertain attempt ------------------------------------------------------
+
+SLACK_EPOCH = datetime(2023, 11, 14, 22, 0, tzinfo=UTC)  # the fake's ts start at 1700000000
+
+
+def test_a_5xx_after_posting_is_uncertain_and_find_posted_finds_the_message(
+    fake_slack: FakeSlack, make_mention: Callable[..., Mention]
+) -> None:
+    mention = make_mention(id=11, fetched_at=SLACK_EPOCH)
+    slack = notifier(fake_slack)
+    fake_slack.fail_next("chat.postMessage", status=500, after_effect=True)
+    with pytest.raises(DeliveryError) as caught:
+        slack.post_alert(mention, "C0ALERTS")
+    assert caught.value.uncertain is True and caught.value.permanent is False
+    assert slack.find_posted(mention, "C0ALERTS") == "1700000000.000001"
+    assert slack.find_posted(make_mention(id=12, fetched_at=SLACK_EPOCH), "C0ALERTS") is None
+    [history, _] = fake_slack.calls_to("conversations.history")
+    assert history.body["channel"] == "C0ALERTS"
+
+
+def test_outbox_does_not_post_twice_after_an_uncertain_failure(
+    fake_slack: FakeSlack,
+    sqlite_store: Store,
+    make_mention: Callable[..., Mention],
+    clock: Clock,
+) -> None:
+    clock.now = SLACK_EPOCH
+    mention_id = sqlite_store.add_mention(make_mention(fetched_at=SLACK_EPOCH), alert=True)
+    outbox = Outbox(sqlite_store, SlackNotifier(notifier_client("xoxb-t", fake_slack.api_url)),
+                    clock)  # fmt: skip
+    fake_slack.fail_next("chat.postMessage", status=503, after_effect=True)
+    assert outbox.deliver_due().failed == 1
+    clock.advance(3600)
+    report = outbox.deliver_due()
+    assert (report.delivered, report.recovered) == (1, 1)
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1, "posted exactly once"
+    alert = sqlite_store.alert_for(mention_id)  # type: ignore[arg-type]
+    assert alert is not None and alert.chat_ts == "1700000000.000001"
+
+
+def test_find_posted_without_history_scope_falls_back_to_posting(
+    fake_slack: FakeSlack, make_mention: Callable[..., Mention]
+) -> None:
+    fake_slack.fail_next("conversations.history", error="missing_scope")
+    assert notifier(fake_slack).find_posted(make_mention(id=1), "C0ALERTS") is None

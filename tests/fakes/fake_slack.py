@@ -44,6 +44,7 @@ class _Failure:
     status: int = 200
     error: str = ""
     retry_after: float | None = None
+    after_effect: bool = False  # do the work (store the message), then answer with the failure
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -53,6 +54,7 @@ class FakeSlack:
         self._changed = threading.Condition()
         self._failures: dict[str, list[_Failure]] = {}
         self._ts = itertools.count(1)
+        self.messages: dict[str, list[dict[str, Any]]] = {}  # channel → posted, oldest first
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -65,8 +67,9 @@ class FakeSlack:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
+        # A short poll interval makes shutdown() (waited on by every test's teardown) quick.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="fake-slack", daemon=True
+            target=self._server.serve_forever, args=(0.05,), name="fake-slack", daemon=True
         )
         self._thread.start()
         return self
@@ -99,10 +102,18 @@ class FakeSlack:
         status: int = 200,
         error: str = "",
         retry_after: float | None = None,
+        after_effect: bool = False,
     ) -> None:
         """The next `times` calls of `method` fail. status=429 sends Retry-After when given;
-        status=200 with `error` answers `{"ok": false, "error": error}`."""
-        failure = _Failure(times=times, status=status, error=error, retry_after=retry_after)
+        status=200 with `error` answers `{"ok": false, "error": error}`. after_effect=True
+        does the work first (a message is posted) and then fails: an uncertain outcome."""
+        failure = _Failure(
+            times=times,
+            status=status,
+            error=error,
+            retry_after=retry_after,
+            after_effect=after_effect,
+        )
         with self._changed:
             self._failures.setdefault(method, []).append(failure)
 
@@ -185,6 +196,10 @@ class FakeSlack:
             }
             if "thread_ts" in body:
                 message["thread_ts"] = body["thread_ts"]
+            if "metadata" in body:
+                message["metadata"] = body["metadata"]
+            with self._changed:
+                self.messages.setdefault(channel, []).append(message)
             return {"ok": True, "channel": channel, "ts": ts, "message": message}
         if method == "chat.update":
             return {
@@ -200,6 +215,16 @@ class FakeSlack:
             if isinstance(view, str):
                 view = json.loads(view)
             return {"ok": True, "view": {"id": "V0000001", **(view or {})}}
+        if method == "conversations.history":
+            oldest = float(body.get("oldest") or 0)
+            with self._changed:
+                posted = [m for m in self.messages.get(channel, []) if float(m["ts"]) >= oldest]
+            with_metadata = str(body.get("include_all_metadata")).lower() in ("true", "1")
+            found = [
+                m if with_metadata else {k: v for k, v in m.items() if k != "metadata"}
+                for m in reversed(posted)  # newest first, as Slack answers
+            ]
+            return {"ok": True, "messages": found, "has_more": False}
         if method == "conversations.info":
             return {"ok": True, "channel": {"id": channel, "name": "fake", "is_member": True}}
         return {"ok": True}
@@ -224,6 +249,8 @@ class _Handler(BaseHTTPRequestHandler):
         method = self.path.split("?", 1)[0].removeprefix("/api/")
         self.owner._record(Call(method, body, headers, self.path))
         failure = self.owner._take_failure(method)
+        if failure is not None and failure.after_effect:
+            self.owner.answer(method, body)
         if failure is not None:
             extra = {}
             if failure.retry_after is not None:

@@ -25,6 +25,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot.chat.slack.actions import Deps, register_actions
 from bot.chat.slack.commands import register_commands
+from bot.chat.slack.notifier import secret
 from bot.config import ConfigError, Settings
 from bot.store.base import Store
 
@@ -38,10 +39,10 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def web_client(settings: Settings) -> WebClient:
+def listener_client(settings: Settings) -> WebClient:
     """The client listeners use. Unlike the outbox's, it may wait out a rate limit: a click
     was already acknowledged, and a late redraw beats a lost one."""
-    token = _secret(settings.slack_bot_token, "SLACK_BOT_TOKEN")
+    token = secret(settings.slack_bot_token, "SLACK_BOT_TOKEN")
     return WebClient(
         token=token,
         base_url=settings.slack_api_url,
@@ -67,7 +68,7 @@ def build_app(
         signing_secret = settings.slack_signing_secret.get_secret_value()
     if settings.slack_mode == "http" and not signing_secret:
         raise ConfigError("SLACK_SIGNING_SECRET is required when SLACK_MODE=http")
-    client = client or web_client(settings)
+    client = client or listener_client(settings)
     try:
         app = App(
             client=client,
@@ -99,7 +100,7 @@ def run_socket_mode(app: App, settings: Settings, stop: threading.Event | None =
     """Connect over Socket Mode and serve until `stop` is set (forever without one)."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-    app_token = _secret(settings.slack_app_token, "SLACK_APP_TOKEN")
+    app_token = secret(settings.slack_app_token, "SLACK_APP_TOKEN")
     if not app_token.startswith("xapp-"):
         raise ConfigError("SLACK_APP_TOKEN must be an app-level token (xapp-...)")
     handler = SocketModeHandler(app, app_token)
@@ -186,10 +187,3 @@ def run_http(app: App, settings: Settings, stop: threading.Event | None = None) 
     finally:
         server.shutdown()
         server.server_close()
-
-
-def _secret(value: Any, name: str) -> str:
-    secret = value.get_secret_value() if value is not None else ""
-    if not secret:
-        raise ConfigError(f"{name} is not set")
-    return secret
