@@ -140,6 +140,7 @@ def make_http_server(app: App, host: str, port: int) -> ThreadingHTTPServer:
                 return
             length = int(self.headers.get("Content-Length") or 0)
             if length > MAX_BODY_BYTES:
+                self.close_connection = True  # the unread body must not be taken for a request
                 self._reply(413, b"too large", {"Content-Type": "text/plain"})
                 return
             body = self.rfile.read(length).decode("utf-8", errors="replace")
