@@ -239,3 +239,13 @@ def test_wrong_signature_is_rejected_with_401(
     assert slack_env.post(tampered, headers=headers).status == 401
     mention = slack_env.store.get_mention(mention_id)
     assert mention is not None and mention.status == Status.ALERTED
+
+
+def test_an_expired_trigger_tells_the_user_instead_of_failing_silently(
+    slack_env: SlackEnv, make_mention: Callable[..., Mention]
+) -> None:
+    mention_id, ts = slack_env.alert(make_mention())
+    slack_env.fake.fail_next("views.open", error="expired_trigger_id")
+    click(slack_env, Action.REPLY, mention_id, ts)
+    [told] = slack_env.fake.wait_for("chat.postEphemeral")
+    assert told.body["text"] == "Could not open the reply form (expired_trigger_id); try again."

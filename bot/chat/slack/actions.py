@@ -98,9 +98,14 @@ def _open_reply_modal(deps: Deps) -> Callable[..., None]:
             _tell(client, body, actor, f"Cannot reply to a mention that is {mention.status}.")
             return
         # trigger_id is valid for 3 s after the click: open the modal before anything slow.
-        client.views_open(
-            trigger_id=body["trigger_id"], view=reply_modal(mention, draft_reply(mention))
-        )
+        try:
+            client.views_open(
+                trigger_id=body["trigger_id"], view=reply_modal(mention, draft_reply(mention))
+            )
+        except SlackApiError as exc:  # e.g. expired_trigger_id after a very slow network
+            error = exc.response.get("error")
+            log.warning("views.open for mention %d failed: %s", mention.id, error)
+            _tell(client, body, actor, f"Could not open the reply form ({error}); try again.")
 
     return listener
 
@@ -130,13 +135,17 @@ def _submit_reply(deps: Deps) -> Callable[..., None]:
                 _ephemeral(client, alert.channel, actor, outcome.message)
             return
         if alert is not None and alert.chat_ts:
-            client.chat_postMessage(
-                channel=alert.channel,
-                thread_ts=alert.chat_ts,
-                text=f"💬 Reply by {user(actor)}:\n{escape_trim(text, REPLY_POST_CHARS)}",
-                unfurl_links=False,
-                unfurl_media=False,
-            )
+            try:
+                client.chat_postMessage(
+                    channel=alert.channel,
+                    thread_ts=alert.chat_ts,
+                    text=f"💬 Reply by {user(actor)}:\n{escape_trim(text, REPLY_POST_CHARS)}",
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
+            except SlackApiError as exc:  # the reply is stored; the redraw below still shows it
+                log.warning("reply to mention %d not posted in thread: %s", mention_id,
+                            exc.response.get("error"))  # fmt: skip
         redraw(client, deps, mention_id)
 
     return listener
