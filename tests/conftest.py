@@ -12,6 +12,8 @@ import pytest
 from bot.models import Mention, Sentiment, Verdict
 from bot.store import Store, open_store
 
+pytest_plugins = ["tests.fakes.slack_fixtures"]
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
