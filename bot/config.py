@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     hackernews_api_url: str = "https://hn.algolia.com/api/v1/"
 
     # Delivery
+    ops_channel: str = ""
     outbox_batch: int = Field(default=20, ge=1)
     outbox_max_backoff: float = Field(default=600.0, gt=0)
 

@@ -16,6 +16,7 @@ from bot.chat.notifier import Notifier
 from bot.config import Settings, WatchList, load_watch_list
 from bot.http import HttpFetcher
 from bot.models import RawEntry
+from bot.ops import notify_failing_sources
 from bot.outbox import Outbox
 from bot.pipeline import BrandRule, Pipeline
 from bot.poller import Job, Poller
@@ -124,6 +125,14 @@ def start_background(runtime: Runtime, stop: threading.Event) -> list[threading.
                 )  # fmt: skip
                 if p.alerts:
                     wake.set()
+                if report.failed and runtime.settings.ops_channel:
+                    try:
+                        notify_failing_sources(
+                            runtime.store, runtime.outbox.notifier, runtime.settings.ops_channel,
+                            poller.clock(),
+                        )  # fmt: skip
+                    except Exception:
+                        log.exception("could not check for failing sources")
             stop.wait(min(60.0, max(0.5, poller.seconds_until_next(poller.clock()))))
 
     threads = [

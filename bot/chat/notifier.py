@@ -75,6 +75,13 @@ class ConsoleNotifier:
             self.stream.flush()
         return ""
 
+    def post_notice(self, channel: str, text: str) -> None:
+        with self._lock:
+            self.stream.write(
+                f"ℹ {'#' + one_line(channel) + ' · ' if channel else ''}{clean(text)}\n"
+            )
+            self.stream.flush()
+
 
 def format_console_alert(mention: Mention, channel: str, now: datetime) -> str:
     v = mention.verdict

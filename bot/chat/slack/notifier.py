@@ -23,6 +23,7 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 from bot.chat.notifier import DeliveryError
 from bot.chat.slack.blocks import alert_blocks, alert_text
 from bot.chat.slack.ids import Event
+from bot.chat.slack.text import escape
 from bot.config import ConfigError, Settings
 from bot.models import Mention
 
@@ -116,6 +117,16 @@ class SlackNotifier:
         if not ts:  # an "ok" without a ts cannot be redrawn later; treat it as a failure
             raise DeliveryError("chat.postMessage answered without a ts", permanent=False)
         return ts
+
+    def post_notice(self, channel: str, text: str) -> None:
+        try:
+            self.client.chat_postMessage(
+                channel=channel, text=escape(text), unfurl_links=False, unfurl_media=False
+            )
+        except SlackApiError as exc:
+            raise delivery_error(exc) from None
+        except (SlackClientError, OSError) as exc:
+            raise DeliveryError(f"cannot reach Slack: {exc}", permanent=False) from None
 
     def find_posted(self, mention: Mention, channel: str) -> str | None:
         """The ts of this mention's alert if an earlier attempt posted it, else None.
