@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from prometheus_client import Counter
 from slack_bolt import App, BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -25,6 +26,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from bot.chat.slack.actions import Deps, register_actions
 from bot.chat.slack.commands import register_commands
+from bot.chat.slack.guard import foreign_request_guard
 from bot.chat.slack.notifier import secret
 from bot.config import ConfigError, Settings
 from bot.store.base import Store
@@ -32,6 +34,9 @@ from bot.store.base import Store
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+MALFORMED_REQUESTS = Counter(
+    "mentionbot_slack_malformed_requests_total", "Requests to /slack/events that did not parse"
+)
 MAX_BODY_BYTES = 1_000_000  # Slack's payloads are a few kB; anything huge is not from Slack
 
 
@@ -82,6 +87,11 @@ def build_app(
         )
     except Exception as exc:  # BoltError wraps auth.test's answer; never echo the token
         raise ConfigError(f"Slack rejected SLACK_BOT_TOKEN: {exc}") from None
+    try:
+        team_id = str(client.auth_test().get("team_id") or "")
+    except Exception as exc:
+        raise ConfigError(f"Slack rejected SLACK_BOT_TOKEN: {type(exc).__name__}") from None
+    app.use(foreign_request_guard(team_id, settings.slack_app_id))
     deps = Deps(
         store=store,
         clock=clock,
@@ -147,7 +157,16 @@ def make_http_server(app: App, host: str, port: int) -> ThreadingHTTPServer:
             headers: dict[str, str | list[str]] = {}
             for name, value in self.headers.items():
                 headers.setdefault(name.lower(), []).append(value)  # type: ignore[union-attr]
-            response = app.dispatch(BoltRequest(body=body, query=query, headers=headers))
+            try:
+                # Bolt parses the body while building the request and trips over payloads
+                # that are not JSON objects; such a request is not Slack's, whoever signed it.
+                request = BoltRequest(body=body, query=query, headers=headers)
+            except (ValueError, TypeError, AttributeError, KeyError) as exc:
+                MALFORMED_REQUESTS.inc()
+                log.warning("refused a malformed request (%s)", type(exc).__name__)
+                self._reply(400, b"malformed request", {"Content-Type": "text/plain"})
+                return
+            response = app.dispatch(request)
             extra = {k: v[0] for k, v in response.headers.items() if v}
             self._reply(response.status, (response.body or "").encode(), extra)
 
