@@ -86,8 +86,8 @@ def test_feeds_to_alerts_exactly_once_then_claim_reply_resolve_from_slack(bot: B
     click(Action.REPLY, "U0SANNE")
     [opened] = fake.wait_for("views.open")
     assert opened.body["view"]["private_metadata"] == str(target.id)
-    values = {Block.REPLY_INPUT: {Action.REPLY_TEXT: {"type": "plain_text_input",
-                                                       "value": "Sorry, we are on it."}}}  # fmt: skip
+    typed = {"type": "plain_text_input", "value": "Sorry, we are on it."}
+    values = {Block.REPLY_INPUT: {Action.REPLY_TEXT: typed}}
     sent = bot.post(
         view_submission_body(Callback.REPLY_MODAL, str(target.id), values, user="U0SANNE")
     )
