@@ -72,6 +72,10 @@ class Settings(BaseSettings):
 
     # Delivery
     ops_channel: str = ""
+    # Replicas: how long one may hold a feed it polls / an alert it delivers before another
+    # takes over. Longer than the slowest fetch or Slack call, or two could work at once.
+    poll_lease_seconds: float = Field(default=300.0, gt=0)
+    delivery_lease_seconds: float = Field(default=120.0, gt=0)
     outbox_batch: int = Field(default=20, ge=1)
     outbox_max_backoff: float = Field(default=600.0, gt=0)
 

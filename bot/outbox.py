@@ -44,6 +44,7 @@ class Outbox:
         *,
         batch: int = 20,
         max_backoff: float = 600.0,
+        lease_seconds: float = 120.0,
         rng: random.Random | None = None,
     ) -> None:
         self.store = store
@@ -51,11 +52,12 @@ class Outbox:
         self.clock = clock
         self.batch = batch
         self.max_backoff = max_backoff
+        self.lease_seconds = lease_seconds
         self._rng = rng or random.Random()
 
     def deliver_due(self) -> DeliveryReport:
         report = DeliveryReport()
-        alerts = self.store.due_alerts(self.clock(), self.batch)
+        alerts = self.store.due_alerts(self.clock(), self.batch, lease_seconds=self.lease_seconds)
         for index, alert in enumerate(alerts):
             mention = self.store.get_mention(alert.mention_id)
             if mention is None:  # cannot happen with foreign keys; never crash the loop on it

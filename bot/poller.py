@@ -25,8 +25,6 @@ from bot.store.base import Store
 log = logging.getLogger(__name__)
 
 MAX_FAILURE_BACKOFF_SECONDS = 3600.0
-# How long a replica may hold a feed while polling it; if it dies, another takes over after.
-POLL_LEASE_SECONDS = 300.0
 
 
 @dataclass(slots=True)
@@ -69,6 +67,7 @@ class Poller:
         workers: int = 8,
         rng: random.Random | None = None,
         holder: str = "",
+        lease_seconds: float = 300.0,
     ) -> None:
         self.store = store
         self.pipeline = pipeline
@@ -77,6 +76,8 @@ class Poller:
         self.workers = max(1, min(workers, len(self.jobs) or 1))
         self._rng = rng or random.Random()
         self.holder = holder or default_holder()
+        # How long we may hold a feed while polling it; if we die, another replica takes over.
+        self.lease_seconds = lease_seconds
         self._lock = threading.Lock()
         self.health: dict[str, SourceHealth] = {
             job.source.name: SourceHealth(interval=job.interval) for job in self.jobs
@@ -124,7 +125,7 @@ class Poller:
                 name,
                 holder=self.holder,
                 now=started,
-                until=started + timedelta(seconds=POLL_LEASE_SECONDS),
+                until=started + timedelta(seconds=self.lease_seconds),
             )
         except Exception as exc:  # the database is away: try again soon, like any failure
             self._failed(job, health, started, f"cannot lease: {exc}", permanent=False)

@@ -82,9 +82,14 @@ def build_runtime(
         else:
             interval = source_config.interval or settings.poll_interval
             jobs.append(Job(brand, source, interval))  # type: ignore[arg-type]
-    poller = Poller(store, pipeline, jobs, clock)
+    poller = Poller(store, pipeline, jobs, clock, lease_seconds=settings.poll_lease_seconds)
     outbox = Outbox(
-        store, notifier, clock, batch=settings.outbox_batch, max_backoff=settings.outbox_max_backoff
+        store,
+        notifier,
+        clock,
+        batch=settings.outbox_batch,
+        max_backoff=settings.outbox_max_backoff,
+        lease_seconds=settings.delivery_lease_seconds,
     )
     return Runtime(settings, watch, store, scorer, pipeline, poller, outbox, fetcher, streams)
 

@@ -123,7 +123,7 @@ class Store(abc.ABC):
 
     # --- outbox ---------------------------------------------------------------------------
     @abc.abstractmethod
-    def due_alerts(self, now: datetime, limit: int) -> list[Alert]:
+    def due_alerts(self, now: datetime, limit: int, *, lease_seconds: float = 120.0) -> list[Alert]:
         """Lease undelivered alerts whose next attempt is due, oldest first. An alert whose
         previous lease ran out mid-delivery comes back with `maybe_posted`."""
 

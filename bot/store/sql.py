@@ -18,9 +18,6 @@ from bot.sources.base import FeedState
 from bot.store.base import MentionQuery, SourceStatus, Stats, Store, TransitionResult
 from bot.store.schema import MIGRATIONS
 
-# How long a replica may hold an alert it is delivering before another may take it over.
-ALERT_LEASE_SECONDS = 120.0
-
 MENTION_COLUMNS = (
     "id, brand, source, external_id, url, canonical_url, text_key, title, body, author, "
     "published_at, fetched_at, matched_term, channel, flagged, sentiment, score, p_negative, "
@@ -280,7 +277,7 @@ class SqlStore(Store):
         )
 
     # --- outbox ---------------------------------------------------------------------------
-    def due_alerts(self, now: datetime, limit: int) -> list[Alert]:
+    def due_alerts(self, now: datetime, limit: int, *, lease_seconds: float = 120.0) -> list[Alert]:
         """Lease up to `limit` due alerts to this caller, so replicas never deliver one twice
         at once; an expired lease (a replica that died mid-delivery) is taken over."""
         t = to_epoch(now)
@@ -297,7 +294,7 @@ class SqlStore(Store):
             marks = ", ".join("?" for _ in ids)
             tx.execute(
                 f"UPDATE outbox SET lease_until = ?, in_flight = ? WHERE id IN ({marks})",
-                (t + ALERT_LEASE_SECONDS, True, *ids),  # type: ignore[operator]
+                (t + lease_seconds, True, *ids),  # type: ignore[operator]
             )
         return [_alert_from_row(r) for r in rows]
 
