@@ -29,7 +29,7 @@ def build_source(
     if config.kind == "feed":
         from bot.sources.feeds import build_source as build_feed
 
-        return build_feed(config, fetcher)
+        return build_feed(config, fetcher, settings)
     module = importlib.import_module(PLATFORM_MODULES[config.kind])
     return module.build(config, settings, fetcher, matches=matches)  # type: ignore[no-any-return]
 

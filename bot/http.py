@@ -1,0 +1,320 @@
+"""The one HTTP seam for sources: timeouts, a total deadline, a size cap that holds after
+decompression, redirects re-checked hop by hop, conditional GET, and an SSRF guard.
+
+Everything a source fetches goes through `HttpFetcher.get`, so no feed can make the bot read
+an internal address, hang it, or fill its memory.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+import time
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from bot import __version__
+
+log = logging.getLogger(__name__)
+
+CHUNK = 64 * 1024
+# Addresses no feed may point at unless allowed: cloud metadata services first.
+METADATA_HOSTS = {"169.254.169.254", "fd00:ec2::254", "100.100.100.200", "metadata.google.internal"}
+
+Resolver = Callable[[str, int], Iterable[str]]
+
+
+class FetchError(Exception):
+    """A fetch failed. `permanent`: retrying soon will not help. `retry_after`: seconds the
+    server asked us to wait (429/503), when it said."""
+
+    def __init__(
+        self, message: str, *, permanent: bool = False, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResponse:
+    status: int  # 200, or 304 (not modified: body empty)
+    body: bytes
+    etag: str = ""
+    last_modified: str = ""
+    final_url: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def system_resolver(host: str, port: int) -> list[str]:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [str(info[4][0]) for info in infos]
+
+
+def redact(url: str) -> str:
+    """A URL fit for a log: no query (Google Alerts feeds carry a user token there), no
+    credentials, path trimmed."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "<unparseable url>"
+    path = parts.path if len(parts.path) <= 60 else parts.path[:57] + "..."
+    return f"{parts.scheme}://{host}{port}{path}" + ("?…" if parts.query else "")
+
+
+class UrlGuard:
+    """Refuses URLs that point (directly, or through their DNS answers) at loopback,
+    private, link-local, multicast, reserved or metadata addresses, unless allowed."""
+
+    def __init__(self, allow: Iterable[str] = (), resolver: Resolver = system_resolver) -> None:
+        self.allowed_hosts: set[str] = set()
+        self.allowed_networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+        for entry in allow:
+            entry = entry.strip().lower()
+            try:
+                self.allowed_networks.append(ipaddress.ip_network(entry, strict=False))
+            except ValueError:
+                self.allowed_hosts.add(entry)
+        self.resolver = resolver
+
+    def check(self, url: str) -> None:
+        try:
+            parts = urlsplit(url)
+            host = (parts.hostname or "").lower()
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError as exc:
+            raise FetchError(f"invalid URL: {exc}", permanent=True) from None
+        if parts.scheme not in ("http", "https"):
+            raise FetchError(
+                f"refused scheme {parts.scheme!r}: only http and https", permanent=True
+            )
+        if not host:
+            raise FetchError("URL has no host", permanent=True)
+        if host in self.allowed_hosts:
+            return
+        if host in METADATA_HOSTS:
+            raise FetchError(f"refused {host}: a cloud metadata address", permanent=True)
+        for address in self._addresses(host, port):
+            if any(address in network for network in self.allowed_networks):
+                continue
+            if _internal(address):
+                raise FetchError(
+                    f"refused {host}: it resolves to {address}, an internal address "
+                    "(add it to ALLOW_PRIVATE_HOSTS for a self-hosted feed)",
+                    permanent=True,
+                )
+
+    def _addresses(
+        self, host: str, port: int
+    ) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+        """The host itself when it is an IP, else every address DNS gives for it: one
+        internal answer among public ones is enough to refuse."""
+        try:
+            return [ipaddress.ip_address(host)]
+        except ValueError:
+            pass
+        try:
+            answers = [ipaddress.ip_address(a.split("%")[0]) for a in self.resolver(host, port)]
+        except OSError as exc:
+            raise FetchError(f"cannot resolve {host}: {exc}") from None
+        if not answers:
+            raise FetchError(f"{host} has no address")
+        return answers
+
+    def _addresses(
+        self, host: str, port: int
+    ) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+        """The host itself when it is an IP, else every address DNS gives for it: one
+        internal answer among public ones is enough to refuse."""
+        try:
+            return [ipaddress.ip_address(host)]
+        except ValueError:
+            pass
+        try:
+            answers = [ipaddress.ip_address(a.split("%")[0]) for a in self.resolver(host, port)]
+        except OSError as exc:
+            raise FetchError(f"cannot resolve {host}: {exc}") from None
+        if not answers:
+            raise FetchError(f"{host} has no address")
+        return answers
+
+
+def _internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return (
+        str(address) in METADATA_HOSTS
+        or address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+        or not address.is_global
+    )
+
+
+class HttpFetcher:
+    def __init__(
+        self,
+        *,
+        timeout: float = 20.0,
+        max_bytes: int = 10_000_000,
+        max_redirects: int = 5,
+        user_agent: str = f"mentionbot/{__version__}",
+        allow_private_hosts: Iterable[str] = (),
+        resolver: Resolver = system_resolver,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.timeout = timeout
+        self.max_bytes = max_bytes
+        self.max_redirects = max_redirects
+        self.guard = UrlGuard(allow_private_hosts, resolver)
+        self.clock = clock
+        self.client = httpx.Client(
+            # Per-operation limits; the whole fetch is bounded by `timeout` below as well,
+            # so a server that drips one byte a second cannot hold us forever.
+            timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
+            follow_redirects=False,  # each hop goes through the guard
+            headers={
+                "User-Agent": user_agent,
+                "Accept": "application/atom+xml, application/rss+xml, application/xml;q=0.9, "
+                "application/json;q=0.8, */*;q=0.5",
+                "Accept-Encoding": "gzip, deflate",
+            },
+            transport=transport,
+            trust_env=False,  # no proxy from the environment could route around the guard
+        )
+
+    @classmethod
+    def from_settings(cls, settings: object, **extra: object) -> HttpFetcher:
+        return cls(
+            timeout=settings.fetch_timeout,  # type: ignore[attr-defined]
+            max_bytes=settings.max_feed_bytes,  # type: ignore[attr-defined]
+            max_redirects=settings.max_redirects,  # type: ignore[attr-defined]
+            user_agent=settings.user_agent,  # type: ignore[attr-defined]
+            allow_private_hosts=settings.allow_private_hosts,  # type: ignore[attr-defined]
+            **extra,  # type: ignore[arg-type]
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+    def get(self, url: str, *, etag: str = "", last_modified: str = "") -> FetchResponse:
+        deadline = self.clock() + self.timeout
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        current = url
+        for _hop in range(self.max_redirects + 1):
+            self.guard.check(current)
+            try:
+                with self.client.stream("GET", current, headers=headers) as response:
+                    if response.is_redirect:
+                        location = response.headers.get("location", "")
+                        if not location:
+                            raise FetchError(f"redirect without Location from {redact(current)}")
+                        current = urljoin(current, location)
+                        continue
+                    return self._finish(response, current, deadline)
+            except httpx.TimeoutException:
+                raise FetchError(f"timed out fetching {redact(current)}") from None
+            except httpx.HTTPError as exc:
+                raise FetchError(f"cannot fetch {redact(current)}: {type(exc).__name__}") from None
+        raise FetchError(
+            f"more than {self.max_redirects} redirects from {redact(url)}", permanent=True
+        )
+
+    def _finish(self, response: httpx.Response, url: str, deadline: float) -> FetchResponse:
+        status = response.status_code
+        meta = {
+            "etag": response.headers.get("etag", ""),
+            "last_modified": response.headers.get("last-modified", ""),
+            "final_url": url,
+            "headers": {k.lower(): v for k, v in response.headers.items()},
+        }
+        if status == 304:
+            return FetchResponse(304, b"", **meta)  # type: ignore[arg-type]
+        if status in (429, 503) or status >= 500 or status == 408:
+            raise FetchError(
+                f"HTTP {status} from {redact(url)}",
+                retry_after=parse_retry_after(response.headers.get("retry-after", "")),
+            )
+        if status >= 400:
+            raise FetchError(f"HTTP {status} from {redact(url)}", permanent=True)
+        if status != 200:
+            raise FetchError(f"unexpected HTTP {status} from {redact(url)}")
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            raise FetchError(
+                f"{redact(url)} is {int(declared):,} bytes, over the {self.max_bytes:,} cap",
+                permanent=True,
+            )
+        body = self._read(response, url, deadline)
+        return FetchResponse(200, body, **meta)  # type: ignore[arg-type]
+
+    def _read(self, response: httpx.Response, url: str, deadline: float) -> bytes:
+        encoding = response.headers.get("content-encoding", "").lower().strip()
+        inflater = None
+        if encoding in ("gzip", "x-gzip"):
+            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            inflater = zlib.decompressobj()
+        elif encoding not in ("", "identity"):
+            raise FetchError(f"unsupported Content-Encoding {encoding!r} from {redact(url)}")
+        out = bytearray()
+        limit = self.max_bytes
+        for raw in response.iter_raw(CHUNK):
+            if self.clock() > deadline:
+                raise FetchError(f"{redact(url)} took longer than {self.timeout:.0f} s")
+            if inflater is None:
+                out += raw
+            else:
+                # Inflate at most what still fits, so a gzip bomb stops at the cap instead
+                # of expanding a 64 kB chunk into gigabytes first.
+                data = raw
+                while data:
+                    room = limit - len(out) + 1
+                    try:
+                        out += inflater.decompress(data, room)
+                    except zlib.error as exc:
+                        raise FetchError(
+                            f"corrupt {encoding} body from {redact(url)}: {exc}"
+                        ) from None
+                    data = inflater.unconsumed_tail
+                    if len(out) > limit:
+                        break
+            if len(out) > limit:
+                raise FetchError(
+                    f"{redact(url)} is over the {limit:,} byte cap (after decompression)",
+                    permanent=True,
+                )
+        return bytes(out)
+
+
+def parse_retry_after(value: str) -> float | None:
+    """Retry-After as seconds: a number, or an HTTP date."""
+    value = value.strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
