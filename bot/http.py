@@ -25,6 +25,7 @@ from bot import __version__
 log = logging.getLogger(__name__)
 
 CHUNK = 64 * 1024
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})  # not 304: that is "not modified"
 # Addresses no feed may point at unless allowed: cloud metadata services first.
 METADATA_HOSTS = {"169.254.169.254", "fd00:ec2::254", "100.100.100.200", "metadata.google.internal"}
 
@@ -222,7 +223,7 @@ class HttpFetcher:
             self.guard.check(current)
             try:
                 with self.client.stream("GET", current, headers=headers) as response:
-                    if response.is_redirect:
+                    if response.status_code in REDIRECT_STATUSES:
                         location = response.headers.get("location", "")
                         if not location:
                             raise FetchError(f"redirect without Location from {redact(current)}")

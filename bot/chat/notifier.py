@@ -89,7 +89,7 @@ def format_console_alert(mention: Mention, channel: str, now: datetime) -> str:
     lines = [
         rule,
         f"⚠ {one_line(mention.brand)} · {v.sentiment.value} ({v.score:+.2f})"
-        f" · attention {v.attention:.2f}" + (f" · #{one_line(channel)}" if channel else ""),
+        f" · attention {v.attention:.2f}" + (f" · {_channel(channel)}" if channel else ""),
         f"  {one_line(mention.source)} · {one_line(mention.author) or 'unknown author'}"
         f" · {ago(mention.published_at or mention.fetched_at, now)}",
     ]
@@ -107,3 +107,8 @@ def format_console_alert(mention: Mention, channel: str, now: datetime) -> str:
         lines.append(f"  mention #{mention.id}")
     lines.append(rule)
     return "\n".join(lines) + "\n"
+
+
+def _channel(channel: str) -> str:
+    name = one_line(channel)
+    return name if name.startswith("#") else "#" + name

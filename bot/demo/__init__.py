@@ -8,6 +8,7 @@ parser, pipeline, store and outbox, and the alerts are printed to the terminal.
 from __future__ import annotations
 
 import functools
+import logging
 import tempfile
 import threading
 from contextlib import contextmanager
@@ -61,6 +62,9 @@ def demo_watch_list(base_url: str) -> WatchList:
 def run_demo(out: TextIO) -> int:
     from bot.runtime import build_runtime
 
+    # The alerts are the show; routine log lines would only bury them.
+    logging.getLogger("bot").setLevel(logging.WARNING)
+
     with (
         as_file(files("bot.demo") / "feeds") as feeds,
         serve_directory(feeds) as base_url,
@@ -88,7 +92,8 @@ def run_demo(out: TextIO) -> int:
         file=out,
     )
     print(
-        f"second poll: {second.pipeline.stored} new, {second.pipeline.duplicates} already seen "
+        f"second poll: {second.not_modified} feed(s) answered 304 Not Modified, "
+        f"{second.pipeline.stored} new mention(s), {second.pipeline.duplicates} already seen "
         "(each mention is kept exactly once)",
         file=out,
     )
