@@ -49,7 +49,11 @@ class _Failure:
 
 
 class FakeSlack:
-    def __init__(self) -> None:
+    def __init__(self, *, realtime: bool = False) -> None:
+        """`realtime`: message ts are the posting time, as Slack's are (what a reader of
+        conversations.history with `oldest` needs); otherwise fixed, for exact assertions."""
+        self.realtime = realtime
+        self._last_ts = 0.0
         self.calls: list[Call] = []
         self._changed = threading.Condition()
         self._failures: dict[str, list[_Failure]] = {}
@@ -171,6 +175,9 @@ class FakeSlack:
             self._changed.notify_all()
 
     def _next_ts(self) -> str:
+        if self.realtime:
+            self._last_ts = max(time.time(), self._last_ts + 0.000001)
+            return f"{self._last_ts:.6f}"
         return f"1700000000.{next(self._ts):06d}"
 
     def answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
