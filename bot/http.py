@@ -24,7 +24,6 @@ from bot import __version__
 
 log = logging.getLogger(__name__)
 
-CHUNK = 64 * 1024
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})  # not 304: that is "not modified"
 # Addresses no feed may point at unless allowed: cloud metadata services first.
 METADATA_HOSTS = {"169.254.169.254", "fd00:ec2::254", "100.100.100.200", "metadata.google.internal"}
@@ -277,7 +276,7 @@ class HttpFetcher:
             raise FetchError(f"unsupported Content-Encoding {encoding!r} from {redact(url)}")
         out = bytearray()
         limit = self.max_bytes
-        for raw in response.iter_raw(CHUNK):
+        for raw in response.iter_raw():  # as it arrives: the deadline is checked per piece
             if self.clock() > deadline:
                 raise FetchError(f"{redact(url)} took longer than {self.timeout:.0f} s")
             if inflater is None:

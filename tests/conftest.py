@@ -12,7 +12,7 @@ import pytest
 from bot.models import Mention, Sentiment, Verdict
 from bot.store import Store, open_store
 
-pytest_plugins = ["tests.fakes.slack_fixtures"]
+pytest_plugins = ["tests.fakes.slack_fixtures", "tests.fakes.feed_server"]
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

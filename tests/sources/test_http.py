@@ -1,0 +1,208 @@
+"""The HTTP seam: conditional GET, errors by kind, redirects, SSRF guard, time and size caps."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from collections.abc import Iterator
+
+import pytest
+
+from bot.http import FetchError, HttpFetcher, UrlGuard, parse_retry_after, redact
+from bot.sources.base import FeedState
+from bot.sources.feeds import FeedSource
+from tests.fakes.feed_server import FeedServer
+
+RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+<item><title>Acme is broken</title><link>https://example.com/1</link><guid>1</guid></item>
+</channel></rss>"""
+
+
+@pytest.fixture
+def fetcher() -> Iterator[HttpFetcher]:
+    f = HttpFetcher(
+        timeout=3, max_bytes=200_000, max_redirects=3, allow_private_hosts=["127.0.0.1"]
+    )
+    yield f
+    f.close()
+
+
+def no_sleep(_: float) -> None:
+    pass
+
+
+def test_conditional_get_sends_validators_and_takes_304_as_not_modified(
+    feed_server: FeedServer, fetcher: HttpFetcher
+) -> None:
+    url = feed_server.add(
+        "/feed", body=RSS, etag='"v1"', last_modified="Tue, 24 Nov 2026 08:00:00 GMT"
+    )
+    source = FeedSource("s", url, fetcher, sleep=no_sleep)
+    first = source.fetch(FeedState())
+    assert len(first.entries) == 1 and first.state.etag == '"v1"'
+    second = source.fetch(first.state)
+    assert second.not_modified and second.entries == [] and second.state == first.state
+    sent = feed_server.requests_to("/feed")[1].headers
+    assert sent["If-None-Match"] == '"v1"'
+    assert sent["If-Modified-Since"] == "Tue, 24 Nov 2026 08:00:00 GMT"
+
+
+def test_server_errors_are_retried_then_recover(
+    feed_server: FeedServer, fetcher: HttpFetcher
+) -> None:
+    url = feed_server.add("/flaky", body=RSS, statuses=[500, 503])
+    waits: list[float] = []
+    result = FeedSource("s", url, fetcher, attempts=3, sleep=waits.append).fetch(FeedState())
+    assert len(result.entries) == 1
+    assert len(feed_server.requests_to("/flaky")) == 3 and len(waits) == 2
+
+
+def test_retry_after_is_obeyed(feed_server: FeedServer, fetcher: HttpFetcher) -> None:
+    url = feed_server.add("/busy", body=RSS, statuses=[429], headers={"Retry-After": "7"})
+    waits: list[float] = []
+    FeedSource("s", url, fetcher, attempts=2, sleep=waits.append).fetch(FeedState())
+    assert waits == [7.0]
+
+
+def test_a_feed_that_keeps_failing_raises_a_transient_error(
+    feed_server: FeedServer, fetcher: HttpFetcher
+) -> None:
+    from bot.sources.base import SourceError
+
+    url = feed_server.add("/down", statuses=[500, 500, 500])
+    with pytest.raises(SourceError, match="HTTP 500") as failure:
+        FeedSource("s", url, fetcher, attempts=3, sleep=no_sleep).fetch(FeedState())
+    assert not failure.value.permanent
+
+
+def test_not_found_is_permanent_and_not_retried(
+    feed_server: FeedServer, fetcher: HttpFetcher
+) -> None:
+    from bot.sources.base import SourceError
+
+    url = feed_server.url("/missing")
+    with pytest.raises(SourceError, match="HTTP 404") as failure:
+        FeedSource("s", url, fetcher, attempts=3, sleep=no_sleep).fetch(FeedState())
+    assert failure.value.permanent and len(feed_server.requests_to("/missing")) == 1
+
+
+def test_redirects_are_followed_up_to_the_limit(
+    feed_server: FeedServer, fetcher: HttpFetcher
+) -> None:
+    feed_server.add("/final", body=RSS)
+    feed_server.add("/hop1", redirect_to="/final")
+    assert fetcher.get(feed_server.url("/hop1")).final_url.endswith("/final")
+    feed_server.add("/loop", redirect_to="/loop")
+    with pytest.raises(FetchError, match="more than 3 redirects"):
+        fetcher.get(feed_server.url("/loop"))
+    assert len(feed_server.requests_to("/loop")) == 4
+
+
+def test_a_redirect_to_an_internal_address_is_refused_before_connecting(
+    feed_server: FeedServer, fetcher: HttpFetcher
+) -> None:
+    url = feed_server.add("/sneaky", redirect_to="http://169.254.169.254/latest/meta-data/")
+    with pytest.raises(FetchError, match="metadata") as refused:
+        fetcher.get(url)
+    assert refused.value.permanent
+    url = feed_server.add("/sneaky2", redirect_to="http://10.0.0.7/feed")
+    with pytest.raises(FetchError, match="internal address"):
+        fetcher.get(url)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1/feed",
+        "http://localhost/feed",
+        "http://[::1]/feed",
+        "http://10.1.2.3/feed",
+        "http://192.168.0.1/feed",
+        "http://172.16.5.4/feed",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[fd00:ec2::254]/",
+        "http://0.0.0.0/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://224.0.0.1/",
+        "file:///etc/passwd",
+        "gopher://example.com/",
+    ],
+)
+def test_internal_addresses_and_other_schemes_are_refused_by_default(url: str) -> None:
+    with pytest.raises(FetchError) as refused:
+        UrlGuard().check(url)
+    assert refused.value.permanent
+
+
+def test_a_hostname_whose_dns_answers_include_an_internal_address_is_refused() -> None:
+    guard = UrlGuard(resolver=lambda host, port: ["93.184.216.34", "127.0.0.1"])
+    with pytest.raises(FetchError, match=r"127\.0\.0\.1"):
+        guard.check("https://rebinding.example/feed")
+    UrlGuard(resolver=lambda host, port: ["93.184.216.34"]).check("https://ok.example/feed")
+
+
+def test_allow_list_admits_hosts_and_networks() -> None:
+    UrlGuard(["127.0.0.1"]).check("http://127.0.0.1:8080/feed")
+    UrlGuard(["10.0.0.0/8"]).check("http://10.20.30.40/feed")
+    UrlGuard(["feeds.internal"]).check("http://feeds.internal/feed")
+
+
+def test_declared_size_over_the_cap_is_refused_unread(
+    feed_server: FeedServer, fetcher: HttpFetcher
+) -> None:
+    url = feed_server.add("/big", body=b"x" * 300_000)
+    with pytest.raises(FetchError, match="cap"):
+        fetcher.get(url)
+
+
+def test_an_endless_body_is_cut_at_the_cap(feed_server: FeedServer, fetcher: HttpFetcher) -> None:
+    def endless() -> Iterator[bytes]:
+        while True:
+            yield b"<item>" * 10_000
+
+    url = feed_server.add("/endless", stream=endless)
+    with pytest.raises(FetchError, match="cap"):
+        fetcher.get(url)
+
+
+def test_a_gzip_bomb_is_stopped_at_the_cap_without_inflating_it(
+    feed_server: FeedServer, fetcher: HttpFetcher
+) -> None:
+    # 64 MB of zeros compress to about 64 kB (one network chunk): over 300 times the 200 kB
+    # cap, which is all the output we may produce before refusing.
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    block = b"\0" * (1 << 20)
+
+    def bomb() -> Iterator[bytes]:
+        for _ in range(64):
+            yield compressor.compress(block)
+        yield compressor.flush()
+
+    url = feed_server.add("/bomb", stream=bomb, encoding="gzip")
+    with pytest.raises(FetchError, match="after decompression"):
+        fetcher.get(url)
+
+
+def test_gzip_bodies_are_decoded(feed_server: FeedServer, fetcher: HttpFetcher) -> None:
+    url = feed_server.add("/gz", body=gzip.compress(RSS), encoding="gzip")
+    assert fetcher.get(url).body == RSS
+
+
+def test_a_server_that_drips_bytes_hits_the_total_deadline(feed_server: FeedServer) -> None:
+    fetcher = HttpFetcher(timeout=0.5, allow_private_hosts=["127.0.0.1"])
+    url = feed_server.add("/drip", body=RSS, drip_seconds=0.05)
+    with pytest.raises(FetchError, match=r"longer than|timed out"):
+        fetcher.get(url)
+    fetcher.close()
+
+
+def test_logged_urls_lose_their_query_tokens() -> None:
+    assert (
+        redact("https://www.google.com/alerts/feeds/0123/456?token=secret")
+        == "https://www.google.com/alerts/feeds/0123/456?…"
+    )
+
+
+@pytest.mark.parametrize(("value", "expected"), [("12", 12.0), ("", None), ("soon", None)])
+def test_retry_after_parsing(value: str, expected: float | None) -> None:
+    assert parse_retry_after(value) == expected
