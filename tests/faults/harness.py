@@ -9,10 +9,13 @@ import signal
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from bot.store import open_store
 from tests.fakes.fake_slack import FakeSlack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -148,6 +151,7 @@ def crash_trial(
     rng: random.Random,
     *,
     kills: int,
+    database_url: str,
     timeout: float = 90.0,
 ) -> list[int]:
     """Kill a replica `kills` times, each just after a random number of alerts went out
@@ -164,5 +168,26 @@ def crash_trial(
             stop.wait(rng.uniform(0.05, 1.5))  # a random moment: the fault, not a sync
         replicas.kill_one(rng)
     fake.wait_for("chat.postMessage", count=expected, timeout=timeout)
+    # Slack has them all; an alert posted just before a kill is recorded only once a
+    # restarted replica has found it in the channel. Wait for the store to agree.
+    wait_until(lambda: pending_alerts(database_url) == 0, timeout=timeout)
     replicas.stop()
     return posted_mention_ids(fake)
+
+
+def pending_alerts(database_url: str) -> int:
+    store = open_store(database_url)
+    try:
+        return store.pending_count()
+    finally:
+        store.close()
+
+
+def wait_until(condition: Callable[[], bool], *, timeout: float, every: float = 0.2) -> None:
+    """Check `condition` until it holds; an AssertionError after `timeout`."""
+    deadline = time.monotonic() + timeout
+    tick = threading.Event()
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition still false after {timeout} s")
+        tick.wait(every)
