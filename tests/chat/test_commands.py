@@ -193,3 +193,18 @@ def test_commands_are_refused_outside_allowed_channels(
     assert answer.text == "/mentions works only in <#CALLOWED1>."
     command["channel_id"] = "CALLOWED1"
     assert "nothing found" in answer_command(command, deps, slack_env.app.client).text
+
+
+def test_status_shows_source_health_and_delay(
+    slack_env: SlackEnv, make_mention: Callable[..., Mention]
+) -> None:
+    slack_env.store.record_poll("test-feed", at=slack_env.clock(), interval=300, items=4)
+    slack_env.store.record_poll(
+        "broken-<feed>", at=slack_env.clock(), interval=60, error="HTTP 503 <!channel>"
+    )
+    slack_env.alert(make_mention())  # published 5 minutes before it was posted
+    answer = run(slack_env, "status")
+    text = answer.body["text"]
+    assert "test-feed" in text and "5 min / 5 min" in text
+    assert "failing ×1" in text and "broken-&lt;feed&gt;" in text
+    assert "<!channel>" not in text

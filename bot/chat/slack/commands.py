@@ -24,6 +24,7 @@ from bot.chat.slack.ids import COMMAND
 from bot.chat.slack.text import escape_line, escape_trim, link, user
 from bot.chat.text import ago, duration, trim
 from bot.models import Mention, Sentiment, Status
+from bot.status import format_table, gather_status
 from bot.store.base import MentionQuery
 
 log = logging.getLogger(__name__)
@@ -35,9 +36,10 @@ USAGE = f"""*{COMMAND}* — brand mentions that need a human
 • `{COMMAND} show <id>` — one mention in full, with its history
 • `{COMMAND} claim <id>` · `{COMMAND} resolve <id>`
 • `{COMMAND} stats [7d]` — counts, median time to claim and to resolve
+• `{COMMAND} status` — each source's health and publication-to-alert delay
 • `{COMMAND} help` — this text"""
 
-SUBCOMMANDS = ("help", "open", "mine", "search", "show", "claim", "resolve", "stats")
+SUBCOMMANDS = ("help", "open", "mine", "search", "show", "claim", "resolve", "stats", "status")
 LIST_LIMIT = 15
 _SINCE = re.compile(r"^(\d{1,4})([hdw])$")
 _UNITS = {"h": 3600, "d": 86400, "w": 7 * 86400}
@@ -65,7 +67,7 @@ def parse_command(text: str) -> Command:
     name, args = parts[0].lower(), parts[1:]
     if name not in SUBCOMMANDS:
         return Command("help", error=f"I don't know `{escape_trim(name, 40)}`.")
-    if name in ("help", "open", "mine"):
+    if name in ("help", "open", "mine", "status"):
         return Command(name) if not args else _error(f"`{name}` takes no arguments.")
     if name in ("show", "claim", "resolve"):
         if len(args) != 1 or not args[0].lstrip("#").isdigit() or len(args[0]) > 18:
@@ -174,6 +176,10 @@ def answer_command(command: dict[str, Any], deps: Deps, client: WebClient) -> An
         return _listing("Search results", store.find_mentions(query), now)
     if cmd.name == "stats":
         return _stats(deps, cmd.since, now)
+    if cmd.name == "status":
+        table = format_table(gather_status(store, now))
+        # A code block keeps the columns aligned; source names and errors are escaped.
+        return Answer("*Sources*\n```" + escape_trim(table, 2900) + "```")
     assert cmd.mention_id is not None
     if cmd.name == "show":
         return _show(deps, cmd.mention_id, now)
