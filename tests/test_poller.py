@@ -110,3 +110,26 @@ def test_a_restarted_poll_after_a_crash_stores_nothing_twice(
     report = again.poll_once()
     assert report.pipeline.entries == 2 and report.pipeline.stored == 0
     assert sqlite_store.pending_count() == 2
+
+
+def test_a_feed_that_changes_every_ids_each_poll_adds_nothing_new(
+    sqlite_store: Store, fetcher: HttpFetcher, clock: Clock, feed_server: FeedServer
+) -> None:
+    def feed(generation: int) -> bytes:
+        items = "".join(
+            f"<item><title>Acme story number {n} about a broken order and bad service</title>"
+            f"<link>https://news.example.com/{n}?utm_source=rss&amp;g={generation}</link>"
+            f"<guid>gen{generation}-{n}</guid><description>Terrible.</description></item>"
+            for n in range(5)
+        )
+        return f'<?xml version="1.0"?><rss version="2.0"><channel>{items}</channel></rss>'.encode()
+
+    url = feed_server.add("/shifty", body=feed(0))
+    poller = poller_for(sqlite_store, fetcher, clock, {"shifty": url})
+    assert poller.poll_once().pipeline.stored == 5
+    for generation in range(1, 4):
+        feed_server.routes["/shifty"].body = feed(generation)
+        clock.advance(61)
+        report = poller.poll_once()
+        assert report.pipeline.entries == 5 and report.pipeline.stored == 0
+    assert sqlite_store.pending_count() == 5
