@@ -29,7 +29,7 @@ lint: $(BIN)/mentionbot
 	$(BIN)/ruff format --check bot tests bench
 
 bench: $(BIN)/mentionbot  ## print performance figures (see README, Performance)
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	@for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache
