@@ -104,14 +104,19 @@ class UrlGuard:
         if host in METADATA_HOSTS:
             raise FetchError(f"refused {host}: a cloud metadata address", permanent=True)
         for address in self._addresses(host, port):
-            if any(address in network for network in self.allowed_networks):
-                continue
-            if _internal(address):
-                raise FetchError(
-                    f"refused {host}: it resolves to {address}, an internal address "
-                    "(add it to ALLOW_PRIVATE_HOSTS for a self-hosted feed)",
-                    permanent=True,
-                )
+            self.check_address(address, host)
+
+    def check_address(
+        self, address: ipaddress.IPv4Address | ipaddress.IPv6Address, host: str
+    ) -> None:
+        if any(address in network for network in self.allowed_networks):
+            return
+        if _internal(address):
+            raise FetchError(
+                f"refused {host}: it resolves to {address}, an internal address "
+                "(add it to ALLOW_PRIVATE_HOSTS for a self-hosted feed)",
+                permanent=True,
+            )
 
     def _addresses(
         self, host: str, port: int
@@ -222,6 +227,7 @@ class HttpFetcher:
             self.guard.check(current)
             try:
                 with self.client.stream("GET", current, headers=headers) as response:
+                    self._check_peer(response, current)
                     if response.status_code in REDIRECT_STATUSES:
                         location = response.headers.get("location", "")
                         if not location:
@@ -236,6 +242,18 @@ class HttpFetcher:
         raise FetchError(
             f"more than {self.max_redirects} redirects from {redact(url)}", permanent=True
         )
+
+    def _check_peer(self, response: httpx.Response, url: str) -> None:
+        """The address we actually connected to must pass the guard too: DNS may answer
+        differently between our check and httpx's own lookup (DNS rebinding)."""
+        stream = response.extensions.get("network_stream")
+        peer = stream.get_extra_info("server_addr") if stream is not None else None
+        if not peer:
+            return
+        host = urlsplit(url).hostname or ""
+        if host.lower() in self.guard.allowed_hosts:
+            return
+        self.guard.check_address(ipaddress.ip_address(str(peer[0]).split("%")[0]), host)
 
     def _finish(self, response: httpx.Response, url: str, deadline: float) -> FetchResponse:
         status = response.status_code

@@ -206,3 +206,15 @@ def test_logged_urls_lose_their_query_tokens() -> None:
 @pytest.mark.parametrize(("value", "expected"), [("12", 12.0), ("", None), ("soon", None)])
 def test_retry_after_parsing(value: str, expected: float | None) -> None:
     assert parse_retry_after(value) == expected
+
+
+def test_dns_rebinding_is_caught_at_the_connected_address(feed_server: FeedServer) -> None:
+    # The guard's lookup says "public"; the connection then lands on 127.0.0.1, as when a
+    # hostile DNS server answers differently the second time. The peer check refuses it.
+    fetcher = HttpFetcher(
+        timeout=3, resolver=lambda host, port: ["93.184.216.34"]
+    )  # no allow list: loopback is forbidden
+    url = feed_server.add("/feed", body=RSS).replace("127.0.0.1", "localhost")
+    with pytest.raises(FetchError, match=r"127\.0\.0\.1|::1"):
+        fetcher.get(url)
+    fetcher.close()
