@@ -135,23 +135,6 @@ class UrlGuard:
             raise FetchError(f"{host} has no address")
         return answers
 
-    def _addresses(
-        self, host: str, port: int
-    ) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
-        """The host itself when it is an IP, else every address DNS gives for it: one
-        internal answer among public ones is enough to refuse."""
-        try:
-            return [ipaddress.ip_address(host)]
-        except ValueError:
-            pass
-        try:
-            answers = [ipaddress.ip_address(a.split("%")[0]) for a in self.resolver(host, port)]
-        except OSError as exc:
-            raise FetchError(f"cannot resolve {host}: {exc}") from None
-        if not answers:
-            raise FetchError(f"{host} has no address")
-        return answers
-
 
 def _internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
