@@ -57,6 +57,8 @@ class Settings(BaseSettings):
 
     # Fetching
     poll_interval: float = Field(default=300.0, gt=0)
+    poll_interval_min: float = Field(default=60.0, gt=0)
+    poll_interval_max: float = Field(default=1800.0, gt=0)
     fetch_timeout: float = Field(default=20.0, gt=0)
     max_feed_bytes: int = Field(default=10_000_000, gt=0)
     max_redirects: int = Field(default=5, ge=0)

@@ -82,7 +82,15 @@ def build_runtime(
         else:
             interval = source_config.interval or settings.poll_interval
             jobs.append(Job(brand, source, interval))  # type: ignore[arg-type]
-    poller = Poller(store, pipeline, jobs, clock, lease_seconds=settings.poll_lease_seconds)
+    poller = Poller(
+        store,
+        pipeline,
+        jobs,
+        clock,
+        lease_seconds=settings.poll_lease_seconds,
+        min_interval=settings.poll_interval_min,
+        max_interval=settings.poll_interval_max,
+    )
     outbox = Outbox(
         store,
         notifier,

@@ -133,3 +133,35 @@ def test_a_feed_that_changes_every_ids_each_poll_adds_nothing_new(
         report = poller.poll_once()
         assert report.pipeline.entries == 5 and report.pipeline.stored == 0
     assert sqlite_store.pending_count() == 5
+
+
+def test_the_interval_adapts_to_how_often_a_feed_changes(
+    sqlite_store: Store, fetcher: HttpFetcher, clock: Clock, feed_server: FeedServer
+) -> None:
+    url = feed_server.add("/busy", body=rss("Acme one"), etag='"1"')
+    poller = poller_for(sqlite_store, fetcher, clock, {"busy": url})
+    poller.min_interval, poller.max_interval = 15.0, 240.0
+    health = poller.health["busy"]
+
+    def poll() -> float:
+        poller.poll_once()
+        clock.advance(health.interval)
+        return health.interval
+
+    assert poll() == 30  # new entries: twice as often (60 → 30)
+    route = feed_server.routes["/busy"]
+    route.body, route.etag = rss("Acme one", "Acme two"), '"2"'
+    assert poll() == 15  # changed again, down to the minimum
+    assert poll() == 18.75  # 304: a quarter less often
+    intervals = [poll() for _ in range(12)]
+    assert intervals[-1] == 240  # quiet feeds settle at the maximum
+
+
+def test_cache_control_max_age_is_honoured(
+    sqlite_store: Store, fetcher: HttpFetcher, clock: Clock, feed_server: FeedServer
+) -> None:
+    url = feed_server.add("/cached", body=rss("Acme x"), headers={"Cache-Control": "max-age=900"})
+    poller = poller_for(sqlite_store, fetcher, clock, {"cached": url})
+    poller.poll_once()
+    due = poller.health["cached"].next_due
+    assert due is not None and (due - clock()).total_seconds() == 900

@@ -24,6 +24,7 @@ class FetchResult:
     entries: list[RawEntry] = field(default_factory=list)
     state: FeedState = FeedState()
     not_modified: bool = False  # the server answered 304: nothing new, entries is empty
+    min_wait: float | None = None  # seconds the server asked us not to come back before
 
 
 class SourceError(Exception):

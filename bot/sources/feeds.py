@@ -68,13 +68,14 @@ class FeedSource:
             )
         except FetchError as exc:
             raise SourceError(str(exc), permanent=exc.permanent) from None
+        min_wait = cache_max_age(response.headers.get("cache-control", ""))
         if response.status == 304:
-            return FetchResult([], state, not_modified=True)
+            return FetchResult([], state, not_modified=True, min_wait=min_wait)
         entries = parse_feed(self.name, response.body, response.headers.get("content-type", ""))
         new_state = FeedState(
             etag=response.etag, last_modified=response.last_modified, cursor=state.cursor
         )
-        return FetchResult(entries, new_state)
+        return FetchResult(entries, new_state, min_wait=min_wait)
 
     def _retrying(self) -> Retrying:
         exponential = wait_exponential_jitter(initial=1, max=self.max_wait)
@@ -105,6 +106,19 @@ class FeedSource:
 def build_source(config: SourceConfig, fetcher: HttpFetcher, settings: Any = None) -> FeedSource:
     attempts = getattr(settings, "fetch_retries", 3) if settings is not None else 3
     return FeedSource(config.name, config.url, fetcher, attempts=attempts)
+
+
+# A server's max-age is honoured up to this; beyond it we would miss mentions for too long.
+MAX_HONOURED_MAX_AGE = 3600.0
+
+
+def cache_max_age(cache_control: str) -> float | None:
+    """`Cache-Control: max-age=N` as seconds (capped), or None."""
+    for part in cache_control.lower().split(","):
+        key, _, value = part.strip().partition("=")
+        if key in ("s-maxage", "max-age") and value.strip().isdigit():
+            return min(float(value.strip()), MAX_HONOURED_MAX_AGE)
+    return None
 
 
 def refuse_entities(body: bytes) -> None:
