@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from textblob import TextBlob
 
 from bot.analysis.base import register
-from bot.analysis.features import guess_en_nl
 from bot.models import Sentiment, Verdict
 
 # A polarity at or below this is negative, at or above its mirror positive. TextBlob gives 0.0
@@ -35,8 +34,7 @@ class TextBlobScorer:
             p_positive=p_positive,
             p_neutral=1.0 - p_negative - p_positive,
             attention=p_negative,
-            lang=guess_en_nl(text or ""),
-            question="?" in (text or ""),
+            question="?" in text,
             reason=f"TextBlob polarity {polarity:+.2f}",
             scorer=self.name,
         )
