@@ -53,6 +53,7 @@ class FakeSlack:
         """`realtime`: message ts are the posting time, as Slack's are (what a reader of
         conversations.history with `oldest` needs); otherwise fixed, for exact assertions."""
         self.realtime = realtime
+        self._holds: dict[str, threading.Event] = {}
         self._last_ts = 0.0
         self.calls: list[Call] = []
         self._changed = threading.Condition()
@@ -120,6 +121,12 @@ class FakeSlack:
         )
         with self._changed:
             self._failures.setdefault(method, []).append(failure)
+
+    def hold(self, method: str) -> threading.Event:
+        """Calls of `method` wait (up to 30 s) until the returned event is set."""
+        event = threading.Event()
+        self._holds[method] = event
+        return event
 
     def _take_failure(self, method: str) -> _Failure | None:
         with self._changed:
@@ -254,6 +261,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, {"ok": True})
             return
         method = self.path.split("?", 1)[0].removeprefix("/api/")
+        held = self.owner._holds.get(method)
+        if held is not None:
+            held.wait(timeout=30)  # a slow Slack, until the test releases it
         self.owner._record(Call(method, body, headers, self.path))
         failure = self.owner._take_failure(method)
         if failure is not None and failure.after_effect:
