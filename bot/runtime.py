@@ -125,6 +125,7 @@ def start_background(runtime: Runtime, stop: threading.Event) -> list[threading.
 
     def poll_loop() -> None:
         poller = runtime.poller
+        hinted = False
         while not stop.is_set():
             due = poller.due_jobs(poller.clock())
             if due:
@@ -138,6 +139,12 @@ def start_background(runtime: Runtime, stop: threading.Event) -> list[threading.
                 )  # fmt: skip
                 if p.alerts:
                     wake.set()
+                if report.failed == report.polled and not hinted:
+                    hinted = True
+                    log.warning(
+                        "every source failed; if this machine is offline, `mentionbot demo` "
+                        "shows the bot at work on bundled sample feeds"
+                    )
                 if report.failed and runtime.settings.ops_channel:
                     try:
                         notify_failing_sources(
