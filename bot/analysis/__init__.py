@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from bot.analysis.base import Scorer, get_scorer, available_scorers
+from bot.analysis.base import Scorer, available_scorers, get_scorer
 
 __all__ = ["Scorer", "available_scorers", "get_scorer"]

