@@ -65,24 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("-o", "--output", type=Path, help="file to write (default stdout)")
     export.set_defaults(func=cmd_labels_export)
 
-    try:
-        from bot.analysis.cli import add_commands
-    except ImportError:  # TEMPORARY until the analysis commands land
-        score = sub.add_parser("score", help="score a text")
-        score.add_argument("text")
-        score.set_defaults(func=cmd_score)
-    else:
-        add_commands(sub)
+    from bot.analysis.cli import add_commands
+
+    add_commands(sub)
     return parser
-
-
-def cmd_score(args: argparse.Namespace) -> int:
-    from bot.analysis import get_scorer
-
-    settings = load_settings()
-    verdict = get_scorer(settings.scorer).score(args.text)
-    print(json.dumps({k: getattr(verdict, k) for k in verdict.__slots__}, default=str))
-    return 0
 
 
 def _settings(args: argparse.Namespace) -> Settings:

@@ -116,8 +116,8 @@ def test_bad_settings_are_one_readable_line(tmp_path: Path) -> None:
 def test_score_prints_the_verdict(tmp_path: Path) -> None:
     result = mentionbot("score", "This is terrible, my order never arrived.", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    verdict = json.loads(result.stdout.strip().splitlines()[-1])
-    assert verdict["sentiment"] == "negative"
+    verdict = json.loads(result.stdout)
+    assert verdict["sentiment"] == "negative" and verdict["lang"] == "en"
 
 
 def test_demo_runs_offline_and_shows_alerts(tmp_path: Path) -> None:
