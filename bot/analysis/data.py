@@ -1,4 +1,4 @@
-"""Reading the labelled sets in ../shared/data (train and eval only; never shipped, never copied)."""
+"""Reading the labelled sets in ../shared/data (train and eval only; never shipped or copied)."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def load(name: str, base: Path | None = None) -> Dataset:
 
 
 def load_labels_file(path: Path) -> tuple[list[Dataset], list[str]]:
-    """A brand's own corrections (JSONL in the shared format): split into sentiment/complaint rows."""
+    """A brand's own corrections (JSONL, the shared format), split by kind of label."""
     rows: dict[str, list[dict[str, str]]] = {"sentiment": [], "complaint": []}
     with path.open(encoding="utf-8") as fh:
         for line in fh:

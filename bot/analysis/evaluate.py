@@ -56,9 +56,12 @@ def binary_ece(p: np.ndarray, y: np.ndarray) -> float:
     return ece(np.where(pred, p, 1 - p), pred == y)
 
 
-def sentiment_metrics(proba: np.ndarray, labels: Sequence[str]) -> dict[str, float]:
+def sentiment_metrics(
+    proba: np.ndarray, labels: Sequence[str], pred: np.ndarray | None = None
+) -> dict[str, float]:
+    """`pred` defaults to the most probable class; the baseline passes its own verdicts."""
     y = np.array([data.SENTIMENT_LABELS.index(lab) for lab in labels])
-    pred = proba.argmax(axis=1)
+    pred = proba.argmax(axis=1) if pred is None else pred
     return {
         "neg_f1": macro_f1(y == 0, pred == 0),
         "recall3": macro_recall(y, pred),
@@ -83,7 +86,9 @@ def untrained(name: str, base: Path | None = None) -> dict[str, dict[str, float]
     out: dict[str, dict[str, float]] = {}
     for ds in SENTIMENT_SETS:
         d = data.load(ds, base)
-        out[ds] = sentiment_metrics(_probs(scorer.score_many(d.texts)), d.labels)
+        verdicts = scorer.score_many(d.texts)
+        pred = np.array([data.SENTIMENT_LABELS.index(str(v.sentiment)) for v in verdicts])
+        out[ds] = sentiment_metrics(_probs(verdicts), d.labels, pred)
     d = data.load("complaints", base)
     verdicts = scorer.score_many(d.texts)
     # TextBlob has no complaint notion: its "negative" verdict stands in for one (as the issue's

@@ -9,6 +9,7 @@ it away, not negative words.
 from __future__ import annotations
 
 import html
+import itertools
 import math
 import re
 import zlib
@@ -29,7 +30,7 @@ _WORD = re.compile(r"[a-zà-ÿ']+|\d+|[^\w\s]", re.IGNORECASE)
 
 
 def normalise(text: str) -> str:
-    """Plain text a scorer can trust: HTML leftovers, URLs and handles replaced, spaces collapsed."""
+    """Plain text a scorer can trust: HTML leftovers, URLs and handles replaced."""
     text = (text or "")[:MAX_INPUT_CHARS]
     if "&" in text:
         text = html.unescape(text)
@@ -44,277 +45,49 @@ def tokens(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
+def _words(spaced: str) -> frozenset[str]:
+    return frozenset(spaced.split())
+
+
 # --- cue lists: (English, Dutch) in one set each, lower case -------------------------------
-QUESTION_START = frozenset(
-    [
-        "how",
-        "what",
-        "when",
-        "where",
-        "why",
-        "who",
-        "which",
-        "can",
-        "could",
-        "is",
-        "are",
-        "do",
-        "does",
-        "did",
-        "will",
-        "would",
-        "should",
-        "may",
-        "anyone",
-        "any",
-        "hoe",
-        "wat",
-        "wanneer",
-        "waar",
-        "waarom",
-        "wie",
-        "welke",
-        "kan",
-        "kunt",
-        "kun",
-        "kunnen",
-        "is",
-        "zijn",
-        "heeft",
-        "hebben",
-        "wordt",
-        "worden",
-        "mag",
-        "moet",
-        "weet",
-        "iemand",
-    ]
+QUESTION_START = _words(
+    "how what when where why who which can could is are do does did will would should may "
+    "anyone any hoe wat wanneer waar waarom wie welke kan kunt kun kunnen is zijn heeft "
+    "hebben wordt worden mag moet weet iemand"
 )
-NEGATION = frozenset(
-    [
-        "not",
-        "no",
-        "never",
-        "nothing",
-        "nobody",
-        "none",
-        "cannot",
-        "can't",
-        "don't",
-        "doesn't",
-        "didn't",
-        "won't",
-        "isn't",
-        "aren't",
-        "wasn't",
-        "weren't",
-        "haven't",
-        "hasn't",
-        "hadn't",
-        "couldn't",
-        "wouldn't",
-        "shouldn't",
-        "niet",
-        "geen",
-        "nooit",
-        "niks",
-        "niets",
-        "niemand",
-        "nergens",
-    ]
+NEGATION = _words(
+    "not no never nothing nobody none cannot can't don't doesn't didn't won't isn't aren't "
+    "wasn't weren't haven't hasn't hadn't couldn't wouldn't shouldn't niet geen nooit niks "
+    "niets niemand nergens"
 )
-STILL = frozenset(["still", "yet", "steeds", "altijd", "nog"])
-AGAIN = frozenset(["again", "another", "alweer", "weer", "opnieuw", "nogmaals"])
-DURATION = frozenset(
-    [
-        "days",
-        "day",
-        "weeks",
-        "week",
-        "hours",
-        "hour",
-        "hrs",
-        "hr",
-        "minutes",
-        "mins",
-        "months",
-        "month",
-        "dagen",
-        "dag",
-        "weken",
-        "week",
-        "uur",
-        "uren",
-        "minuten",
-        "maanden",
-        "maand",
-    ]
+STILL = _words("still yet steeds altijd nog")
+AGAIN = _words("again another alweer weer opnieuw nogmaals")
+DURATION = _words(
+    "days day weeks week hours hour hrs hr minutes mins months month dagen dag weken week uur "
+    "uren minuten maanden maand"
 )
-SECOND_PERSON = frozenset(
-    [
-        "you",
-        "your",
-        "you're",
-        "youre",
-        "yours",
-        "u",
-        "ur",
-        "jij",
-        "je",
-        "jou",
-        "jouw",
-        "jullie",
-        "uw",
-    ]
+SECOND_PERSON = _words("you your you're youre yours u ur jij je jou jouw jullie uw")
+THANKS = _words("thanks thank thx ty bedankt dank dankjewel dankje merci")
+COMPLAINT_WORDS = _words(
+    "delayed delay cancelled canceled refund waiting wait broken worst terrible awful "
+    "horrible lost rude unacceptable disappointed disappointing fail failed failure "
+    "ridiculous stuck charged overcharged complaint problem issue error missing late hold "
+    "useless poor vertraagd vertraging geannuleerd terugbetaling wachten wacht kapot "
+    "slechtste slecht vreselijk verschrikkelijk verloren onbeleefd onacceptabel teleurgesteld "
+    "teleurstellend probleem fout klacht ontbreekt ontbreken laat traag duur lauw koud vies "
+    "belachelijk onvriendelijk matig"
 )
-THANKS = frozenset(
-    ["thanks", "thank", "thx", "ty", "bedankt", "dank", "dankjewel", "dankje", "merci"]
-)
-COMPLAINT_WORDS = frozenset(
-    [
-        "delayed",
-        "delay",
-        "cancelled",
-        "canceled",
-        "refund",
-        "waiting",
-        "wait",
-        "broken",
-        "worst",
-        "terrible",
-        "awful",
-        "horrible",
-        "lost",
-        "rude",
-        "unacceptable",
-        "disappointed",
-        "disappointing",
-        "fail",
-        "failed",
-        "failure",
-        "ridiculous",
-        "stuck",
-        "charged",
-        "overcharged",
-        "complaint",
-        "problem",
-        "issue",
-        "error",
-        "missing",
-        "late",
-        "hold",
-        "useless",
-        "poor",
-        "vertraagd",
-        "vertraging",
-        "geannuleerd",
-        "terugbetaling",
-        "wachten",
-        "wacht",
-        "kapot",
-        "slechtste",
-        "slecht",
-        "vreselijk",
-        "verschrikkelijk",
-        "verloren",
-        "onbeleefd",
-        "onacceptabel",
-        "teleurgesteld",
-        "teleurstellend",
-        "probleem",
-        "fout",
-        "klacht",
-        "ontbreekt",
-        "ontbreken",
-        "laat",
-        "traag",
-        "duur",
-        "lauw",
-        "koud",
-        "vies",
-        "belachelijk",
-        "onvriendelijk",
-        "matig",
-    ]
-)
-PRAISE_WORDS = frozenset(
-    [
-        "love",
-        "loved",
-        "great",
-        "amazing",
-        "awesome",
-        "excellent",
-        "best",
-        "fantastic",
-        "wonderful",
-        "brilliant",
-        "perfect",
-        "superb",
-        "thanks",
-        "thank",
-        "kudos",
-        "impressed",
-        "happy",
-        "delicious",
-        "friendly",
-        "helpful",
-        "heerlijk",
-        "lekker",
-        "top",
-        "geweldig",
-        "super",
-        "fantastisch",
-        "prima",
-        "uitstekend",
-        "perfect",
-        "vriendelijk",
-        "aanrader",
-        "toppie",
-        "gezellig",
-        "fijn",
-        "mooi",
-        "leuk",
-        "goed",
-        "subliem",
-        "voortreffelijk",
-    ]
+PRAISE_WORDS = _words(
+    "love loved great amazing awesome excellent best fantastic wonderful brilliant perfect "
+    "superb thanks thank kudos impressed happy delicious friendly helpful heerlijk lekker top "
+    "geweldig super fantastisch prima uitstekend perfect vriendelijk aanrader toppie gezellig "
+    "fijn mooi leuk goed subliem voortreffelijk"
 )
 NEG_EMOJI = frozenset("😡😠😤😞😢😭👎💩🙄😒😩😫🤬😑😕☹🙁")
 POS_EMOJI = frozenset("😀😃😄😁😊😍🥰❤👍🙏🎉✨💯😂🤩👏💕♥😎🙂")
-DUTCH_HINTS = frozenset(
-    [
-        "de",
-        "het",
-        "een",
-        "en",
-        "van",
-        "ik",
-        "je",
-        "niet",
-        "dat",
-        "is",
-        "op",
-        "te",
-        "zijn",
-        "met",
-        "voor",
-        "maar",
-        "ook",
-        "wel",
-        "heel",
-        "erg",
-        "was",
-        "nog",
-        "we",
-        "er",
-        "hebben",
-        "bij",
-        "geen",
-        "naar",
-        "deze",
-        "dit",
-    ]
+DUTCH_HINTS = _words(
+    "de het een en van ik je niet dat is op te zijn met voor maar ook wel heel erg was nog we "
+    "er hebben bij geen naar deze dit"
 )
 
 # Names of the rule features, in the order `rule_features` returns them (also stored in the
@@ -447,7 +220,7 @@ HASH_DIM = 1 << HASH_BITS
 def hashed_ngrams(text: str) -> np.ndarray:
     """Bucket ids of the text's word unigrams and bigrams (crc32: stable across runs and hosts)."""
     toks = [t for t in tokens(text) if t[0].isalnum() or t in {"!", "?"}]
-    grams = toks + [f"{a} {b}" for a, b in zip(toks, toks[1:], strict=False)]
+    grams = toks + [f"{a} {b}" for a, b in itertools.pairwise(toks)]
     if not grams:
         return np.zeros(0, dtype=np.int64)
     ids = {zlib.crc32(g.encode("utf-8", "replace")) & (HASH_DIM - 1) for g in grams}

@@ -38,13 +38,12 @@ DUTCH = {
     "zouteloos": -0.6, "droog": -0.4, "taai": -0.5, "smakeloos": -0.7, "flauw": -0.5,
     "ongeïnteresseerd": -0.7, "rommelig": -0.5, "lawaaierig": -0.5, "vuil": -0.8,
     "nooit": -0.3, "geannuleerd": -0.6, "vertraagd": -0.6, "vertraging": -0.6, "boos": -0.8,
-    "waardeloos": -1.0, "bagger": -1.0, "ontevreden": -0.8, "ondermaats": -0.8, "onacceptabel": -0.9,
+    "waardeloos": -1.0, "bagger": -1.0, "ontevreden": -0.8, "ondermaats": -0.8,
+    "onacceptabel": -0.9,
     "overdreven": -0.4, "overprijsd": -0.6, "ondermaatse": -0.8, "middelmatig": -0.5,
 }  # fmt: skip
 NEGATORS = features.NEGATION
-INTENSIFIERS = frozenset(
-    ["very", "really", "so", "too", "extremely", "super", "zeer", "erg", "heel", "echt", "zo", "te"]
-)
+INTENSIFIERS = frozenset("very really so too extremely super zeer erg heel echt zo te".split())  # noqa: SIM905
 _WORD_FORM = re.compile(r'<word form="([^"]+)"[^>]*?polarity="([-0-9.]+)"')
 
 _lock = threading.Lock()

@@ -21,11 +21,13 @@ SEED = 13
 # Regularisation strengths and weights, chosen by the cross-validation in `oof_*` (a small grid;
 # docs/detection.md says so: the reported figures are therefore slightly optimistic).
 SENT_EN_C = 0.1
-SENT_NL_C = 0.3
+SENT_NL_C = 0.1
 COMPLAINT_C = 0.25
-# Airline tweets outnumber TweetEval 6 to 1; without a weight the English head would learn the
-# airline notion of "neutral" only.
-DATASET_WEIGHT = {"airline": 0.5, "tweeteval": 2.0}
+# Airline tweets outnumber TweetEval 6 to 1; unweighted, the English head learns the airline
+# notion of "neutral" and TweetEval's 3-class recall falls to 60. General tweets are closer to
+# what a brand's mentions look like, so TweetEval weighs 12 times as much per row (CV: airline
+# 85.9 -> 84.8 negative-vs-rest F1, TweetEval 60.4 -> 63.3 macro-recall).
+DATASET_WEIGHT = {"airline": 0.25, "tweeteval": 3.0}
 EN_SETS = ("airline", "tweeteval")
 NL_SETS = ("absa-nl",)
 
@@ -156,6 +158,8 @@ def oof_sentiment(base: Path | None = None, folds: int = 5) -> dict[str, np.ndar
     not see it (5 folds; the English sets are split together, each stratified by label)."""
     out: dict[str, np.ndarray] = {}
     for names, c in ((EN_SETS, SENT_EN_C), (NL_SETS, SENT_NL_C)):
+        if not names:
+            continue
         sets = [data.load(n, base) for n in names]
         x, y, w = _stack(sets)
         fold = np.concatenate([_folds(d, folds) for d in sets])

@@ -1,0 +1,75 @@
+"""The shipped weights give the recorded figures on a fixed slice of the shared data.
+
+The slice (first 150 rows of the complaints and Dutch sets) was in the training data, so these
+are in-sample figures: they pin the weights file and the run-time numpy path, not the quality
+(docs/detection.md has the cross-validated figures).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bot.analysis import data, evaluate, heads
+from bot.analysis.embedding import cache_dir
+from tests.analysis.conftest import require_shared_data
+
+SLICE = 150
+# Recorded with the weights committed alongside (python -m bot.analysis.cli train).
+EXPECTED = {
+    "complaint_f1": 94.55,
+    "mean_p_complaint": 0.641,
+    "nl_neg_f1": 91.71,
+    "nl_recall3": 83.34,
+    "nl_mean_p_negative": 0.3264,
+}
+
+
+@pytest.fixture(scope="module")
+def slice_scores(e5):
+    require_shared_data()
+    comp, nl = data.load("complaints"), data.load("absa-nl")
+    vc = e5.score_many(comp.texts[:SLICE])
+    vn = e5.score_many(nl.texts[:SLICE])
+    return comp.labels[:SLICE], vc, nl.labels[:SLICE], vn
+
+
+def test_shipped_weights_reproduce_the_recorded_complaint_figures(slice_scores):
+    labels, verdicts, _, _ = slice_scores
+    p = np.array([v.p_complaint for v in verdicts])
+    assert evaluate.complaint_metrics(p, labels)["complaint_f1"] == pytest.approx(
+        EXPECTED["complaint_f1"], abs=1.0
+    )
+    assert p.mean() == pytest.approx(EXPECTED["mean_p_complaint"], abs=0.01)
+
+
+def test_shipped_weights_reproduce_the_recorded_dutch_figures(slice_scores):
+    _, _, labels, verdicts = slice_scores
+    proba = np.array([[v.p_negative, v.p_neutral, v.p_positive] for v in verdicts])
+    got = evaluate.sentiment_metrics(proba, labels)
+    assert got["neg_f1"] == pytest.approx(EXPECTED["nl_neg_f1"], abs=1.0)
+    assert got["recall3"] == pytest.approx(EXPECTED["nl_recall3"], abs=1.0)
+    assert proba[:, 0].mean() == pytest.approx(EXPECTED["nl_mean_p_negative"], abs=0.01)
+
+
+def test_metrics_match_their_textbook_definitions():
+    y = np.array([True, True, False, False])
+    assert evaluate.macro_f1(y, y) == 100.0
+    assert evaluate.macro_f1(y, ~y) == 0.0
+    assert evaluate.macro_recall(np.array([0, 1, 2]), np.array([0, 1, 1])) == pytest.approx(
+        66.667, abs=0.01
+    )
+    # perfectly calibrated: confidence 0.75, three of four right
+    assert evaluate.ece(np.full(4, 0.75), np.array([1, 1, 1, 0], dtype=bool)) == pytest.approx(0.0)
+
+
+def test_training_reproduces_the_shipped_weights_byte_for_byte(tmp_path):
+    """Needs the embedding cache of the shared data (filled by `train` or `eval`, ~10 min cold)."""
+    require_shared_data()
+    pytest.importorskip("sklearn", reason="training needs the train extra")
+    if len(list(cache_dir().glob("e5q4-*.npy"))) < 4:
+        pytest.skip(f"no embedding cache in {cache_dir()}: run `python -m bot.analysis.cli train`")
+    from bot.analysis import training
+
+    out = training.train(out=tmp_path / "heads.npz")
+    assert out.read_bytes() == heads.WEIGHTS_FILE.read_bytes()
