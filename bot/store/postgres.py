@@ -16,7 +16,8 @@ from typing import Any
 import psycopg
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
-from bot.store.sql import SqlStore, Tx
+from bot.store.sql import SqlStore
+from bot.store.sql_base import Tx
 
 log = logging.getLogger(__name__)
 

@@ -1,22 +1,21 @@
-"""The Store written once in portable SQL; backends supply connections and dialect details.
-
-Statements use `?` placeholders; a backend whose driver wants `%s` rewrites them. Times are
-stored as UTC epoch seconds so both backends compare and sort them the same way.
-"""
+"""The Store written once in portable SQL: schema, mentions and their workflow here; the
+outbox (sql_outbox.py) and sources and labels (sql_sources.py) mixed in. Backends supply
+connections and dialect details."""
 
 from __future__ import annotations
 
 import abc
 import statistics
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from bot.models import Alert, Mention, Sentiment, Status, Transition, Verdict
-from bot.sources.base import FeedState
-from bot.store.base import MentionQuery, SourceStatus, Stats, Store, TransitionResult
+from bot.models import Mention, Sentiment, Status, Transition, Verdict
+from bot.store.base import MentionQuery, Stats, TransitionResult
 from bot.store.schema import MIGRATIONS
+from bot.store.sql_base import Tx, from_epoch, to_epoch
+from bot.store.sql_outbox import OutboxSql
+from bot.store.sql_sources import SourcesSql
 
 MENTION_COLUMNS = (
     "id, brand, source, external_id, url, canonical_url, text_key, title, body, author, "
@@ -26,37 +25,7 @@ MENTION_COLUMNS = (
 )
 
 
-ALERT_COLUMNS = "id, mention_id, channel, attempts, chat_ts, delivered_at, last_error, in_flight"
-
-
-class Tx(abc.ABC):
-    """One open transaction: run statements, read rows as tuples."""
-
-    @abc.abstractmethod
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Run a statement; return the affected row count."""
-
-    @abc.abstractmethod
-    def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
-
-    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
-        rows = self.all(sql, params)
-        return rows[0] if rows else None
-
-
-def to_epoch(value: datetime | None) -> float | None:
-    return None if value is None else value.timestamp()
-
-
-def from_epoch(value: float | None) -> datetime | None:
-    return None if value is None else datetime.fromtimestamp(value, tz=UTC)
-
-
-class SqlStore(Store):
-    @abc.abstractmethod
-    def transaction(self) -> AbstractContextManager[Tx]:
-        """A write transaction that commits on success and rolls back on error."""
-
+class SqlStore(OutboxSql, SourcesSql):
     @abc.abstractmethod
     def _dialect(self) -> dict[str, str]:
         """DDL fragments: {"id": ..., "bool": ...}."""
@@ -276,219 +245,6 @@ class SqlStore(Store):
             total=sum(int(v) for v in by_sentiment.values()),
         )
 
-    # --- outbox ---------------------------------------------------------------------------
-    def due_alerts(self, now: datetime, limit: int, *, lease_seconds: float = 120.0) -> list[Alert]:
-        """Lease up to `limit` due alerts to this caller, so replicas never deliver one twice
-        at once; an expired lease (a replica that died mid-delivery) is taken over."""
-        t = to_epoch(now)
-        with self.transaction() as tx:
-            rows = tx.all(
-                f"SELECT {ALERT_COLUMNS} FROM outbox WHERE delivered_at IS NULL"
-                " AND next_attempt_at <= ? AND lease_until <= ? ORDER BY id LIMIT ?"
-                + self._skip_locked(),
-                (t, t, limit),
-            )
-            if not rows:
-                return []
-            ids = [r[0] for r in rows]
-            marks = ", ".join("?" for _ in ids)
-            tx.execute(
-                f"UPDATE outbox SET lease_until = ?, in_flight = ? WHERE id IN ({marks})",
-                (t + lease_seconds, True, *ids),  # type: ignore[operator]
-            )
-        return [_alert_from_row(r) for r in rows]
-
-    def _skip_locked(self) -> str:
-        return ""
-
-    def mark_delivered(self, alert_id: int, *, chat_ts: str, at: datetime) -> None:
-        with self.transaction() as tx:
-            tx.execute(
-                "UPDATE outbox SET delivered_at = ?, chat_ts = ?, attempts = attempts + 1,"
-                " last_error = '', lease_until = 0, in_flight = FALSE WHERE id = ?",
-                (to_epoch(at), chat_ts, alert_id),
-            )
-            row = tx.one("SELECT mention_id FROM outbox WHERE id = ?", (alert_id,))
-            if row is None:
-                return
-            if tx.execute(
-                "UPDATE mentions SET status = ? WHERE id = ? AND status = ?",
-                (Status.ALERTED.value, row[0], Status.NEW.value),
-            ):
-                tx.execute(
-                    "INSERT INTO transitions (mention_id, from_status, to_status, actor, at, note)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (row[0], Status.NEW.value, Status.ALERTED.value, "system", to_epoch(at), ""),
-                )
-
-    def mark_failed(
-        self, alert_id: int, *, error: str, retry_at: datetime, uncertain: bool = False
-    ) -> None:
-        with self.transaction() as tx:
-            tx.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,"
-                " lease_until = 0, in_flight = ? WHERE id = ?",
-                (error[:1000], to_epoch(retry_at), uncertain, alert_id),
-            )
-
-    def alert_for(self, mention_id: int) -> Alert | None:
-        with self.transaction() as tx:
-            row = tx.one(f"SELECT {ALERT_COLUMNS} FROM outbox WHERE mention_id = ?", (mention_id,))
-        return None if row is None else _alert_from_row(row)
-
-    def release_alerts(self, alert_ids: Iterable[int]) -> None:
-        ids = list(alert_ids)
-        if not ids:
-            return
-        with self.transaction() as tx:
-            marks = ", ".join("?" for _ in ids)
-            tx.execute(
-                f"UPDATE outbox SET lease_until = 0, in_flight = FALSE WHERE id IN ({marks})", ids
-            )
-
-    def pending_count(self) -> int:
-        with self.transaction() as tx:
-            row = tx.one("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL")
-        return int(row[0]) if row else 0
-
-    # --- sources --------------------------------------------------------------------------
-    def feed_state(self, source: str) -> FeedState:
-        with self.transaction() as tx:
-            row = tx.one(
-                "SELECT etag, last_modified, cursor FROM feed_state WHERE source = ?", (source,)
-            )
-        if row is None:
-            return FeedState()
-        return FeedState(etag=row[0], last_modified=row[1], cursor=row[2])
-
-    def save_feed_state(self, source: str, state: FeedState, *, at: datetime) -> None:
-        with self.transaction() as tx:
-            tx.execute(
-                "INSERT INTO feed_state (source, etag, last_modified, cursor, updated_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (source) DO UPDATE SET etag = excluded.etag,"
-                " last_modified = excluded.last_modified, cursor = excluded.cursor,"
-                " updated_at = excluded.updated_at",
-                (source, state.etag, state.last_modified, state.cursor, to_epoch(at)),
-            )
-
-    def lease_feed(self, source: str, *, holder: str, now: datetime, until: datetime) -> bool:
-        with self.transaction() as tx:
-            # Upsert that only overwrites an expired lease or our own: rowcount says who won.
-            return (
-                tx.execute(
-                    "INSERT INTO feed_leases (source, holder, lease_until) VALUES (?, ?, ?)"
-                    " ON CONFLICT (source) DO UPDATE SET holder = excluded.holder,"
-                    " lease_until = excluded.lease_until"
-                    " WHERE feed_leases.lease_until <= ? OR feed_leases.holder = excluded.holder",
-                    (source, holder, to_epoch(until), to_epoch(now)),
-                )
-                == 1
-            )
-
-    def release_feed(self, source: str, *, holder: str, next_due: datetime) -> None:
-        with self.transaction() as tx:
-            tx.execute(
-                "UPDATE feed_leases SET lease_until = ? WHERE source = ? AND holder = ?",
-                (to_epoch(next_due), source, holder),
-            )
-
-    def record_poll(
-        self, source: str, *, at: datetime, interval: float, items: int = 0, error: str = ""
-    ) -> None:
-        t = to_epoch(at)
-        with self.transaction() as tx:
-            tx.execute(
-                "INSERT INTO source_health (source, interval_seconds) VALUES (?, ?)"
-                " ON CONFLICT (source) DO UPDATE SET interval_seconds = excluded.interval_seconds",
-                (source, interval),
-            )
-            if error:
-                tx.execute(
-                    "UPDATE source_health SET polls = polls + 1, errors = errors + 1,"
-                    " consecutive_failures = consecutive_failures + 1, last_error = ?,"
-                    " last_error_at = ?, failing_since = COALESCE(failing_since, ?)"
-                    " WHERE source = ?",
-                    (error[:500], t, t, source),
-                )
-            else:
-                tx.execute(
-                    "UPDATE source_health SET polls = polls + 1, items_seen = items_seen + ?,"
-                    " consecutive_failures = 0, last_success_at = ?, failing_since = NULL,"
-                    " ops_alerted_at = NULL WHERE source = ?",
-                    (items, t, source),
-                )
-
-    def source_statuses(self) -> list[SourceStatus]:
-        with self.transaction() as tx:
-            rows = tx.all(
-                "SELECT source, interval_seconds, polls, errors, items_seen, consecutive_failures,"
-                " last_success_at, last_error, last_error_at, failing_since, ops_alerted_at"
-                " FROM source_health ORDER BY source"
-            )
-        return [
-            SourceStatus(
-                source=r[0],
-                interval=r[1],
-                polls=int(r[2]),
-                errors=int(r[3]),
-                items_seen=int(r[4]),
-                consecutive_failures=int(r[5]),
-                last_success_at=from_epoch(r[6]),
-                last_error=r[7],
-                last_error_at=from_epoch(r[8]),
-                failing_since=from_epoch(r[9]),
-                ops_alerted_at=from_epoch(r[10]),
-            )
-            for r in rows
-        ]
-
-    def mark_ops_alerted(self, source: str, *, at: datetime) -> None:
-        with self.transaction() as tx:
-            tx.execute(
-                "UPDATE source_health SET ops_alerted_at = ? WHERE source = ?",
-                (to_epoch(at), source),
-            )
-
-    def alert_delays(self, since: datetime) -> dict[str, list[float]]:
-        with self.transaction() as tx:
-            rows = tx.all(
-                "SELECT m.source, o.delivered_at - COALESCE(m.published_at, m.fetched_at)"
-                " FROM outbox o JOIN mentions m ON m.id = o.mention_id"
-                " WHERE o.delivered_at >= ? ORDER BY o.delivered_at",
-                (to_epoch(since),),
-            )
-        delays: dict[str, list[float]] = {}
-        for source, delay in rows:
-            delays.setdefault(source, []).append(max(0.0, float(delay)))
-        return delays
-
-    # --- labels ---------------------------------------------------------------------------
-    def add_label(self, mention_id: int, *, label: str, actor: str, at: datetime) -> None:
-        with self.transaction() as tx:
-            tx.execute(
-                "INSERT INTO labels (mention_id, label, actor, at) VALUES (?, ?, ?, ?)",
-                (mention_id, label, actor, to_epoch(at)),
-            )
-
-    def labels(self) -> list[dict[str, object]]:
-        with self.transaction() as tx:
-            rows = tx.all(
-                "SELECT l.mention_id, l.label, l.actor, l.at, m.title, m.body, m.lang, m.brand"
-                " FROM labels l JOIN mentions m ON m.id = l.mention_id ORDER BY l.at, l.id"
-            )
-        return [
-            {
-                "id": f"mention-{r[0]}",
-                "text": (r[4] + "\n" + r[5]).strip() if r[4] else r[5],
-                "label": r[1],
-                "lang": r[6],
-                "brand": r[7],
-                "labelled_by": r[2],
-                "labelled_at": from_epoch(r[3]).isoformat(),  # type: ignore[union-attr]
-            }
-            for r in rows
-        ]
-
 
 def _mention_from_row(r: Sequence[Any]) -> Mention:
     verdict = Verdict(
@@ -523,17 +279,4 @@ def _mention_from_row(r: Sequence[Any]) -> Mention:
         verdict=verdict,
         status=Status(r[27]),
         owner=r[28],
-    )
-
-
-def _alert_from_row(r: Sequence[Any]) -> Alert:
-    return Alert(
-        id=int(r[0]),
-        mention_id=int(r[1]),
-        channel=r[2],
-        attempts=int(r[3]),
-        chat_ts=r[4],
-        delivered_at=from_epoch(r[5]),
-        last_error=r[6],
-        maybe_posted=bool(r[7]) and r[5] is None,
     )

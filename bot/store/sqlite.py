@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from bot.store.sql import SqlStore, Tx
+from bot.store.sql import SqlStore
+from bot.store.sql_base import Tx
 
 # A writer waits this long for another process's lock before giving up with "database is
 # locked"; the poller and outbox then retry on their next cycle.

@@ -1,0 +1,44 @@
+"""What every SQL mixin of the store shares: a transaction of tuples, and epoch times.
+
+Statements use `?` placeholders; a backend whose driver wants `%s` rewrites them. Times are
+stored as UTC epoch seconds so both backends compare and sort them the same way.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.store.base import Store
+
+
+class Tx(abc.ABC):
+    """One open transaction: run statements, read rows as tuples."""
+
+    @abc.abstractmethod
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run a statement; return the affected row count."""
+
+    @abc.abstractmethod
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]: ...
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        rows = self.all(sql, params)
+        return rows[0] if rows else None
+
+
+def to_epoch(value: datetime | None) -> float | None:
+    return None if value is None else value.timestamp()
+
+
+def from_epoch(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, tz=UTC)
+
+
+class SqlBase(Store):
+    @abc.abstractmethod
+    def transaction(self) -> AbstractContextManager[Tx]:
+        """A write transaction that commits on success and rolls back on error."""
