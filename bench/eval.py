@@ -1,6 +1,6 @@
 """Print the evaluation table of every scorer (same as `mentionbot eval`).
 
-    .venv/bin/python bench/eval.py [--scorers textblob,lexicon,e5] [--no-speed]
+.venv/bin/python bench/eval.py [--scorers textblob,lexicon,e5] [--no-speed]
 """
 
 from __future__ import annotations

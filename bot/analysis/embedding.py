@@ -22,6 +22,7 @@ MAX_CHARS = 1000
 DIM = 384
 
 _lock = threading.Lock()
+_call_lock = threading.Lock()
 _model: object | None = None
 
 
@@ -48,7 +49,10 @@ def embed(texts: Sequence[str]) -> np.ndarray:
         return np.zeros((0, DIM), dtype=np.float32)
     model = _get_model()
     cleaned = [clean_for_model(t) for t in texts]
-    out = model.query(cleaned)  # type: ignore[attr-defined]
+    # The C engine keeps per-model scratch buffers; one call at a time (the poller may score
+    # from several threads).
+    with _call_lock:
+        out = model.query(cleaned)  # type: ignore[attr-defined]
     return np.asarray(out, dtype=np.float32).reshape(len(cleaned), DIM)
 
 
