@@ -52,8 +52,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///mentionbot.db"
 
     # Detection
-    scorer: str = "textblob"
-    alert_threshold: float = Field(default=0.05, ge=0.0, le=1.0)
+    scorer: str = "e5"
+    alert_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
 
     # Fetching
     poll_interval: float = Field(default=300.0, gt=0)

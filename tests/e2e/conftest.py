@@ -73,7 +73,6 @@ def e2e_settings(fake: FakeSlack, database_url: str) -> Settings:
         database_url=database_url,
         allow_private_hosts=["127.0.0.1"],
         fetch_retries=2,
-        alert_threshold=0.05,
     )
 
 
