@@ -87,6 +87,17 @@ class Mention:
     labels: tuple[str, ...] = field(default_factory=tuple)
 
 
+# "Wrong label" corrections from chat → the label recorded. Sentiment and complaint labels use
+# the names of the labelled data sets, so `mentionbot train --with-labels` learns from them;
+# "question" and "irrelevant" are kept for the record and for filters.
+CORRECTIONS: dict[str, str] = {
+    "neutral": "Not negative",
+    "complaint": "Is a complaint",
+    "question": "Is a question",
+    "irrelevant": "Irrelevant",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Transition:
     """One recorded status change: who did what, when."""

@@ -102,7 +102,14 @@ class SqlStore(OutboxSql, SourcesSql):
 
     def _read_mention(self, tx: Tx, mention_id: int) -> Mention | None:
         row = tx.one(f"SELECT {MENTION_COLUMNS} FROM mentions WHERE id = ?", (mention_id,))
-        return None if row is None else _mention_from_row(row)
+        if row is None:
+            return None
+        mention = _mention_from_row(row)
+        labels = tx.all(
+            "SELECT label FROM labels WHERE mention_id = ? ORDER BY at, id", (mention_id,)
+        )
+        mention.labels = tuple(dict.fromkeys(r[0] for r in labels))
+        return mention
 
     def find_mentions(self, query: MentionQuery) -> list[Mention]:
         where: list[str] = []

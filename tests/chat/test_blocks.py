@@ -150,6 +150,9 @@ def test_huge_mentions_stay_within_slack_limits(
             assert all(len(e["text"]) <= 3000 for e in block["elements"])
         if block["type"] == "actions":
             for element in block["elements"]:
+                if element["type"] == "overflow":
+                    assert all(len(o["text"]["text"]) <= 75 for o in element["options"])
+                    continue
                 assert len(element["text"]["text"]) <= LIMITS["button_text"]
                 assert len(element.get("url", "")) <= 3000
     assert len(alert_text(m)) <= LIMITS["fallback_text"]
@@ -217,7 +220,7 @@ def test_state_line_and_buttons_follow_the_status(
     actions = blocks[-1]
     assert actions["block_id"] == Block.ACTIONS
     ids = [e["action_id"] for e in actions["elements"]]
-    assert ids == [*button_ids, Action.OPEN_LINK]
+    assert ids == [*button_ids, Action.OPEN_LINK, Action.WRONG_LABEL]
     assert all(e["value"] == "42" for e in actions["elements"] if "value" in e)
 
 

@@ -55,8 +55,8 @@ def test_alert_is_posted_with_blocks_fallback_text_metadata_and_no_unfurl(
         "event_payload": {"mention_id": mention_id},
     }
     assert post.body["text"].startswith("Negative mention of Acme on test-feed by jdoe: ")
-    assert buttons(post) == ["mention-claim", "mention-reply", "mention-resolve",
-                             "mention-dismiss", "mention-open-link"]  # fmt: skip
+    assert buttons(post) == ["mention-claim", "mention-reply", "mention-resolve", "mention-dismiss",
+                             "mention-open-link", "mention-wrong-label"]  # fmt: skip
     alert = slack_env.store.alert_for(mention_id)
     assert alert is not None and alert.chat_ts == ts
 
@@ -70,7 +70,7 @@ def test_claim_updates_the_alert_in_place_and_records_the_owner(
     assert update.body["channel"] == ALERT_CHANNEL
     assert "Claimed by <@U0000001>" in block_text(update, Block.STATE)
     assert buttons(update) == ["mention-reply", "mention-resolve", "mention-unclaim",
-                               "mention-open-link"]  # fmt: skip
+                               "mention-open-link", "mention-wrong-label"]  # fmt: skip
     mention = slack_env.store.get_mention(mention_id)
     assert mention is not None
     assert (mention.status, mention.owner) == (Status.CLAIMED, "U0000001")
@@ -170,7 +170,7 @@ def test_resolve_redraws_with_who_and_how_long_and_offers_reopen(
     click(slack_env, Action.RESOLVE, mention_id, ts, user="U0000002")
     [update] = slack_env.fake.wait_for("chat.update", where=updates_of(ts))
     assert "Resolved by <@U0000002> after 2 h 5 min" in block_text(update, Block.STATE)
-    assert buttons(update) == ["mention-reopen", "mention-open-link"]
+    assert buttons(update) == ["mention-reopen", "mention-open-link", "mention-wrong-label"]
     mention = slack_env.store.get_mention(mention_id)
     assert mention is not None and mention.status == Status.RESOLVED
 

@@ -24,6 +24,7 @@ from bot.chat.drafts import draft_reply
 from bot.chat.slack.blocks import alert_blocks, alert_text, reply_modal
 from bot.chat.slack.ids import Action, Block, Callback
 from bot.chat.slack.text import escape_trim, user
+from bot.models import CORRECTIONS
 from bot.store.base import Store
 from bot.workflow import Outcome
 
@@ -60,6 +61,7 @@ def register_actions(app: App, deps: Deps) -> None:
     for action_id, step in simple.items():
         app.action(action_id)(_workflow_listener(deps, step))
     app.action(Action.REPLY)(_open_reply_modal(deps))
+    app.action(Action.WRONG_LABEL)(_record_correction(deps))
     app.view(Callback.REPLY_MODAL)(_submit_reply(deps))
     # Registered last: Bolt runs the first matching listener, so this only sees ids nobody
     # else handles (the Open link button, stale buttons from an older version). Without it
@@ -81,6 +83,33 @@ def _workflow_listener(
         _container_redraw(client, deps, body, mention_id)
         if not outcome.ok:
             _tell(client, body, actor, outcome.message)
+
+    return listener
+
+
+def _record_correction(deps: Deps) -> Callable[..., None]:
+    """A "Wrong label" choice: record who said what, when; redraw; thank them."""
+
+    def listener(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        actor = body["user"]["id"]
+        actions = body.get("actions") or [{}]
+        value = str((actions[0].get("selected_option") or {}).get("value", ""))
+        label, _, raw_id = value.partition("|")
+        mention_id = _parse_id(raw_id)
+        if label not in CORRECTIONS or mention_id is None:
+            _tell(client, body, actor, "That choice is not one I know; nothing changed.")
+            return
+        if deps.store.get_mention(mention_id) is None:
+            _tell(client, body, actor, f"Mention {mention_id} does not exist.")
+            return
+        deps.store.add_label(mention_id, label=label, actor=actor, at=deps.clock())
+        _container_redraw(client, deps, body, mention_id)
+        _tell(
+            client, body, actor,
+            f"Thanks: recorded “{CORRECTIONS[label].lower()}” for mention #{mention_id}. "
+            "Corrections train the next model (`mentionbot labels export`).",
+        )  # fmt: skip
 
     return listener
 

@@ -14,7 +14,7 @@ from typing import Any
 from bot.chat.slack.ids import Action, Block, Callback
 from bot.chat.slack.text import escape_line, escape_trim, link, quote, user
 from bot.chat.text import ago, duration, one_line, trim
-from bot.models import Mention, Sentiment, Status, Transition
+from bot.models import CORRECTIONS, Mention, Sentiment, Status, Transition
 
 Json = dict[str, Any]
 
@@ -214,6 +214,9 @@ def _reason(mention: Mention) -> Json | None:
         parts.append(f"lang {escape_line(v.lang)}")
     if v.scorer:
         parts.append(f"scored by {escape_line(v.scorer)}")
+    if mention.labels:
+        corrected = ", ".join(CORRECTIONS.get(label, label).lower() for label in mention.labels)
+        parts.append(f"corrected: {escape_line(corrected)}")
     if mention.id is not None:
         parts.append(f"mention #{mention.id}")
     if not parts:
@@ -280,6 +283,7 @@ def _actions(mention: Mention) -> Json | None:
     link_button = _link_button(mention.url)
     if link_button:
         elements.append(link_button)
+    elements.append(_corrections(mention.id))
     return {"type": "actions", "block_id": Block.ACTIONS, "elements": elements}
 
 
@@ -305,6 +309,19 @@ def _button(action: Action, mention_id: int) -> Json:
             "style": "danger",
         }
     return button
+
+
+def _corrections(mention_id: int) -> Json:
+    """The "Wrong label" overflow menu: each option's value is `label|mention id`."""
+    return {
+        "type": "overflow",
+        "action_id": Action.WRONG_LABEL,
+        "options": [
+            {"text": {"type": "plain_text", "text": f"Wrong label: {text}"},
+             "value": f"{label}|{mention_id}"}
+            for label, text in CORRECTIONS.items()
+        ],
+    }  # fmt: skip
 
 
 def _link_button(url: str) -> Json | None:
