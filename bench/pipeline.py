@@ -80,10 +80,20 @@ def run_inserts_only(store: Store, items: list[RawEntry]) -> float:
     for e in items:
         store.add_mention(
             Mention(
-                brand="Acme", source=e.source, external_id=e.external_id, url=e.url,
-                canonical_url=canonical_url(e.url), title=e.title, text=e.text, author=e.author,
-                published_at=e.published_at, fetched_at=now, matched_term="acme",
-                verdict=verdict, channel="C1", text_key=text_key(e.title, e.text, e.author),
+                brand="Acme",
+                source=e.source,
+                external_id=e.external_id,
+                url=e.url,
+                canonical_url=canonical_url(e.url),
+                title=e.title,
+                text=e.text,
+                author=e.author,
+                published_at=e.published_at,
+                fetched_at=now,
+                matched_term="acme",
+                verdict=verdict,
+                channel="C1",
+                text_key=text_key(e.title, e.text, e.author),
             ),
             alert=False,
         )

@@ -238,9 +238,7 @@ def test_feed_state_keeps_a_cursor(store: Store, clock: Clock) -> None:
     assert store.feed_state("stream").cursor == "1732431600000000"
 
 
-def test_source_health_counts_polls_and_tracks_a_failure_streak(
-    store: Store, clock: Clock
-) -> None:
+def test_source_health_counts_polls_and_tracks_a_failure_streak(store: Store, clock: Clock) -> None:
     store.record_poll("feed", at=clock(), interval=60, items=5)
     first_failure = clock.advance(60)
     store.record_poll("feed", at=first_failure, interval=60, error="HTTP 500")
