@@ -218,3 +218,12 @@ def test_dns_rebinding_is_caught_at_the_connected_address(feed_server: FeedServe
     with pytest.raises(FetchError, match=r"127\.0\.0\.1|::1"):
         fetcher.get(url)
     fetcher.close()
+
+
+def test_a_server_that_stops_sending_is_cut_by_the_read_timeout(feed_server: FeedServer) -> None:
+    fetcher = HttpFetcher(timeout=0.5, allow_private_hosts=["127.0.0.1"])
+    url = feed_server.add("/hang", body=b"<?", drip_seconds=10)  # one byte, then silence
+    with pytest.raises(FetchError, match=r"longer than|timed out") as failure:
+        fetcher.get(url)
+    assert not failure.value.permanent
+    fetcher.close()
