@@ -31,6 +31,7 @@ from tenacity import (
 from bot.config import SourceConfig
 from bot.http import FetchError, HttpFetcher
 from bot.models import RawEntry
+from bot.sources import fastparse
 from bot.sources.base import FeedState, FetchResult, SourceError
 from bot.sources.text import html_to_text
 
@@ -135,6 +136,19 @@ def parse_feed(source: str, body: bytes, content_type: str = "") -> list[RawEntr
     refuse_entities(body)
     if body.lstrip()[:1] == b"{":
         return parse_json_feed(source, body)
+    # The fast path first; feedparser where it raises (anything, RecursionError included)
+    # or finds nothing. fastfeedparser parses with lxml's huge_tree=True, which lifts
+    # libxml2's size and depth limits: that is safe only because the body is already
+    # capped by the fetcher (HttpFetcher.max_bytes, settings.max_feed_bytes) before it
+    # gets here. Callers that parse bytes from elsewhere must cap them too.
+    if fastparse.ENABLED:
+        try:
+            entries = fastparse.parse_fast(source, body)
+        except Exception as exc:
+            log.debug("source %s: fast path declined (%s), using feedparser", source, exc)
+            entries = []
+        if entries:
+            return entries
     headers = {"content-type": content_type} if content_type else {}
     try:
         parsed = feedparser.parse(

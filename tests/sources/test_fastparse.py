@@ -1,0 +1,155 @@
+"""The fast feed path gives exactly the feedparser path's entries, or declines."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.models import RawEntry
+from bot.sources import fastparse
+from bot.sources.base import SourceError
+from bot.sources.fastparse import NotParity, parse_fast
+from bot.sources.feeds import parse_feed
+from tests.conftest import SHARED, shared_path
+
+SAMPLE_DIRS = ("google-alerts", "youtube", "generated", "feedjira-misc")
+FIELDS = ("source", "external_id", "url", "title", "text", "author", "published_at")
+# Documents where the fast path is known to decline, and why (see bot/sources/fastparse.py).
+DECLINED = {
+    "AtomEscapedHTMLInPreTag.xml",  # an entry with neither id nor link
+    "DuplicateContentAtomFeed.xml",  # fastfeedparser takes it for an HTML page
+    "HREFConsideredHarmful.xml",  # RSS 1.0 content:encoded, not read by fastfeedparser
+    "ITunesWithSingleQuotedAttributes.xml",  # content: prefix never declared
+    "itunes.xml",  # the same
+    "pet_atom.xml",  # type="xhtml" titles
+}
+
+
+def sample_files() -> list[Path]:
+    root = SHARED / "feeds"
+    return [
+        path
+        for folder in SAMPLE_DIRS
+        for path in sorted((root / folder).glob("*"))
+        if path.is_file() and path.name != "LICENSE" and path.suffix != ".json"
+    ]
+
+
+def feedparser_path(body: bytes, source: str = "sample") -> list[RawEntry]:
+    fastparse.ENABLED = False
+    try:
+        return parse_feed(source, body)
+    finally:
+        fastparse.ENABLED = True
+
+
+@pytest.fixture(autouse=True)
+def fast_path_on() -> Iterator[None]:
+    yield
+    fastparse.ENABLED = True
+
+
+@pytest.mark.parametrize("path", sample_files(), ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_fast_path_gives_feedparsers_entries_field_by_field_or_declines(path: Path) -> None:
+    body = path.read_bytes()
+    try:
+        expected = feedparser_path(body)
+    except SourceError:
+        pytest.skip("not a feed for either path (a lone entry or HTML fragment)")
+    try:
+        got = parse_fast("sample", body)
+    except Exception as exc:
+        assert path.name in DECLINED, f"fast path declined unexpectedly: {exc!r}"
+        assert parse_feed("sample", body) == expected  # and the fallback is feedparser's
+        return
+    assert path.name not in DECLINED, "declined before, parity now: update DECLINED"
+    assert len(got) == len(expected)
+    for fast_entry, slow_entry in zip(got, expected, strict=True):
+        for field in FIELDS:
+            assert getattr(fast_entry, field) == getattr(slow_entry, field), field
+    assert parse_feed("sample", body) == expected
+
+
+def test_the_sample_folders_are_all_there() -> None:
+    shared_path("feeds")
+    assert len(sample_files()) >= 45
+
+
+def test_real_platform_feeds_take_the_fast_path() -> None:
+    for parts in [
+        ("google-alerts", "google_alerts_atom.xml"),
+        ("youtube", "youtube_atom.xml"),
+        ("generated", "hnrss-newest-q-acme.xml"),
+        ("generated", "mastodon-tag-acme.rss"),
+        ("generated", "reddit-search.atom"),
+    ]:
+        assert parse_fast("s", shared_path("feeds", *parts).read_bytes())
+
+
+def test_youtube_description_comes_from_media_group_on_the_fast_path() -> None:
+    [video, *_] = parse_fast("s", shared_path("feeds", "youtube", "youtube_atom.xml").read_bytes())
+    assert len(video.text) > 50
+
+
+def test_author_keeps_the_email_in_parentheses_like_feedparser() -> None:
+    body = shared_path("feeds", "feedjira-misc", "GoogleDocsList.xml").read_bytes()
+    assert parse_fast("s", body)[0].author == "Jenna Dolsom (jenna.dolsom.example@gmail.com)"
+
+
+def test_guid_is_a_link_only_when_it_is_a_permalink() -> None:
+    body = shared_path("feeds", "feedjira-misc", "Permalinks.xml").read_bytes()
+    assert [e.url for e in parse_fast("s", body)] == [
+        "",  # isPermaLink="false", no <link>
+        "http://example.com/2",
+        "http://example.com/3",
+        "http://example.com/4",  # the <link>, not the guid
+    ]
+
+
+def test_fast_path_refuses_a_str_so_it_can_never_fetch_a_url() -> None:
+    with pytest.raises(TypeError):
+        parse_fast("s", "https://example.com/feed.xml")  # type: ignore[arg-type]
+
+
+def test_fast_path_declines_a_body_element_it_could_not_read() -> None:
+    body = shared_path("feeds", "attacks", "deep-nesting.xml").read_bytes()
+    with pytest.raises(NotParity):
+        parse_fast("s", body)
+    assert parse_feed("s", body) == feedparser_path(body, "s")
+
+
+def test_hundred_thousand_deep_nesting_falls_back_without_crash_or_hang() -> None:
+    shared_path("feeds", "attacks")
+    head = '<?xml version="1.0"?><rss version="2.0"><channel><title>big</title>'
+    body = (
+        head
+        + "<item><title>Acme</title><description>"
+        + "<b>" * 100_000
+        + "x"
+        + "</b>" * 100_000
+        + "</description><guid>deep-1</guid></item></channel></rss>"
+    ).encode()  # what attacks/make_big.py writes as deep-nesting.xml
+    started = time.process_time()
+    [entry] = parse_feed("s", body)
+    assert entry.external_id == "deep-1"
+    assert parse_feed("s", body) == feedparser_path(body, "s")
+    assert time.process_time() - started < 10
+
+
+def test_a_recursion_error_in_the_fast_path_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    def too_deep(source: str, body: bytes) -> list[RawEntry]:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(fastparse, "parse_fast", too_deep)
+    body = shared_path("feeds", "generated", "reddit-search.atom").read_bytes()
+    assert len(parse_feed("s", body)) == 3
+
+
+def test_attack_files_never_crash_the_full_path() -> None:
+    for path in sorted(shared_path("feeds", "attacks").glob("*.xml")):
+        with contextlib.suppress(SourceError):
+            parse_feed(path.name, path.read_bytes())
