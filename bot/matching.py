@@ -75,6 +75,21 @@ def _pattern(phrase: str) -> re.Pattern[str]:
     return pattern
 
 
+def unwrap_redirect(url: str) -> str:
+    """Google's redirect links (google.com/url?...&url=TARGET, as in Google Alerts) → TARGET;
+    any other URL unchanged."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if ((parts.hostname or "").lower(), parts.path) in REDIRECTORS:
+        query = dict(parse_qsl(parts.query))
+        target = query.get("url") or query.get("q") or ""
+        if target.startswith(("http://", "https://")):
+            return target
+    return url
+
+
 def canonical_url(url: str) -> str:
     """The URL two copies of one page share: lower-case host without `www.` or default
     port, no fragment, no tracking parameters, sorted query, no trailing slash. Google's
@@ -87,10 +102,9 @@ def canonical_url(url: str) -> str:
     except ValueError:
         return url
     host = (parts.hostname or "").lower()
-    if (host, parts.path) in REDIRECTORS:
-        target = dict(parse_qsl(parts.query)).get("url") or dict(parse_qsl(parts.query)).get("q")
-        if target and target.startswith(("http://", "https://")):
-            return canonical_url(target)
+    target = unwrap_redirect(url)
+    if target != url:
+        return canonical_url(target)
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
         return url

@@ -6,6 +6,7 @@ import statistics
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.chat.text import duration as human_duration
 from bot.store.base import SourceStatus, Store
 
 DELAY_WINDOW = timedelta(days=1)
@@ -49,15 +50,7 @@ def percentile(sorted_values: list[float], fraction: float) -> float:
 
 
 def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "—"
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    if seconds < 172800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.0f} d"
+    return "—" if seconds is None else human_duration(seconds)
 
 
 def source_line(report: SourceReport, now: datetime) -> tuple[str, ...]:

@@ -82,3 +82,16 @@ def test_secrets_do_not_show_in_settings_repr(monkeypatch: pytest.MonkeyPatch) -
     settings = load_settings()
     assert "very-secret" not in repr(settings) and "very-secret" not in str(settings)
     assert settings.slack_enabled
+
+
+def test_a_platform_kind_not_yet_built_is_a_clear_configuration_error() -> None:
+    from bot.config import SourceConfig
+    from bot.http import HttpFetcher
+    from bot.sources.registry import build_source
+
+    fetcher = HttpFetcher()
+    try:
+        with pytest.raises(ConfigError, match=r"kind 'bluesky' is not available"):
+            build_source(SourceConfig(name="sky", kind="bluesky"), fetcher, load_settings())
+    finally:
+        fetcher.close()

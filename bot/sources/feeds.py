@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import feedparser
 from tenacity import (
@@ -30,6 +29,7 @@ from tenacity import (
 
 from bot.config import SourceConfig
 from bot.http import FetchError, HttpFetcher
+from bot.matching import unwrap_redirect
 from bot.models import RawEntry
 from bot.sources import fastparse
 from bot.sources.base import FeedState, FetchResult, SourceError
@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 PROLOG_BYTES = 64 * 1024
 _ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
-REDIRECTORS = {("www.google.com", "/url"), ("google.com", "/url")}
 
 
 class FeedSource:
@@ -258,16 +257,3 @@ def _published(entry: Any) -> datetime | None:
             except (TypeError, ValueError):
                 continue
     return None
-
-
-def unwrap_redirect(url: str) -> str:
-    """Google Alerts links point at google.com/url?...&url=TARGET: show the target."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if ((parts.hostname or "").lower(), parts.path) in REDIRECTORS:
-        target = dict(parse_qsl(parts.query)).get("url", "")
-        if target.startswith(("http://", "https://")):
-            return target
-    return url

@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.matching import unwrap_redirect
 from bot.sources.base import SourceError
-from bot.sources.feeds import parse_feed, unwrap_redirect
+from bot.sources.feeds import parse_feed
 from bot.sources.text import html_to_text
 from tests.conftest import shared_path
 
