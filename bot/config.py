@@ -192,7 +192,16 @@ def load_watch_list(path: Path) -> WatchList:
             if source.name in seen:
                 raise ConfigError(f"watch list {path}: source name {source.name!r} is used twice")
             seen.add(source.name)
+            if source.kind in ("hackernews", "reddit") and not source.query:
+                source.query = search_query(brand.terms)
     return watch
+
+
+def search_query(terms: list[str]) -> str:
+    """A platform search query from a brand's terms: the positive phrases joined by OR
+    (exclusions are applied locally by the matcher, not by the platform)."""
+    phrases = [t.strip() for t in terms if t.strip() and not t.strip().startswith("-")]
+    return " OR ".join(p if p.startswith('"') or " " not in p else f'"{p}"' for p in phrases)
 
 
 def _slug(text: str) -> str:

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from bot import metrics
 from bot.pipeline import BrandRule, Pipeline, PipelineReport
-from bot.sources.base import Source, SourceError
+from bot.sources.base import Source, SourceError, limits_of
 from bot.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -201,7 +201,8 @@ class Poller:
         """A feed that changed is polled twice as often next time, one that did not a
         quarter less often, within [min_interval, max_interval]; so busy feeds are heard
         within seconds and quiet ones are not hammered. The first poll counts as a change."""
-        low = min(self.min_interval, job.interval)
+        # A platform's floor (limits.min_interval) wins over our own minimum: never rude.
+        low = max(min(self.min_interval, job.interval), limits_of(job.source).min_interval)
         high = max(self.max_interval, job.interval)
         return max(low, interval / 2) if changed else min(high, interval * 1.25)
 

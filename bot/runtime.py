@@ -20,7 +20,7 @@ from bot.ops import notify_failing_sources
 from bot.outbox import Outbox
 from bot.pipeline import BrandRule, Pipeline
 from bot.poller import Job, Poller
-from bot.sources.base import StreamSource
+from bot.sources.base import StreamSource, limits_of
 from bot.sources.registry import build_source, is_stream
 from bot.store import Store, open_store
 
@@ -80,7 +80,11 @@ def build_runtime(
         if is_stream(source):
             streams.append(StreamJob(brand, source))  # type: ignore[arg-type]
         else:
-            interval = source_config.interval or settings.poll_interval
+            limits = limits_of(source)
+            interval = max(
+                source_config.interval or limits.default_interval or settings.poll_interval,
+                limits.min_interval,
+            )
             jobs.append(Job(brand, source, interval))  # type: ignore[arg-type]
     poller = Poller(
         store,

@@ -27,6 +27,31 @@ class FetchResult:
     min_wait: float | None = None  # seconds the server asked us not to come back before
 
 
+@dataclass(frozen=True, slots=True)
+class SourceLimits:
+    """What a source declares about itself, so the poller and `mentionbot check` respect it.
+
+    `min_interval`: the platform's floor between polls (the poller never polls sooner).
+    `default_interval`: how often to poll when the watch list does not say (None: POLL_INTERVAL).
+    `requests_per_minute`: the platform's published rate limit for one client (None: unknown).
+    `needs`: settings or credentials it reads, as their environment names, for `check`.
+    """
+
+    min_interval: float = 0.0
+    default_interval: float | None = None
+    requests_per_minute: float | None = None
+    needs: tuple[str, ...] = ()
+
+
+DEFAULT_LIMITS = SourceLimits()
+
+
+def limits_of(source: object) -> SourceLimits:
+    """A source's declared limits; a source that declares none gets the defaults."""
+    limits = getattr(source, "limits", None)
+    return limits if isinstance(limits, SourceLimits) else DEFAULT_LIMITS
+
+
 class SourceError(Exception):
     """A poll failed. `permanent`: retrying soon will not help (404, not a feed, refused URL)."""
 
@@ -37,6 +62,7 @@ class SourceError(Exception):
 
 class Source(Protocol):
     name: str
+    # optional: `limits: SourceLimits` (see limits_of)
 
     def fetch(self, state: FeedState) -> FetchResult:
         """One poll. Raises SourceError; never returns a partial failure silently."""
