@@ -128,7 +128,7 @@ def _check_slack(settings: Settings, report: _Report) -> None:
 
 def _check_sources(settings: Settings, watch: object, report: _Report) -> None:
     from bot.http import HttpFetcher
-    from bot.sources.base import FeedState, SourceError
+    from bot.sources.base import FeedState, SourceError, limits_of
     from bot.sources.registry import build_source, is_stream
 
     fetcher = HttpFetcher.from_settings(settings)
@@ -139,13 +139,32 @@ def _check_sources(settings: Settings, watch: object, report: _Report) -> None:
             except ConfigError as exc:
                 report.fail(f"source {source_config.name}", str(exc))
                 continue
-            if is_stream(source):
-                report.ok(f"source {source.name}", "a stream: connects when the bot runs")
-                continue
+            limits = limits_of(source)
+            missing = [name for name in limits.needs if not _setting_present(settings, name)]
+            if missing:
+                report.warn(f"source {source.name}", "not set: " + ", ".join(missing))
             try:
-                result = source.fetch(FeedState())  # type: ignore[union-attr]
-                report.ok(f"source {source.name}", f"{len(result.entries)} entries")
+                if callable(getattr(source, "check", None)):
+                    # A source that knows how to test itself (a stream connects and reads
+                    # one message; an API source authenticates) says what it found.
+                    report.ok(f"source {source.name}", source.check())  # type: ignore[union-attr]
+                elif is_stream(source):
+                    report.ok(f"source {source.name}", "a stream: connects when the bot runs")
+                else:
+                    result = source.fetch(FeedState())  # type: ignore[union-attr]
+                    report.ok(f"source {source.name}", f"{len(result.entries)} entries")
             except SourceError as exc:
                 report.fail(f"source {source.name}", str(exc))
     finally:
         fetcher.close()
+
+
+def _setting_present(settings: Settings, env_name: str) -> bool:
+    """Whether a setting (by its environment name) or an environment variable has a value."""
+    import os
+
+    value = getattr(settings, env_name.lower(), None)
+    if value is None:
+        return bool(os.environ.get(env_name))
+    secret = getattr(value, "get_secret_value", None)
+    return bool(secret() if callable(secret) else value)
