@@ -84,14 +84,21 @@ def test_secrets_do_not_show_in_settings_repr(monkeypatch: pytest.MonkeyPatch) -
     assert settings.slack_enabled
 
 
-def test_a_platform_kind_not_yet_built_is_a_clear_configuration_error() -> None:
-    from bot.config import SourceConfig
-    from bot.http import HttpFetcher
-    from bot.sources.registry import build_source
-
-    fetcher = HttpFetcher()
-    try:
-        with pytest.raises(ConfigError, match=r"kind 'bluesky' is not available"):
-            build_source(SourceConfig(name="sky", kind="bluesky"), fetcher, load_settings())
-    finally:
-        fetcher.close()
+def test_search_sources_default_their_query_to_the_brands_terms(tmp_path: Path) -> None:
+    path = tmp_path / "watch.toml"
+    path.write_text(
+        """
+[[brand]]
+name = "Acme"
+terms = ["acme", "acme rockets", '"road runner"', '-"acme corp"']
+[[brand.sources]]
+kind = "hackernews"
+[[brand.sources]]
+kind = "reddit"
+query = "acme"
+""",
+        encoding="utf-8",
+    )
+    hn, reddit = load_watch_list(path).brand[0].sources
+    assert hn.query == 'acme OR "acme rockets" OR "road runner"'
+    assert reddit.query == "acme"  # what the watch list says wins
