@@ -7,6 +7,7 @@ an internal address, hang it, or fill its memory.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import socket
@@ -16,11 +17,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
 from bot import __version__
+
+if TYPE_CHECKING:
+    from bot.http_async import AsyncFetcher
 
 log = logging.getLogger(__name__)
 
@@ -163,26 +168,33 @@ class HttpFetcher:
         resolver: Resolver = system_resolver,
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
+        per_host: int = 6,
     ) -> None:
         self.timeout = timeout
         self.max_bytes = max_bytes
         self.max_redirects = max_redirects
         self.guard = UrlGuard(allow_private_hosts, resolver)
         self.clock = clock
-        self.client = httpx.Client(
-            # Per-operation limits; the whole fetch is bounded by `timeout` below as well,
-            # so a server that drips one byte a second cannot hold us forever.
-            timeout=httpx.Timeout(timeout, connect=min(10.0, timeout)),
-            follow_redirects=False,  # each hop goes through the guard
-            headers={
-                "User-Agent": user_agent,
+        self.user_agent = user_agent
+        self.per_host = max(1, per_host)
+        self.client = httpx.Client(transport=transport, **self.client_options())
+        self._async: dict[object, object] = {}  # event loop → AsyncFetcher (bot/http_async.py)
+
+    def client_options(self) -> dict[str, object]:
+        """What the sync and the async client share: limits, headers, no redirects, no proxy."""
+        return {
+            # Per-operation limits; the whole fetch is bounded by `timeout` as well, so a
+            # server that drips one byte a second cannot hold us forever.
+            "timeout": httpx.Timeout(self.timeout, connect=min(10.0, self.timeout)),
+            "follow_redirects": False,  # each hop goes through the guard
+            "headers": {
+                "User-Agent": self.user_agent,
                 "Accept": "application/atom+xml, application/rss+xml, application/xml;q=0.9, "
                 "application/json;q=0.8, */*;q=0.5",
                 "Accept-Encoding": "gzip, deflate",
             },
-            transport=transport,
-            trust_env=False,  # no proxy from the environment could route around the guard
-        )
+            "trust_env": False,  # no proxy from the environment could route around the guard
+        }
 
     @classmethod
     def from_settings(cls, settings: object, **extra: object) -> HttpFetcher:
@@ -197,112 +209,180 @@ class HttpFetcher:
 
     def close(self) -> None:
         self.client.close()
+        for loop, fetcher in list(self._async.items()):
+            close_async(loop, fetcher)
+        self._async.clear()
+
+    def async_fetcher(self) -> AsyncFetcher:
+        """The async twin of this fetcher for the running event loop (same guard, caps,
+        deadline and headers; per-host concurrency bounded by `per_host`)."""
+        from bot.http_async import AsyncFetcher
+
+        loop = asyncio.get_running_loop()
+        fetcher = self._async.get(loop)
+        if fetcher is None:
+            for old in [k for k in self._async if k.is_closed()]:  # type: ignore[attr-defined]
+                del self._async[old]
+            fetcher = self._async[loop] = AsyncFetcher(self)
+        return fetcher  # type: ignore[return-value]
 
     def get(self, url: str, *, etag: str = "", last_modified: str = "") -> FetchResponse:
         deadline = self.clock() + self.timeout
-        headers = {}
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
-            headers["If-Modified-Since"] = last_modified
+        headers = conditional_headers(etag, last_modified)
         current = url
         for _hop in range(self.max_redirects + 1):
             self.guard.check(current)
             try:
                 with self.client.stream("GET", current, headers=headers) as response:
-                    self._check_peer(response, current)
-                    if response.status_code in REDIRECT_STATUSES:
-                        location = response.headers.get("location", "")
-                        if not location:
-                            raise FetchError(f"redirect without Location from {redact(current)}")
-                        current = urljoin(current, location)
+                    check_peer(self.guard, response, current)
+                    target = redirect_target(response, current)
+                    if target:
+                        current = target
                         continue
                     return self._finish(response, current, deadline)
             except httpx.TimeoutException:
                 raise FetchError(f"timed out fetching {redact(current)}") from None
             except httpx.HTTPError as exc:
                 raise FetchError(f"cannot fetch {redact(current)}: {type(exc).__name__}") from None
-        raise FetchError(
-            f"more than {self.max_redirects} redirects from {redact(url)}", permanent=True
-        )
-
-    def _check_peer(self, response: httpx.Response, url: str) -> None:
-        """The address we actually connected to must pass the guard too: DNS may answer
-        differently between our check and httpx's own lookup (DNS rebinding)."""
-        stream = response.extensions.get("network_stream")
-        peer = stream.get_extra_info("server_addr") if stream is not None else None
-        if not peer:
-            return
-        host = urlsplit(url).hostname or ""
-        if host.lower() in self.guard.allowed_hosts:
-            return
-        self.guard.check_address(ipaddress.ip_address(str(peer[0]).split("%")[0]), host)
+        raise too_many_redirects(url, self.max_redirects)
 
     def _finish(self, response: httpx.Response, url: str, deadline: float) -> FetchResponse:
-        status = response.status_code
-        meta = {
-            "etag": response.headers.get("etag", ""),
-            "last_modified": response.headers.get("last-modified", ""),
-            "final_url": url,
-            "headers": {k.lower(): v for k, v in response.headers.items()},
-        }
-        if status == 304:
-            return FetchResponse(304, b"", **meta)  # type: ignore[arg-type]
-        if status in (429, 503) or status >= 500 or status == 408:
-            raise FetchError(
-                f"HTTP {status} from {redact(url)}",
-                retry_after=parse_retry_after(response.headers.get("retry-after", "")),
-            )
-        if status >= 400:
-            raise FetchError(f"HTTP {status} from {redact(url)}", permanent=True)
-        if status != 200:
-            raise FetchError(f"unexpected HTTP {status} from {redact(url)}")
-        declared = response.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            raise FetchError(
-                f"{redact(url)} is {int(declared):,} bytes, over the {self.max_bytes:,} cap",
-                permanent=True,
-            )
-        body = self._read(response, url, deadline)
-        return FetchResponse(200, body, **meta)  # type: ignore[arg-type]
-
-    def _read(self, response: httpx.Response, url: str, deadline: float) -> bytes:
-        encoding = response.headers.get("content-encoding", "").lower().strip()
-        inflater = None
-        if encoding in ("gzip", "x-gzip"):
-            inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif encoding == "deflate":
-            inflater = zlib.decompressobj()
-        elif encoding not in ("", "identity"):
-            raise FetchError(f"unsupported Content-Encoding {encoding!r} from {redact(url)}")
-        out = bytearray()
-        limit = self.max_bytes
+        early = classify(response, url, self.max_bytes)
+        if early is not None:
+            return early
+        body = BodyReader(response.headers, url, self.max_bytes)
         for raw in response.iter_raw():  # as it arrives: the deadline is checked per piece
             if self.clock() > deadline:
                 raise FetchError(f"{redact(url)} took longer than {self.timeout:.0f} s")
-            if inflater is None:
-                out += raw
-            else:
-                # Inflate at most what still fits, so a gzip bomb stops at the cap instead
-                # of expanding a 64 kB chunk into gigabytes first.
-                data = raw
-                while data:
-                    room = limit - len(out) + 1
-                    try:
-                        out += inflater.decompress(data, room)
-                    except zlib.error as exc:
-                        raise FetchError(
-                            f"corrupt {encoding} body from {redact(url)}: {exc}"
-                        ) from None
-                    data = inflater.unconsumed_tail
-                    if len(out) > limit:
-                        break
-            if len(out) > limit:
-                raise FetchError(
-                    f"{redact(url)} is over the {limit:,} byte cap (after decompression)",
-                    permanent=True,
-                )
-        return bytes(out)
+            body.feed(raw)
+        return ok_response(response, url, body.bytes())
+
+
+# --- shared by the sync fetcher above and the async one (bot/http_async.py) ---------------
+def conditional_headers(etag: str, last_modified: str) -> dict[str, str]:
+    """The validators of the last answer, sent back on every poll (conditional GET)."""
+    headers = {}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    return headers
+
+
+def check_peer(guard: UrlGuard, response: httpx.Response, url: str) -> None:
+    """The address we actually connected to must pass the guard too: DNS may answer
+    differently between our check and httpx's own lookup (DNS rebinding)."""
+    stream = response.extensions.get("network_stream")
+    peer = stream.get_extra_info("server_addr") if stream is not None else None
+    if not peer:
+        return
+    host = urlsplit(url).hostname or ""
+    if host.lower() in guard.allowed_hosts:
+        return
+    guard.check_address(ipaddress.ip_address(str(peer[0]).split("%")[0]), host)
+
+
+def redirect_target(response: httpx.Response, url: str) -> str:
+    """Where a redirect points (to be guarded again), or "" when it is not a redirect."""
+    if response.status_code not in REDIRECT_STATUSES:
+        return ""
+    location = response.headers.get("location", "")
+    if not location:
+        raise FetchError(f"redirect without Location from {redact(url)}")
+    return urljoin(url, location)
+
+
+def too_many_redirects(url: str, limit: int) -> FetchError:
+    return FetchError(f"more than {limit} redirects from {redact(url)}", permanent=True)
+
+
+def _meta(response: httpx.Response, url: str) -> dict[str, object]:
+    return {
+        "etag": response.headers.get("etag", ""),
+        "last_modified": response.headers.get("last-modified", ""),
+        "final_url": url,
+        "headers": {k.lower(): v for k, v in response.headers.items()},
+    }
+
+
+def classify(response: httpx.Response, url: str, max_bytes: int) -> FetchResponse | None:
+    """The answer when the status settles it (304), an error when it is one (429/5xx with
+    Retry-After, 4xx permanent, a declared size over the cap); None: read the 200 body."""
+    status = response.status_code
+    if status == 304:
+        return FetchResponse(304, b"", **_meta(response, url))  # type: ignore[arg-type]
+    if status in (429, 503) or status >= 500 or status == 408:
+        raise FetchError(
+            f"HTTP {status} from {redact(url)}",
+            retry_after=parse_retry_after(response.headers.get("retry-after", "")),
+        )
+    if status >= 400:
+        raise FetchError(f"HTTP {status} from {redact(url)}", permanent=True)
+    if status != 200:
+        raise FetchError(f"unexpected HTTP {status} from {redact(url)}")
+    declared = response.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise FetchError(
+            f"{redact(url)} is {int(declared):,} bytes, over the {max_bytes:,} cap",
+            permanent=True,
+        )
+    return None
+
+
+def ok_response(response: httpx.Response, url: str, body: bytes) -> FetchResponse:
+    return FetchResponse(200, body, **_meta(response, url))  # type: ignore[arg-type]
+
+
+class BodyReader:
+    """Collects a body piece by piece, inflating gzip/deflate itself, and stops at the cap
+    (after decompression), so a gzip bomb stops there instead of expanding first."""
+
+    def __init__(self, headers: httpx.Headers, url: str, limit: int) -> None:
+        self.url = url
+        self.limit = limit
+        self.encoding = headers.get("content-encoding", "").lower().strip()
+        self._out = bytearray()
+        self._inflater = None
+        if self.encoding in ("gzip", "x-gzip"):
+            self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif self.encoding == "deflate":
+            self._inflater = zlib.decompressobj()
+        elif self.encoding not in ("", "identity"):
+            raise FetchError(f"unsupported Content-Encoding {self.encoding!r} from {redact(url)}")
+
+    def feed(self, raw: bytes) -> None:
+        out, limit = self._out, self.limit
+        if self._inflater is None:
+            out += raw
+        else:
+            # Inflate at most what still fits, so a 64 kB chunk never becomes gigabytes.
+            data = raw
+            while data:
+                room = limit - len(out) + 1
+                try:
+                    out += self._inflater.decompress(data, room)
+                except zlib.error as exc:
+                    raise FetchError(
+                        f"corrupt {self.encoding} body from {redact(self.url)}: {exc}"
+                    ) from None
+                data = self._inflater.unconsumed_tail
+                if len(out) > limit:
+                    break
+        if len(out) > limit:
+            raise FetchError(
+                f"{redact(self.url)} is over the {limit:,} byte cap (after decompression)",
+                permanent=True,
+            )
+
+    def bytes(self) -> bytes:
+        return bytes(self._out)
+
+
+def close_async(loop: object, fetcher: object) -> None:
+    """Close an async fetcher from outside its loop, when that loop is idle."""
+    if loop.is_closed() or loop.is_running():  # type: ignore[attr-defined]
+        return  # its sockets go with the loop
+    loop.run_until_complete(fetcher.aclose())  # type: ignore[attr-defined]
 
 
 def parse_retry_after(value: str) -> float | None:

@@ -9,17 +9,19 @@ entity (XXE) reads work.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import feedparser
 from tenacity import (
+    AsyncRetrying,
     RetryCallState,
     Retrying,
     retry_if_exception,
@@ -28,7 +30,7 @@ from tenacity import (
 )
 
 from bot.config import SourceConfig
-from bot.http import FetchError, HttpFetcher
+from bot.http import FetchError, FetchResponse, HttpFetcher
 from bot.matching import unwrap_redirect
 from bot.models import RawEntry
 from bot.sources import fastparse
@@ -36,6 +38,8 @@ from bot.sources.base import FeedState, FetchResult, SourceError
 from bot.sources.text import html_to_text
 
 log = logging.getLogger(__name__)
+
+R = TypeVar("R", Retrying, AsyncRetrying)
 
 # The prolog is where a DOCTYPE and its entity declarations must stand.
 PROLOG_BYTES = 64 * 1024
@@ -67,7 +71,23 @@ class FeedSource:
                 self.fetcher.get, self.url, etag=state.etag, last_modified=state.last_modified
             )
         except FetchError as exc:
-            raise SourceError(str(exc), permanent=exc.permanent) from None
+            raise source_error(exc) from None
+        return self._result(state, response)
+
+    async def fetch_async(self, state: FeedState) -> FetchResult:
+        """`fetch` from an event loop: the poller's path, many feeds at once."""
+        fetcher = self.fetcher.async_fetcher()
+        try:
+            async for attempt in self._retrying(AsyncRetrying):
+                with attempt:
+                    response = await fetcher.get(
+                        self.url, etag=state.etag, last_modified=state.last_modified
+                    )
+        except FetchError as exc:
+            raise source_error(exc) from None
+        return self._result(state, response)
+
+    def _result(self, state: FeedState, response: FetchResponse) -> FetchResult:
         min_wait = cache_max_age(response.headers.get("cache-control", ""))
         if response.status == 304:
             return FetchResult([], state, not_modified=True, min_wait=min_wait)
@@ -77,7 +97,7 @@ class FeedSource:
         )
         return FetchResult(entries, new_state, min_wait=min_wait)
 
-    def _retrying(self) -> Retrying:
+    def _retrying(self, kind: type[R] = Retrying) -> R:  # type: ignore[assignment]
         exponential = wait_exponential_jitter(initial=1, max=self.max_wait)
 
         def wait(retry_state: RetryCallState) -> float:
@@ -88,11 +108,23 @@ class FeedSource:
                 return min(error.retry_after, self.max_wait)
             return exponential(retry_state)
 
-        return Retrying(
-            retry=retry_if_exception(lambda e: isinstance(e, FetchError) and not e.permanent),
+        def worth_retrying(error: BaseException) -> bool:
+            # Not when the server asked for more than we would wait here: the poller then
+            # schedules the next poll after its Retry-After instead of knocking again.
+            return (
+                isinstance(error, FetchError)
+                and not error.permanent
+                and (error.retry_after is None or error.retry_after <= self.max_wait)
+            )
+
+        sleep = self.sleep
+        if kind is AsyncRetrying:
+            sleep = asyncio.sleep if self.sleep is time.sleep else _awaitable(self.sleep)
+        return kind(
+            retry=retry_if_exception(worth_retrying),
             stop=stop_after_attempt(self.attempts),
             wait=wait,
-            sleep=self.sleep,
+            sleep=sleep,
             reraise=True,
             before_sleep=lambda s: log.info(
                 "source %s: attempt %d failed (%s); retrying",
@@ -101,6 +133,21 @@ class FeedSource:
                 s.outcome.exception() if s.outcome else "",
             ),
         )
+
+
+def source_error(exc: FetchError) -> SourceError:
+    """A fetch error as the poller sees it; a server's Retry-After rides along, so the next
+    poll waits at least that long."""
+    error = SourceError(str(exc), permanent=exc.permanent)
+    error.retry_after = exc.retry_after  # type: ignore[attr-defined]
+    return error
+
+
+def _awaitable(sleep: Callable[[float], None]) -> Callable[[float], Awaitable[None]]:
+    async def wrapped(seconds: float) -> None:
+        sleep(seconds)
+
+    return wrapped
 
 
 def build_source(config: SourceConfig, fetcher: HttpFetcher, settings: Any = None) -> FeedSource:
