@@ -24,13 +24,20 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs, quote, urlencode, urljoin, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import httpx
 from prometheus_client import Counter
 
 from bot.config import SourceConfig
-from bot.http import FetchError, HttpFetcher, parse_retry_after, redact
+from bot.http import (
+    FetchError,
+    HttpFetcher,
+    check_peer,
+    parse_retry_after,
+    redact,
+    redirect_target,
+)
 from bot.models import RawEntry
 from bot.sources.base import DEFAULT_LIMITS, Emit, SourceError, SourceLimits
 from bot.sources.feeds import parse_feed
@@ -47,7 +54,6 @@ MALFORMED = Counter(
 PAGE_LIMIT = 40  # the most the tag timeline gives per request
 REFUSED = frozenset({401, 403, 404, 410})  # the stream will not be served to us: poll instead
 NEEDS_TOKEN = frozenset({401, 403})
-REDIRECTS = frozenset({301, 302, 303, 307, 308})
 SEEN_IDS = 5000  # ids remembered to skip what the catch-up and the stream both deliver
 
 
@@ -219,6 +225,8 @@ class MastodonSource:
         self._client: httpx.Client | None = None
         self._rss_etag = self._rss_modified = ""
         self._last_error = ""
+        self._retry_timeline = False
+        self.events = 0  # stream events received, all connections
 
     # ---- the loop -------------------------------------------------------------------------
 
@@ -232,12 +240,12 @@ class MastodonSource:
                     self._poll(emit)
                     stop.wait(t.poll_interval)
                     continue
-                started, delivered = time.monotonic(), 0
+                started, events = time.monotonic(), self.events
                 try:
-                    delivered = self._stream_once(emit, stop)
+                    self._stream_once(emit, stop)
                 except HttpStatus as exc:
                     if exc.status in REFUSED or exc.status == 200:  # 200: answered, not SSE
-                        self._switch("timeline", f"streaming refused ({exc}), polling instead")
+                        self._to_polling(f"streaming refused ({exc}), polling instead")
                         polling_until = time.monotonic() + t.stream_retry
                         continue
                     failures += 1
@@ -248,10 +256,10 @@ class MastodonSource:
                 except (httpx.HTTPError, FetchError, SourceError, OSError) as exc:
                     failures += 1
                     self._error(f"stream: {type(exc).__name__}: {exc}")
-                if delivered or time.monotonic() - started > 60:
+                if self.events > events or time.monotonic() - started > 60:
                     failures = 0  # it worked for a while: start the backoff over
                 if failures >= t.failures_before_polling:
-                    self._switch("timeline", f"stream failed {failures} times, polling instead")
+                    self._to_polling(f"stream failed {failures} times, polling instead")
                     polling_until, failures = time.monotonic() + t.stream_retry, 0
                     continue
                 stop.wait(self._backoff(failures))
@@ -260,10 +268,12 @@ class MastodonSource:
         delay = min(self.tuning.backoff_max, self.tuning.backoff_base * 2 ** max(0, failures - 1))
         return delay / 2 + self.rng() * delay / 2  # jitter: replicas do not reconnect in step
 
-    def _switch(self, mode: str, why: str) -> None:
-        if mode != self.mode:
-            log.warning("mastodon %s: %s", self.name, why)
-            self.mode = mode
+    def _to_polling(self, why: str) -> None:
+        """Logged once: a stream retry refused again while polling is only noted at debug (and
+        lets an RSS poller try the timeline again, in case public preview came back)."""
+        polling = self.mode in ("timeline", "rss")
+        log.log(logging.DEBUG if polling else logging.WARNING, "mastodon %s: %s", self.name, why)
+        self._retry_timeline, self.mode = True, self.mode if polling else "timeline"
 
     def _error(self, message: str) -> None:
         """Each distinct error is logged as a warning once; its repeats only at debug."""
@@ -273,9 +283,9 @@ class MastodonSource:
 
     # ---- streaming ------------------------------------------------------------------------
 
-    def _stream_once(self, emit: Emit, stop: threading.Event) -> int:
+    def _stream_once(self, emit: Emit, stop: threading.Event) -> None:
         """Subscribe, catch up from the cursor, then hand on events until the connection ends
-        or `stop`. Returns how many events arrived."""
+        or `stop`."""
         url = f"{self.streaming}/api/v1/streaming/hashtag?{urlencode({'tag': self.tag})}"
         with self._get(url, "text/event-stream", stream=True) as response:
             self._require_sse(response)
@@ -284,7 +294,7 @@ class MastodonSource:
                 log.info("mastodon %s: streaming #%s from %s", self.name, self.tag,
                          redact(self.streaming))  # fmt: skip
                 self.mode, self._last_error = "stream", ""
-            return self._read_events(response, emit, stop)
+            self._read_events(response, emit, stop)
 
     def _require_sse(self, response: httpx.Response) -> None:
         if response.status_code != 200:
@@ -293,7 +303,7 @@ class MastodonSource:
         if "text/event-stream" not in response.headers.get("content-type", ""):
             raise HttpStatus(200, "not an event stream")
 
-    def _read_events(self, response: httpx.Response, emit: Emit, stop: threading.Event) -> int:
+    def _read_events(self, response: httpx.Response, emit: Emit, stop: threading.Event) -> None:
         """A reader thread blocks on the socket; this thread emits, and checks `stop` twice a
         second, then shuts the socket so the reader wakes at once."""
         events: queue.Queue[SseEvent | BaseException | None] = queue.Queue()
@@ -310,7 +320,6 @@ class MastodonSource:
 
         reader = threading.Thread(target=read, name=f"mastodon-{self.name}", daemon=True)
         reader.start()
-        count = 0
         try:
             while not stop.is_set():
                 try:
@@ -319,12 +328,11 @@ class MastodonSource:
                     continue
                 if item is None:
                     log.info("mastodon %s: the server closed the stream", self.name)
-                    return count
+                    return
                 if isinstance(item, BaseException):
                     raise item
-                count += 1
+                self.events += 1
                 self._handle(item, emit)
-            return count
         finally:
             _shutdown(response)
             reader.join(timeout=2.0)
@@ -386,7 +394,8 @@ class MastodonSource:
             self._emit_statuses(emit, statuses)
             if len(statuses) < PAGE_LIMIT:
                 return
-            self.cursor = newer(link_min_id(link), self.cursor)
+            newest = max((_status_id(s) for s in statuses), key=id_key)
+            self.cursor = newer(newer(link_min_id(link), newest), self.cursor)
         log.warning("mastodon %s: more than %d statuses missed; skipping to the newest",
                     self.name, self.tuning.max_catch_up_pages * PAGE_LIMIT)  # fmt: skip
         self._emit_statuses(emit, self._timeline_page("")[0])
@@ -405,14 +414,21 @@ class MastodonSource:
 
     def _poll(self, emit: Emit) -> None:
         try:
-            if self.mode != "rss":
+            if self.mode != "rss" or self._retry_timeline:
+                self._retry_timeline = False
                 try:
                     self._catch_up(emit)
+                    if self.mode == "rss":
+                        log.warning("mastodon %s: the tag timeline answers again", self.name)
+                    self.mode = "timeline"
                     return
                 except HttpStatus as exc:
                     if exc.status not in NEEDS_TOKEN:
                         raise
-                    self._switch("rss", f"the tag timeline needs a token ({exc}); reading RSS")
+                    if self.mode != "rss":
+                        log.warning("mastodon %s: the tag timeline needs a token (%s); reading "
+                                    "the tag RSS feed instead", self.name, exc)  # fmt: skip
+                    self.mode = "rss"
             self._poll_rss(emit)
         except (HttpStatus, httpx.HTTPError, FetchError, SourceError, OSError) as exc:
             self._error(f"{self.mode} poll failed: {type(exc).__name__}: {exc}")
@@ -479,10 +495,10 @@ class MastodonSource:
                 headers["Authorization"] = f"Bearer {self.token}"
             extra = {"timeout": timeout} if timeout else {}
             with self._client.stream("GET", current, headers=headers, **extra) as response:
-                _check_peer(self.fetcher, response, current)
-                location = response.headers.get("location", "")
-                if response.status_code in REDIRECTS and location:
-                    current = urljoin(current, location)
+                check_peer(self.fetcher.guard, response, current)
+                target = redirect_target(response, current)
+                if target:
+                    current = target
                     continue
                 yield response
                 return
@@ -537,17 +553,6 @@ class MastodonSource:
 def _status_id(status: Any) -> str:
     value = status.get("id") if isinstance(status, dict) else None
     return value if isinstance(value, str) and value.isalnum() else ""
-
-
-def _check_peer(fetcher: HttpFetcher, response: httpx.Response, url: str) -> None:
-    """The address actually connected to must pass the guard too (DNS rebinding)."""
-    import ipaddress
-
-    stream = response.extensions.get("network_stream")
-    peer = stream.get_extra_info("server_addr") if stream is not None else None
-    host = (urlsplit(url).hostname or "").lower()
-    if peer and host not in fetcher.guard.allowed_hosts:
-        fetcher.guard.check_address(ipaddress.ip_address(str(peer[0]).split("%")[0]), host)
 
 
 def _shutdown(response: httpx.Response) -> None:
