@@ -237,8 +237,8 @@ class MastodonSource:
             polling_until, failures = 0.0, 0
             while not stop.is_set():
                 if time.monotonic() < polling_until:
-                    self._poll(emit)
-                    stop.wait(t.poll_interval)
+                    asked = self._poll(emit)  # a 429's Retry-After, when it said
+                    stop.wait(max(t.poll_interval, min(asked or 0.0, t.backoff_max * 4)))
                     continue
                 started, events = time.monotonic(), self.events
                 try:
@@ -412,7 +412,7 @@ class MastodonSource:
                 raise SourceError("the tag timeline is not a list of statuses")
             return statuses, response.headers.get("link", "")
 
-    def _poll(self, emit: Emit) -> None:
+    def _poll(self, emit: Emit) -> float | None:
         try:
             if self.mode != "rss" or self._retry_timeline:
                 self._retry_timeline = False
@@ -421,7 +421,7 @@ class MastodonSource:
                     if self.mode == "rss":
                         log.warning("mastodon %s: the tag timeline answers again", self.name)
                     self.mode = "timeline"
-                    return
+                    return None
                 except HttpStatus as exc:
                     if exc.status not in NEEDS_TOKEN:
                         raise
@@ -432,6 +432,8 @@ class MastodonSource:
             self._poll_rss(emit)
         except (HttpStatus, httpx.HTTPError, FetchError, SourceError, OSError) as exc:
             self._error(f"{self.mode} poll failed: {type(exc).__name__}: {exc}")
+            return getattr(exc, "retry_after", None)
+        return None
 
     def _poll_rss(self, emit: Emit) -> None:
         url = f"{self.instance}/tags/{quote(self.tag, safe='')}.rss"

@@ -40,6 +40,7 @@ class Request:
     path: str
     query: dict[str, str]
     headers: dict[str, str]
+    at: float  # time.monotonic() when it arrived
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ class FakeMastodon:
         self.timeline_needs_token = False  # the instance disabled public preview
         self.refuse_stream: int | None = None  # answer the stream with this status
         self.stream_failures: list[tuple[int, dict[str, str]]] = []  # served first, one each
+        self.timeline_failures: list[tuple[int, dict[str, str]]] = []  # the same, for REST
         self.not_sse = False  # answer the stream with a web page
         self.drop_after: int | None = None  # cut the next connection after n events
         self.heartbeat = 15.0
@@ -159,6 +161,9 @@ class FakeMastodon:
     def wait_for_requests(self, path: str, count: int, timeout: float = 10.0) -> bool:
         with self._cond:
             return self._cond.wait_for(lambda: len(self.requests_to(path)) >= count, timeout)
+
+    def request_times(self, path: str) -> list[float]:
+        return [r.at for r in self.requests_to(path)]
 
     def requests_to(self, path: str) -> list[Request]:
         with self._cond:
@@ -228,7 +233,9 @@ class FakeMastodon:
                 parts = urlsplit(self.path)
                 query = {k: v[0] for k, v in parse_qs(parts.query).items()}
                 with server._cond:
-                    server.requests.append(Request(parts.path, query, dict(self.headers.items())))
+                    server.requests.append(
+                        Request(parts.path, query, dict(self.headers.items()), time.monotonic())
+                    )
                     server._cond.notify_all()
                 authorized = bool(server.token) and (
                     self.headers.get("Authorization") == f"Bearer {server.token}"
@@ -237,6 +244,10 @@ class FakeMastodon:
                 if parts.path in ("/api/v2/instance", "/api/v1/instance"):
                     return self._json(200, server.instance(int(parts.path[6])))
                 if parts.path == f"/api/v1/timelines/tag/{tag}":
+                    with server._cond:
+                        failed = server.timeline_failures and server.timeline_failures.pop(0)
+                    if failed:
+                        return self._json(failed[0], {"error": "failure"}, failed[1])
                     if server.timeline_needs_token and not authorized:
                         return self._json(401, {"error": "This API requires an authenticated user"})
                     page, link = server.timeline_page(query)

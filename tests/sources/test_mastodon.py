@@ -328,16 +328,6 @@ def test_malformed_and_oversized_events_are_skipped_and_the_stream_goes_on(
     assert mastodon_server.streams_opened == 1  # skipped, not reconnected
 
 
-def test_stop_ends_run_within_two_seconds_on_a_quiet_stream(
-    mastodon_server: FakeMastodon, settings: Settings, fetcher: HttpFetcher
-) -> None:
-    mastodon_server.recording = []  # connected, nothing to say, heartbeats 15 s apart
-    run = Running(make_source(mastodon_server, settings, fetcher), HISTORY[-1])
-    assert mastodon_server.wait_for_streams(1)
-    assert run.emit.wait(lambda c: c.cursor == HISTORY[-1] or not c.batches, 1)
-    assert run.end() < 2.0
-
-
 def test_rate_limited_stream_waits_as_retry_after_says(
     mastodon_server: FakeMastodon, settings: Settings, fetcher: HttpFetcher, running
 ) -> None:
@@ -347,6 +337,29 @@ def test_rate_limited_stream_waits_as_retry_after_says(
     assert mastodon_server.wait_for_streams(1)
     assert time.monotonic() - started >= 1.0
     assert len(mastodon_server.requests_to("/api/v1/streaming/hashtag")) == 2
+
+
+def test_rate_limited_polling_waits_as_retry_after_says(
+    mastodon_server: FakeMastodon, settings: Settings, fetcher: HttpFetcher, running
+) -> None:
+    mastodon_server.refuse_stream = 401
+    mastodon_server.timeline_failures = [(429, {"Retry-After": "1"})]
+    running(make_source(mastodon_server, settings, fetcher), HISTORY[-1])
+    assert mastodon_server.wait_for_requests(TIMELINE, 2)
+    first, second = mastodon_server.request_times(TIMELINE)[:2]
+    assert second - first >= 1.0
+
+
+@pytest.mark.parametrize("refuse", [None, 401], ids=["quiet-stream", "polling"])
+def test_stop_ends_run_within_two_seconds(
+    mastodon_server: FakeMastodon, settings: Settings, fetcher: HttpFetcher, refuse: int | None
+) -> None:
+    mastodon_server.recording = []  # connected, nothing to say, heartbeats 15 s apart
+    mastodon_server.refuse_stream = refuse
+    source = make_source(mastodon_server, settings, fetcher, poll_interval=60.0)
+    run = Running(source, HISTORY[-1])
+    assert mastodon_server.wait_for_requests(TIMELINE, 1)  # streaming, or polling
+    assert run.end() < 2.0
 
 
 def test_server_errors_reconnect_with_backoff_until_the_stream_answers(
