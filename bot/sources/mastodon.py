@@ -22,9 +22,8 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs, quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 from prometheus_client import Counter
@@ -38,10 +37,18 @@ from bot.http import (
     redact,
     redirect_target,
 )
-from bot.models import RawEntry
 from bot.sources.base import DEFAULT_LIMITS, Emit, SourceError, SourceLimits
 from bot.sources.feeds import parse_feed
-from bot.sources.text import html_to_text
+from bot.sources.mastodon_api import (
+    id_from_url,
+    id_key,
+    id_of_status,
+    link_min_id,
+    newer,
+    status_to_entry,
+    streaming_base,
+)
+from bot.sources.sse import SseDecoder, SseEvent
 
 log = logging.getLogger(__name__)
 
@@ -69,127 +76,6 @@ class Tuning:
     max_line_bytes: int = 1_000_000
     max_event_bytes: int = 2_000_000
     max_body_bytes: int = 5_000_000
-
-
-@dataclass(frozen=True, slots=True)
-class SseEvent:
-    event: str
-    data: str
-    oversized: bool = False
-
-
-class SseDecoder:
-    """Bytes in, events out (server-sent events): `event:` and `data:` fields, a blank line ends
-    an event, lines starting with ':' are comments (Mastodon's `:thump` heartbeat). A line or
-    event over the caps is dropped whole and reported as oversized."""
-
-    def __init__(self, max_line: int, max_event: int) -> None:
-        self.max_line, self.max_event = max_line, max_event
-        self._buffer = bytearray()
-        self._skipping = False  # inside an over-long line: drop bytes until its end
-        self._reset()
-
-    def _reset(self) -> None:
-        self._name, self._data, self._size, self._oversized = "", [], 0, False
-
-    def feed(self, chunk: bytes) -> list[SseEvent]:
-        self._buffer += chunk
-        events: list[SseEvent] = []
-        start = 0
-        while (end := self._buffer.find(b"\n", start)) >= 0:
-            line = bytes(self._buffer[start:end])
-            start = end + 1
-            if self._skipping:
-                self._skipping = False
-            elif len(line) > self.max_line:
-                self._oversized = True
-            elif (event := self._line(line.rstrip(b"\r"))) is not None:
-                events.append(event)
-        del self._buffer[:start]
-        if len(self._buffer) > self.max_line:
-            self._buffer.clear()
-            self._skipping = self._oversized = True
-        return events
-
-    def _line(self, line: bytes) -> SseEvent | None:
-        if not line:
-            event = None
-            if self._oversized:
-                event = SseEvent(self._name or "message", "", oversized=True)
-            elif self._data or self._name:
-                event = SseEvent(self._name or "message", "\n".join(self._data))
-            self._reset()
-            return event
-        if line.startswith(b":"):
-            return None
-        field, _, value = line.partition(b":")
-        value = value[1:] if value.startswith(b" ") else value
-        if field == b"event":
-            self._name = value.decode("utf-8", "replace")
-        elif field == b"data":
-            self._size += len(value)
-            if self._size > self.max_event:
-                self._oversized, self._data = True, []
-            elif not self._oversized:
-                self._data.append(value.decode("utf-8", "replace"))
-        return None  # `id` and `retry`: Mastodon sends neither
-
-
-def id_key(status_id: str) -> tuple[int, str]:
-    """Order of ids: numerically for Mastodon's numeric strings (a longer one is larger), and
-    still by time for the fixed-length ULIDs and flake ids of other servers."""
-    return (len(status_id), status_id)
-
-
-def newer(a: str, b: str) -> str:
-    return a if not b or (a and id_key(a) > id_key(b)) else b
-
-
-def status_to_entry(source: str, status: dict[str, Any]) -> RawEntry:
-    """One Status (the reblogged one for a boost) as a RawEntry. KeyError/TypeError/ValueError
-    when it is not a usable Status."""
-    original = status.get("reblog") or status
-    uri = original.get("uri") or original.get("url")
-    if not uri or not isinstance(uri, str):
-        raise ValueError("status without uri")
-    text = html_to_text(original.get("content") or "")
-    spoiler = html_to_text(original.get("spoiler_text") or "")
-    created = original.get("created_at") or ""
-    published = datetime.fromisoformat(created).astimezone(UTC) if created else None
-    return RawEntry(
-        source=source,
-        external_id=uri,
-        url=original.get("url") or uri,
-        title="",
-        text=f"{spoiler}\n\n{text}" if spoiler else text,
-        author=str((original.get("account") or {}).get("acct") or ""),
-        published_at=published,
-    )
-
-
-def streaming_base(info: dict[str, Any], instance: str) -> str:
-    """Where the streaming API is served, from /api/v2 (configuration.urls.streaming) or /api/v1
-    (urls.streaming_api) instance info: a ws(s):// URL, read over http(s)."""
-    urls = (info.get("configuration") or {}).get("urls") or info.get("urls") or {}
-    url = urls.get("streaming") or urls.get("streaming_api") or ""
-    if not isinstance(url, str) or not url.startswith(("ws://", "wss://", "http://", "https://")):
-        return instance
-    return ("http" + url[2:] if url.startswith("ws") else url).rstrip("/")
-
-
-def link_min_id(link: str) -> str:
-    """The min_id of the `rel="prev"` link (the page of newer statuses), or ""."""
-    for part in link.split(","):
-        if 'rel="prev"' in part and "<" in part and ">" in part:
-            query = urlsplit(part[part.index("<") + 1 : part.index(">")]).query
-            return (parse_qs(query).get("min_id") or [""])[0]
-    return ""
-
-
-def id_from_url(url: str) -> str:
-    """A status id from its web URL (https://host/@user/113560000000000001), or ""."""
-    last = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
-    return last if last.isdigit() else ""
 
 
 class HttpStatus(Exception):
@@ -358,8 +244,8 @@ class MastodonSource:
         """Statuses oldest first as one batch, with the newest id as the cursor; what was
         handed on already (the catch-up and the stream overlap) is left out."""
         entries, cursor = [], self.cursor
-        for status in sorted(statuses, key=lambda s: id_key(_status_id(s))):
-            status_id = _status_id(status)
+        for status in sorted(statuses, key=lambda s: id_key(id_of_status(s))):
+            status_id = id_of_status(status)
             if not status_id or status_id in self._seen_set:
                 if not status_id:
                     self._malformed("status without id")
@@ -394,7 +280,7 @@ class MastodonSource:
             self._emit_statuses(emit, statuses)
             if len(statuses) < PAGE_LIMIT:
                 return
-            newest = max((_status_id(s) for s in statuses), key=id_key)
+            newest = max((id_of_status(s) for s in statuses), key=id_key)
             self.cursor = newer(newer(link_min_id(link), newest), self.cursor)
         log.warning("mastodon %s: more than %d statuses missed; skipping to the newest",
                     self.name, self.tuning.max_catch_up_pages * PAGE_LIMIT)  # fmt: skip
@@ -550,11 +436,6 @@ class MastodonSource:
             except FetchError as exc:
                 raise SourceError(f"{refused}, {timeline}, and the RSS feed: {exc}") from None
             return f"{refused}, {timeline}, will read the tag RSS feed ({len(entries)} entries)"
-
-
-def _status_id(status: Any) -> str:
-    value = status.get("id") if isinstance(status, dict) else None
-    return value if isinstance(value, str) and value.isalnum() else ""
 
 
 def _shutdown(response: httpx.Response) -> None:

@@ -21,15 +21,9 @@ from bot.http import HttpFetcher
 from bot.models import RawEntry
 from bot.runtime import StreamJob, build_runtime, run_stream
 from bot.sources.base import SourceError
-from bot.sources.mastodon import (
-    MastodonSource,
-    SseDecoder,
-    SseEvent,
-    build,
-    id_key,
-    link_min_id,
-    streaming_base,
-)
+from bot.sources.mastodon import MastodonSource, build
+from bot.sources.mastodon_api import id_key, link_min_id, streaming_base
+from bot.sources.sse import SseDecoder, SseEvent
 from bot.store import MentionQuery
 from tests.fakes.mastodon_server import FakeMastodon, make_status
 from tests.fakes.mastodon_server import mastodon_server as mastodon_server  # the fixture
