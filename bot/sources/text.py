@@ -12,7 +12,6 @@ _DROP = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOT
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _BREAK = re.compile(r"<(?:br|/p|/div|/li|/h[1-6]|p|div|li)\b[^>]*>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]{0,2000}>")
-_SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -25,6 +24,9 @@ def html_to_text(markup: str, limit: int = MAX_TEXT_CHARS) -> str:
         text = _DROP.sub(" ", text)
         text = _BREAK.sub(" ", text)
         text = _TAG.sub("", text)
-    text = html.unescape(text)
+    if "&" in text:
+        text = html.unescape(text)
     text = _CONTROL.sub("", text)
-    return _SPACE.sub(" ", text).strip()[:limit]
+    # str.split() splits on exactly the characters `\s` matches in a str pattern and drops
+    # the ends: the same as collapsing `\s+` to one space and stripping, several times faster.
+    return " ".join(text.split())[:limit]

@@ -14,6 +14,7 @@ from bot.sources import fastparse
 from bot.sources.base import SourceError
 from bot.sources.fastparse import NotParity, parse_fast
 from bot.sources.feeds import parse_feed
+from bot.sources.text import html_to_text
 from tests.conftest import SHARED, shared_path
 
 SAMPLE_DIRS = ("google-alerts", "youtube", "generated", "feedjira-misc")
@@ -153,3 +154,18 @@ def test_attack_files_never_crash_the_full_path() -> None:
     for path in sorted(shared_path("feeds", "attacks").glob("*.xml")):
         with contextlib.suppress(SourceError):
             parse_feed(path.name, path.read_bytes())
+
+
+@pytest.mark.parametrize(
+    ("markup", "expected"),
+    [
+        ("  plain\ttext\n\nwith  gaps ", "plain text with gaps"),
+        ("no\u00a0break\u2028line\u3000ideographic", "no break line ideographic"),
+        ("file\x1cseparator is a control, removed", "fileseparator is a control, removed"),
+        ("&lt;b&gt; &amp;amp; &#xA0;end", "<b> &amp; end"),
+    ],
+)
+def test_html_to_text_collapses_every_unicode_space_and_drops_controls(
+    markup: str, expected: str
+) -> None:
+    assert html_to_text(markup) == expected
