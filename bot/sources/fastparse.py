@@ -13,6 +13,7 @@ Only ever hand fastfeedparser bytes: given a `str` that starts with http it fetc
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -41,6 +42,16 @@ _RSS_LINK = re.compile(rb"<link[\s>]")
 _GUID = re.compile(rb"<guid\b([^>]*)>")
 _PERMALINK_VALUE = re.compile(rb"""ispermalink\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
 _AUTHOR_BLOCK = re.compile(rb"<((?:[\w-]+:)?author)\b[^>]*>(.*?)</\1\s*>", re.DOTALL)
+_ENCODING = re.compile(rb"""<\?xml[^>]*encoding\s*=\s*["']([\w.:-]+)["']""")
+_ENCODED = re.compile(rb"<content:encoded\s*>(.*?)</content:encoded\s*>", re.DOTALL)
+_CDATA_ONLY = re.compile(rb"\s*<!\[CDATA\[(.*?)\]\]>\s*", re.DOTALL)
+# The only references a well-formed document without a DTD can hold.
+_XML_REFERENCE = re.compile(rb"&(?:lt|gt|amp|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);")
+_TITLE = re.compile(rb"<title\b([^>]*)>(.*?)</title\s*>", re.DOTALL)
+_XHTML_DIV = re.compile(
+    rb"""\s*<div\s+xmlns\s*=\s*["']http://www\.w3\.org/1999/xhtml["']\s*>(.*)</div>\s*""",
+    re.DOTALL,
+)
 _NAME = re.compile(rb"<((?:[\w-]+:)?name)\b[^>]*>([^<&]*)</\1\s*>")
 _EMAIL = re.compile(rb"<((?:[\w-]+:)?email)\b[^>]*>([^<&]*)</\1\s*>")
 
@@ -79,7 +90,9 @@ class _Document:
         self._xhtml: bool | None = None
         self._encoded: bool | None = None
         self._email: bool | None = None
-        self._segments: list[bytes] | None = None
+        self._bounds: list[tuple[int, int]] | None = None
+        self._segments: dict[int, bytes] = {}
+        self._utf8: bool | None = None
 
     @property
     def has_encoded(self) -> bool:
@@ -90,21 +103,42 @@ class _Document:
     @property
     def has_email(self) -> bool:
         if self._email is None:
-            self._email = _EMAIL_TAG.search(self.body) is not None
+            self._email = b"email" in self.body and _EMAIL_TAG.search(self.body) is not None
         return self._email
 
     def segment(self, index: int) -> bytes:
         """The markup of the index-th entry, comments and CDATA removed; NotParity when
         the items in the bytes do not line up one to one with the entries found."""
-        if self._segments is None:
+        if self._bounds is None:
             starts = [m.start() for m in _ENTRY_START.finditer(self.body)]
             if len(starts) != self.count:
                 raise NotParity("entries in the markup do not line up with entries parsed")
-            ends = [*starts[1:], len(self.body)]
-            self._segments = [
-                _OPAQUE.sub(b"", self.body[a:b]) for a, b in zip(starts, ends, strict=True)
-            ]
-        return self._segments[index]
+            self._bounds = list(zip(starts, [*starts[1:], len(self.body)], strict=True))
+        segment = self._segments.get(index)
+        if segment is None:  # cleaned one at a time: most entries never need theirs
+            start, end = self._bounds[index]
+            segment = self._segments[index] = _OPAQUE.sub(b"", self.body[start:end])
+        return segment
+
+    def raw_segment(self, index: int) -> bytes:
+        """The markup of the index-th entry as it is (CDATA kept)."""
+        self.segment(index)  # checks that entries line up
+        assert self._bounds is not None
+        start, end = self._bounds[index]
+        return self.body[start:end]
+
+    def text(self, markup: bytes) -> str:
+        """Bytes of this document as text; NotParity unless it is UTF-8 (the only
+        encoding the repairs below decode themselves)."""
+        if self._utf8 is None:
+            declared = _ENCODING.search(self.body[:200])
+            self._utf8 = declared is None or declared.group(1).lower() in (b"utf-8", b"utf8")
+        if not self._utf8:
+            raise NotParity("a repair needs the text of a document that is not UTF-8")
+        try:
+            return markup.decode("utf-8")
+        except UnicodeDecodeError:
+            raise NotParity("not UTF-8 after all") from None
 
     @property
     def has_permalink_attr(self) -> bool:
@@ -128,7 +162,7 @@ def _as_feedparser(index: int, entry: dict[str, Any], doc: _Document) -> dict[st
     fields = {
         "id": entry.get("id") or "",
         "link": link,
-        "title": _title(entry, doc),
+        "title": _title(index, entry, doc),
         "content": _content(index, entry, doc),
         "summary": (entry.get("description") or "").strip(),
         "media_description": _media_description(entry),
@@ -180,11 +214,28 @@ def _link(index: int, entry: dict[str, Any], doc: _Document) -> str:
     return link
 
 
-def _title(entry: dict[str, Any], doc: _Document) -> str:
+def _title(index: int, entry: dict[str, Any], doc: _Document) -> str:
     title = entry.get("title") or ""
     if not title and doc.has_xhtml_type:
-        raise NotParity("fastfeedparser drops type=xhtml titles")
+        return _xhtml_title(doc.raw_segment(index), doc)
     return title
+
+
+def _xhtml_title(segment: bytes, doc: _Document) -> str:
+    """An Atom title of type xhtml, which fastfeedparser drops: feedparser gives the
+    markup inside its <div> wrapper (still escaped, as XHTML is written)."""
+    titles = _TITLE.findall(segment)
+    if not titles:
+        return ""
+    if len(titles) > 1:
+        raise NotParity("several titles in an entry with an xhtml title")
+    attributes, inner = titles[0]
+    if not _XHTML_TYPE.search(attributes):
+        raise NotParity("a non-xhtml title that fastfeedparser read as empty")
+    wrapped = _XHTML_DIV.fullmatch(inner)
+    if wrapped is None or b"<!" in inner or b"<div" in wrapped.group(1):
+        raise NotParity("an xhtml title not in the plain <div> shape")
+    return doc.text(wrapped.group(1)).strip()
 
 
 def _media_description(entry: dict[str, Any]) -> str:
@@ -202,9 +253,28 @@ def _content(index: int, entry: dict[str, Any], doc: _Document) -> list[dict[str
         if isinstance(c, dict)
     ]
     if not content and doc.has_encoded and b"encoded>" in doc.segment(index):
-        # fastfeedparser does not always read content:encoded (RSS 1.0 items).
-        raise NotParity("content:encoded present but not read")
+        # fastfeedparser does not always read content:encoded (RSS 1.0 items, or a
+        # document that never declares the content: prefix): read it here.
+        return [{"value": _encoded(doc.raw_segment(index), doc)}]
     return content
+
+
+def _encoded(segment: bytes, doc: _Document) -> str:
+    """The text of the entry's one <content:encoded>, as feedparser gives it: CDATA as it
+    stands, or the escaped markup unescaped; stripped."""
+    found = _ENCODED.findall(segment)
+    if len(found) != 1:
+        raise NotParity("content:encoded present but not in a shape read here")
+    inner = found[0]
+    cdata = _CDATA_ONLY.fullmatch(inner)
+    if cdata is not None:
+        value = cdata.group(1)
+        if b"]]>" in value:
+            raise NotParity("several CDATA sections in content:encoded")
+        return doc.text(value).strip()
+    if b"<" in inner or b"&" in _XML_REFERENCE.sub(b"", inner):
+        raise NotParity("content:encoded with markup or unknown references")
+    return html.unescape(doc.text(inner)).strip()
 
 
 def _author(index: int, entry: dict[str, Any], doc: _Document) -> str:
