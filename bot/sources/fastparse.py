@@ -33,6 +33,8 @@ _EMAIL_TAG = re.compile(rb"<(?:[\w-]+:)?email[\s>]")
 # Unprefixed RSS items and Atom entries; a prefixed one (<rss:item>) never lines up, so a
 # document using them is left to feedparser whenever a segment is needed.
 _ENTRY_START = re.compile(rb"<(?:item|entry)[\s>/]")
+_FEED_START = re.compile(rb"<feed\s[^>]*xmlns\s*=\s*[\"']http://www\.w3\.org/2005/Atom[\"']")
+_DECLARATION = re.compile(rb"\s*<\?xml[^>]*\?>")
 _OPAQUE = re.compile(rb"<!\[CDATA\[.*?\]\]>|<!--.*?-->", re.DOTALL)
 # An unprefixed body element, or content:encoded, with something in it.
 _TEXT_TAG = re.compile(
@@ -72,12 +74,34 @@ def parse_fast(source: str, body: bytes) -> list[RawEntry]:
     """
     if not isinstance(body, bytes):  # a str starting with http would be fetched
         raise TypeError("parse_fast takes bytes")
-    entries = fastfeedparser.parse(body).entries
+    try:
+        entries = fastfeedparser.parse(body).entries
+    except ValueError as exc:
+        inner = _embedded_atom_feed(body) if "HTML page" in str(exc) else None
+        if inner is None:
+            raise
+        body, entries = inner, fastfeedparser.parse(inner).entries
     doc = _Document(body, len(entries))
     return [
         feeds.entry_to_raw(source, _as_feedparser(index, entry, doc))
         for index, entry in enumerate(entries)
     ]
+
+
+def _embedded_atom_feed(body: bytes) -> bytes | None:
+    """The one Atom <feed> of an XHTML page that wraps it (a misconfigured blog), with the
+    page's XML declaration: what feedparser reads entries from in such a page, and what
+    fastfeedparser, which refuses HTML, can read too. None if the page is not that shape."""
+    starts = [m.start() for m in _FEED_START.finditer(body)]
+    end = body.rfind(b"</feed>")
+    if len(starts) != 1 or end < starts[0]:
+        return None
+    end += len(b"</feed>")
+    outside = body[: starts[0]] + body[end:]
+    if _ENTRY_START.search(outside):
+        return None
+    declaration = _DECLARATION.match(body)
+    return (declaration.group(0) if declaration else b"") + body[starts[0] : end]
 
 
 class _Document:

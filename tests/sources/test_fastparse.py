@@ -22,7 +22,6 @@ FIELDS = ("source", "external_id", "url", "title", "text", "author", "published_
 # Documents where the fast path is known to decline, and why (see bot/sources/fastparse.py).
 DECLINED = {
     "AtomEscapedHTMLInPreTag.xml",  # an entry with neither id nor link
-    "DuplicateContentAtomFeed.xml",  # fastfeedparser takes it for an HTML page
 }
 
 
@@ -210,3 +209,18 @@ def test_content_encoded_the_repair_cannot_read_exactly_falls_back_to_feedparser
     with pytest.raises(NotParity):
         parse_fast("s", body)
     assert parse_feed("s", body) == feedparser_path(body, "s")
+
+
+def test_an_atom_feed_wrapped_in_an_xhtml_page_is_read_like_feedparser() -> None:
+    body = shared_path("feeds", "feedjira-misc", "DuplicateContentAtomFeed.xml").read_bytes()
+    assert body.lstrip().startswith(b"<?xml") and b"<html" in body[:400]
+    got = parse_fast("s", body)
+    assert len(got) == 10
+    assert got == feedparser_path(body, "s")
+
+
+def test_an_html_page_without_one_atom_feed_inside_is_not_read_on_the_fast_path() -> None:
+    page = b'<html><body><feed xmlns="http://www.w3.org/2005/Atom"></feed>'
+    for body in (page + b"<entry><id>x</id></entry></body></html>", b"<html><p>hi</p></html>"):
+        with pytest.raises(ValueError):
+            parse_fast("s", body)
