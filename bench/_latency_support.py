@@ -19,7 +19,7 @@ from datetime import datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from xml.sax.saxutils import escape
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -215,3 +215,61 @@ def fixed_poll_waits(
         phase = {feed: rng.uniform(0, interval) for feed in feeds}
         waits += [(phase[feed] - at) % interval for feed, at in published]
     return waits
+
+
+# --- streamed sources ---------------------------------------------------------------------------
+class StreamFake(Protocol):
+    """A local stream server as latency.py drives it."""
+
+    label: str
+
+    def source(self) -> SourceConfig: ...
+    def ready(self, timeout: float) -> bool: ...
+    def publish(self, entry_id: str, text: str) -> float: ...
+    def stop(self) -> None: ...
+
+
+class MastodonStream:
+    """tests/fakes/mastodon_server.py with nothing recorded: only what we publish is sent."""
+
+    label = "Mastodon hashtag stream (SSE)"
+    first_id = 113_000_000_000_000_000  # numeric ids that sort after any fixture's
+
+    def __init__(self) -> None:
+        from tests.fakes.mastodon_server import FakeMastodon
+
+        self.server = FakeMastodon(tag="acme")
+        self.server.recording = []
+        self.server.timeline.clear()
+        self.server.start()
+
+    def source(self) -> SourceConfig:
+        return SourceConfig(
+            name="masto-acme", kind="mastodon", instance=self.server.base_url, tag="acme"
+        )
+
+    def ready(self, timeout: float) -> bool:
+        """The stream is open and the catch-up that follows it was asked for."""
+        return self.server.wait_for_streams(1, timeout) and self.server.wait_for_requests(
+            "/api/v1/timelines/tag/acme", 1, timeout
+        )
+
+    def publish(self, entry_id: str, text: str) -> float:
+        from tests.fakes.mastodon_server import make_status
+
+        number = int(entry_id.rsplit("-", 1)[1])
+        status = make_status(str(self.first_id + number), f"<p>{escape(text)} #acme</p>")
+        return self.server.publish(status)  # perf_counter() when the frame was queued
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def available_streams() -> list[type[StreamFake]]:
+    """The stream fakes whose source and server exist in this checkout."""
+    found: list[type[StreamFake]] = []
+    if (ROOT / "bot/sources/mastodon.py").exists() and (
+        ROOT / "tests/fakes/mastodon_server.py"
+    ).exists():
+        found.append(MastodonStream)
+    return found

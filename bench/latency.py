@@ -37,8 +37,10 @@ sys.path[:0] = [str(BENCH.parent), str(BENCH)]  # the repository (bot, tests) an
 
 from _latency_support import (  # noqa: E402
     Feed,
+    StreamFake,
     TimedFeedServer,
     TimedSlack,
+    available_streams,
     check_all_alert,
     complaint,
     fixed_poll_waits,
@@ -149,21 +151,90 @@ def report_polled(result: Polled, args: argparse.Namespace) -> None:
     )
 
 
+@dataclass
+class Streamed:
+    label: str
+    delays: list[float]
+    missing: int
+
+
+def run_streamed(fake_type: type[StreamFake], args: argparse.Namespace, workdir: Path) -> Streamed:
+    rng = random.Random(args.seed + 1)
+    offsets = sorted(rng.uniform(0, args.stream_window) for _ in range(args.entries))
+    texts = [complaint(f"lat-s-{i:04d}", i) for i in range(args.entries)]
+    check_all_alert(texts, threshold=0.5)
+    fake = fake_type()
+    slack = TimedSlack().start()
+    # A quiet feed beside the stream, as in a real watch list (and a poller with no feed at
+    # all stops with a ValueError in Poller.seconds_until_next).
+    feeds = TimedFeedServer().start()
+    quiet = Feed("/quiet.xml")
+    feeds.add(quiet.path, body=quiet.body(), etag='"quiet"')
+    quiet_source = SourceConfig(name="quiet", kind="feed", url=feeds.url(quiet.path))
+    bot = start_bot(slack, [fake.source(), quiet_source], workdir, poll_interval=60)
+    published: list[tuple[str, float]] = []
+    try:
+        if not fake.ready(timeout=30):
+            raise SystemExit(f"{fake.label}: the bot did not connect within 30 s")
+        clock = threading.Event()  # never set: waits until each publication instant
+        start = time.perf_counter()
+        for index, offset in enumerate(offsets):
+            clock.wait(max(0.0, start + offset - time.perf_counter()))
+            entry_id = f"lat-s-{index:04d}"
+            published.append((entry_id, fake.publish(entry_id, texts[index])))
+        slack.wait_arrived([entry_id for entry_id, _ in published], 30)
+    finally:
+        bot.close()
+        slack.stop()
+        fake.stop()
+        feeds.stop()
+    delays = [slack.arrived[i] - at for i, at in published if i in slack.arrived]
+    return Streamed(fake.label, delays, len(published) - len(delays))
+
+
+def report_streamed(result: Streamed, args: argparse.Namespace) -> None:
+    median, p95 = median_p95(result.delays)
+    verdict = "met" if p95 < STREAM_TARGET_P95 else "NOT met"
+    print(
+        f"streamed: {args.entries} posts published live at random over "
+        f"{args.stream_window:.0f} s on a local {result.label}"
+    )
+    print(f"  {'':34} {'median':>9} {'p95':>9} {'max':>9}")
+    worst = max(result.delays, default=float("nan"))
+    print(f"  {'publication → Slack':34} {median:8.3f}s {p95:8.3f}s {worst:8.3f}s")
+    print(
+        f"  target: p95 < {STREAM_TARGET_P95:.0f} s: {verdict} ({p95:.3f} s); "
+        f"alerts missing: {result.missing}"
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=200)
     parser.add_argument("--feeds", type=int, default=20)
     parser.add_argument("--interval", type=float, default=10.0, help="poll interval, seconds")
     parser.add_argument("--window", type=float, default=60.0, help="publication window, s")
+    parser.add_argument("--stream-window", type=float, default=30.0, help="streamed, s")
     parser.add_argument("--seed", type=int, default=5)
     args = parser.parse_args()
     quiet_logs()
+    missing = 0
     with tempfile.TemporaryDirectory(prefix="latency-") as tmp:
         workdir = Path(tmp) / "polled"
         workdir.mkdir()
         polled = run_polled(args, workdir)
-    report_polled(polled, args)
-    return 1 if polled.missing else 0
+        report_polled(polled, args)
+        missing += polled.missing
+        streams = available_streams()
+        if not streams:
+            print("streamed: no stream source in this checkout (bot/sources/mastodon.py, ...)")
+        for fake_type in streams:
+            workdir = Path(tmp) / fake_type.__name__
+            workdir.mkdir()
+            streamed = run_streamed(fake_type, args, workdir)
+            report_streamed(streamed, args)
+            missing += streamed.missing
+    return 1 if missing else 0
 
 
 if __name__ == "__main__":
