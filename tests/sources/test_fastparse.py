@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import random
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from bot.models import RawEntry
 from bot.sources import fastparse
 from bot.sources.base import SourceError
-from bot.sources.fastparse import NotParity, parse_fast
+from bot.sources.fastparse import _OPAQUE, NotParity, _without_opaque, parse_fast
 from bot.sources.feeds import parse_feed
 from bot.sources.text import html_to_text
 from tests.conftest import SHARED, shared_path
@@ -224,3 +225,11 @@ def test_an_html_page_without_one_atom_feed_inside_is_not_read_on_the_fast_path(
     for body in (page + b"<entry><id>x</id></entry></body></html>", b"<html><p>hi</p></html>"):
         with pytest.raises(ValueError):
             parse_fast("s", body)
+
+
+def test_opaque_sections_are_removed_exactly_as_the_reference_regex_would() -> None:
+    pieces = [b"<!", b"<![CDATA[", b"]]>", b"<!--", b"-->", b"-", b"]", b"x", b"<", b">"]
+    rng = random.Random(5)
+    for _ in range(20_000):
+        markup = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 10)))
+        assert _without_opaque(markup) == _OPAQUE.sub(b"", markup), markup
