@@ -14,8 +14,8 @@ Streamed sources: the same bot on a local Mastodon instance (tests/fakes/mastodo
 server-sent events); statuses are published live and measured to the chat.postMessage.
 
 Targets (issue 5): streamed p95 < 2 s; polled < INTERVAL/2 + 1 s. A fixed interval gives a
-uniform wait, so the polled target is read on the median (the mean wait is half the interval;
-the p95 wait is 95% of it, by construction).
+uniform wait, so the polled target is read on the median and the mean (the mean wait is half
+the interval; the p95 wait is 95% of it by construction, whatever the bot does).
 
     python bench/latency.py [--entries 200] [--feeds 20] [--interval 10] [--window 60]
 """
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import statistics
 import sys
 import tempfile
 import threading
@@ -144,10 +145,11 @@ def report_polled(result: Polled, args: argparse.Namespace) -> None:
     for label, values in result.baselines.items():
         m, p = median_p95(values)
         print(f"  baseline: {label:24} {m:8.1f}s {p:8.1f}s")
-    verdict = "met" if median < target else "NOT met"
+    mean = statistics.fmean(result.delays) if result.delays else float("nan")
+    verdict = "met" if max(median, mean) < target else "NOT met"
     print(
-        f"  target: median < interval/2 + 1 s = {target:.1f} s: {verdict} ({median:.2f} s); "
-        f"alerts missing: {result.missing}"
+        f"  target: median and mean < interval/2 + 1 s = {target:.1f} s: {verdict} "
+        f"(median {median:.2f} s, mean {mean:.2f} s); alerts missing: {result.missing}"
     )
 
 
