@@ -13,6 +13,8 @@ _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _BREAK = re.compile(r"<(?:br|/p|/div|/li|/h[1-6]|p|div|li)\b[^>]*>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]{0,2000}>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# The controls above that str.split() would take for spaces: they must go before splitting.
+_SPACE_CONTROLS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x1f")
 
 
 def html_to_text(markup: str, limit: int = MAX_TEXT_CHARS) -> str:
@@ -20,13 +22,22 @@ def html_to_text(markup: str, limit: int = MAX_TEXT_CHARS) -> str:
         return ""
     text = markup[: limit * 4]  # enough markup for `limit` characters of text
     if "<" in text:
-        text = _COMMENT.sub(" ", text)
-        text = _DROP.sub(" ", text)
+        # Each pattern needs its opening characters; a plain substring test for them is far
+        # cheaper than letting the regex look at every "<".
+        if "<!--" in text:
+            text = _COMMENT.sub(" ", text)
+        if "<s" in text or "<S" in text:
+            text = _DROP.sub(" ", text)
         text = _BREAK.sub(" ", text)
         text = _TAG.sub("", text)
     if "&" in text:
         text = html.unescape(text)
-    text = _CONTROL.sub("", text)
     # str.split() splits on exactly the characters `\s` matches in a str pattern and drops
     # the ends: the same as collapsing `\s+` to one space and stripping, several times faster.
-    return " ".join(text.split())[:limit]
+    if any(control in text for control in _SPACE_CONTROLS):
+        return " ".join(_CONTROL.sub("", text).split())[:limit]
+    collapsed = " ".join(text.split())
+    if not collapsed.isprintable() and _CONTROL.search(collapsed):
+        # Controls were in the text (none of them whitespace, so the split kept them).
+        collapsed = " ".join(_CONTROL.sub("", text).split())
+    return collapsed[:limit]
