@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.matching import unwrap_redirect
 from bot.models import RawEntry
 from bot.sources import fastparse
 from bot.sources.base import SourceError
 from bot.sources.fastparse import _OPAQUE, NotParity, _without_opaque, parse_fast
-from bot.sources.feeds import parse_feed
+from bot.sources.feeds import entry_to_raw, parse_feed
 from bot.sources.text import html_to_text
 from tests.conftest import SHARED, shared_path
 
@@ -233,3 +234,16 @@ def test_opaque_sections_are_removed_exactly_as_the_reference_regex_would() -> N
     for _ in range(20_000):
         markup = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 10)))
         assert _without_opaque(markup) == _OPAQUE.sub(b"", markup), markup
+
+
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://www.google.com/url?rct=j&sa=t&url=https://example.com/a&ct=ga",
+        "https://www.google.com/u\trl?url=https://example.com/a",  # urlsplit drops the tab
+        "https://example.com/plain/page",
+    ],
+)
+def test_entry_links_are_unwrapped_exactly_as_unwrap_redirect_does(link: str) -> None:
+    entry = {"id": "x", "link": link}
+    assert entry_to_raw("s", entry).url == unwrap_redirect(link)
