@@ -13,12 +13,14 @@ after feed, over a sample of the feeds (it is slow). Each measurement runs in a 
 with a fresh server, so peak RSS (ru_maxrss) is that measurement's alone.
 
     python bench/poll.py [--feeds 10000] [--rounds 2] [--runs 3] [--baseline-feeds 1000]
+                         [--backends aiohttp httpx]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import multiprocessing as mp
 import os
 import random
@@ -138,10 +140,12 @@ def pin(cpu: int) -> None:
 
 
 # --- the clients --------------------------------------------------------------------------
-def measure_poller(base_url: str, feeds: int, rounds: int, out: mp.Queue) -> None:  # type: ignore[type-arg]
+def measure_poller(base_url: str, feeds: int, rounds: int, out: mp.Queue, backend: str) -> None:  # type: ignore[type-arg]
     import logging
 
-    logging.disable(logging.WARNING)
+    logging.disable(logging.WARNING) if not os.environ.get("BENCH_LOG") else logging.basicConfig(
+        level=logging.INFO
+    )
     from bot.analysis import get_scorer
     from bot.http import HttpFetcher
     from bot.matching import TermSet
@@ -160,7 +164,7 @@ def measure_poller(base_url: str, feeds: int, rounds: int, out: mp.Queue) -> Non
         with store.transaction():  # type: ignore[attr-defined]
             for f in range(feeds):
                 store.save_feed_state(f"feed{f}", FeedState(etag=etag_of(f, 0)), at=clock())
-        fetcher = HttpFetcher(timeout=10, allow_private_hosts=["127.0.0.1"])
+        fetcher = HttpFetcher(timeout=10, allow_private_hosts=["127.0.0.1"], async_backend=backend)
         brand = BrandRule("Acme", TermSet.parse(["acme"]), "C0ALERTS", alert_threshold=0.5)
         jobs = [
             Job(brand, FeedSource(f"feed{f}", f"{base_url}/f/{f}", fetcher), interval=300)
@@ -169,9 +173,14 @@ def measure_poller(base_url: str, feeds: int, rounds: int, out: mp.Queue) -> Non
         pipeline = Pipeline(store, get_scorer("lexicon"), clock)
         poller = Poller(store, pipeline, jobs, clock, rng=random.Random(1), holder="bench")
         rates, changed, stored = [], 0, 0
+        profile = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
         for _ in range(rounds):
             started = time.perf_counter()
+            if profile is not None:  # where the time goes: BENCH_PROFILE=out.prof
+                profile.enable()
             report = poller.poll_once()
+            if profile is not None:
+                profile.disable()
             elapsed = time.perf_counter() - started
             assert report.failed == 0, f"{report.failed} polls failed"
             rates.append(report.polled / elapsed)
@@ -180,10 +189,12 @@ def measure_poller(base_url: str, feeds: int, rounds: int, out: mp.Queue) -> Non
             now[0] += timedelta(hours=2)  # every lease and interval has run out
         fetcher.close()
         store.close()
+    if profile is not None:
+        profile.dump_stats(os.environ["BENCH_PROFILE"])
     out.put((statistics.median(rates), peak_mb(), changed, stored))
 
 
-def measure_feedparser(base_url: str, feeds: int, rounds: int, out: mp.Queue) -> None:  # type: ignore[type-arg]
+def measure_feedparser(base_url: str, feeds: int, rounds: int, out: mp.Queue, _: str) -> None:  # type: ignore[type-arg]
     import feedparser
 
     pin(0)
@@ -204,7 +215,9 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def run(target: object, feeds: int, rounds: int) -> tuple[float, float, int, int]:
+def run(
+    target: object, feeds: int, rounds: int, backend: str = ""
+) -> tuple[float, float, int, int]:
     """One measurement: a fresh server, a fresh client process."""
     ctx = mp.get_context("spawn")
     ready, out, stop = ctx.Queue(), ctx.Queue(), ctx.Event()
@@ -212,7 +225,9 @@ def run(target: object, feeds: int, rounds: int) -> tuple[float, float, int, int
     server.start()
     try:
         port = ready.get(timeout=30)
-        client = ctx.Process(target=target, args=(f"http://127.0.0.1:{port}", feeds, rounds, out))
+        client = ctx.Process(
+            target=target, args=(f"http://127.0.0.1:{port}", feeds, rounds, out, backend)
+        )
         client.start()
         result = out.get(timeout=1800)
         client.join(timeout=30)
@@ -228,24 +243,28 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="timed rounds per run")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--baseline-feeds", type=int, default=1000)
+    parser.add_argument("--backends", nargs="+", default=["aiohttp", "httpx"],
+                        help="async HTTP clients to measure the poller with")  # fmt: skip
     args = parser.parse_args()
     print(f"{args.feeds:,} feeds on 127.0.0.1, ~{100 // CHANGE_ONE_IN}% changing per round; "
           f"client pinned to one core; {args.runs} runs of {args.rounds} rounds")  # fmt: skip
-    poller, baseline = [], []
+    results: dict[str, list[tuple[float, float, int, int]]] = {b: [] for b in args.backends}
+    baseline = []
     for i in range(args.runs):
-        poller.append(run(measure_poller, args.feeds, args.rounds))
-        rate, mb, changed, stored = poller[-1]
-        print(f"  run {i + 1}: poller {rate:8.0f} polls/s, peak {mb:5.0f} MB "
-              f"({changed} answered 200, {stored} mentions stored)")  # fmt: skip
+        for backend in args.backends:
+            results[backend].append(run(measure_poller, args.feeds, args.rounds, backend))
+            rate, mb, changed, stored = results[backend][-1]
+            print(f"  run {i + 1}: poller ({backend:7}) {rate:6.0f} polls/s, peak {mb:4.0f} MB "
+                  f"({changed} answered 200, {stored} mentions stored)")  # fmt: skip
         baseline.append(run(measure_feedparser, args.baseline_feeds, 1))
-        print(f"  run {i + 1}: feedparser.parse sequential {baseline[-1][0]:8.0f} polls/s "
-              f"over {args.baseline_feeds:,} feeds, peak {baseline[-1][1]:5.0f} MB")  # fmt: skip
-    rate = statistics.median(r[0] for r in poller)
+        print(f"  run {i + 1}: feedparser.parse, one feed after another: {baseline[-1][0]:6.0f} "
+              f"polls/s over {args.baseline_feeds:,} feeds")  # fmt: skip
     base = statistics.median(r[0] for r in baseline)
-    print(f"poller:   {rate:8.0f} polls/s (median of {args.runs}), "
-          f"peak {max(r[1] for r in poller):.0f} MB")  # fmt: skip
-    print(f"baseline: {base:8.0f} polls/s (feedparser.parse one feed after another)")
-    print(f"ratio:    {rate / base:8.1f}x")
+    print(f"baseline (feedparser.parse sequential): {base:6.0f} polls/s, median of {args.runs}")
+    for backend, rows in results.items():
+        rate, peak = statistics.median(r[0] for r in rows), max(r[1] for r in rows)
+        print(f"poller, {backend:7} backend: {rate:6.0f} polls/s, median of {args.runs}; "
+              f"peak {peak:.0f} MB; {rate / base:.1f}x the baseline")  # fmt: skip
 
 
 if __name__ == "__main__":

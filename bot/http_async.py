@@ -2,15 +2,23 @@
 
 Same rules as `HttpFetcher.get`, from the same code (bot/http.py): the URL guard before every
 hop and on the address actually connected to, redirects followed by hand, the size cap after
-decompression, conditional GET, Retry-After on 429/503. Added here: HTTP/2 where the server
-offers it (ALPN on https), and at most `per_host` requests in flight to one host, so a
-thousand Google Alerts feeds never become a thousand simultaneous requests to Google.
+decompression, conditional GET, Retry-After on 429/503. Added here: at most `per_host`
+requests in flight to one host, so a thousand Google Alerts feeds never become a thousand
+simultaneous requests to Google, and one deadline over the whole fetch.
+
+Two clients behind it, chosen by `HttpFetcher(async_backend=...)`:
+- "httpx": httpx.AsyncClient, HTTP/2 where the server offers it (ALPN on https, with h2).
+- "aiohttp": HTTP/1.1 keep-alive only, but its C parser makes a conditional GET cost about a
+  third of httpx's CPU (bench/poll.py measures both).
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import socket
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -20,12 +28,15 @@ from bot.http import (
     FetchError,
     FetchResponse,
     HttpFetcher,
+    UrlGuard,
     check_peer,
+    check_peer_of,
     classify,
     conditional_headers,
     ok_response,
     redact,
-    redirect_target,
+    redirect_location,
+    reusable,
     too_many_redirects,
 )
 
@@ -36,6 +47,8 @@ try:  # HTTP/2 needs the h2 package (httpx[http2]); without it, HTTP/1.1 keep-al
 except ImportError:  # pragma: no cover - depends on the environment
     HTTP2 = False
 
+BACKENDS = ("httpx", "aiohttp")
+
 
 class AsyncFetcher:
     """Built by `HttpFetcher.async_fetcher()`: one per event loop, sharing its settings."""
@@ -44,28 +57,38 @@ class AsyncFetcher:
         self,
         sync: HttpFetcher,
         *,
+        backend: str = "httpx",
         per_host: int | None = None,
         max_connections: int = 256,
-        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown async HTTP backend {backend!r}; one of {BACKENDS}")
+        self.backend = backend
         self.guard = sync.guard
         self.timeout = sync.timeout
         self.max_bytes = sync.max_bytes
         self.max_redirects = sync.max_redirects
         self.per_host = max(1, per_host or sync.per_host)
         self._hosts: dict[str, asyncio.Semaphore] = {}
-        self.in_flight: dict[str, int] = {}  # per host, now
-        self.client = httpx.AsyncClient(
-            http2=HTTP2,
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
-            transport=transport,
-            **sync.client_options(),  # type: ignore[arg-type]
-        )
+        options = sync.client_options()
+        if backend == "httpx":
+            self._client: Any = httpx.AsyncClient(
+                http2=HTTP2,
+                limits=httpx.Limits(
+                    max_connections=max_connections, max_keepalive_connections=max_connections
+                ),
+                **options,  # type: ignore[arg-type]
+            )
+            self._hop: Callable[..., Any] = self._hop_httpx
+        else:
+            self._client = _aiohttp_session(options, max_connections, self.per_host, self.guard)
+            self._hop = self._hop_aiohttp
 
     async def aclose(self) -> None:
-        await self.client.aclose()
+        if self.backend == "httpx":
+            await self._client.aclose()
+        else:
+            await self._client.close()
 
     async def get(self, url: str, *, etag: str = "", last_modified: str = "") -> FetchResponse:
         headers = conditional_headers(etag, last_modified)
@@ -84,24 +107,55 @@ class AsyncFetcher:
             raise FetchError(f"timed out fetching {redact(current)}") from None
         raise too_many_redirects(url, self.max_redirects)
 
-    async def _hop(self, url: str, headers: dict[str, str]) -> FetchResponse | str:
+    async def _hop_httpx(self, url: str, headers: dict[str, str]) -> FetchResponse | str:
         """One request: the answer, or where it redirects to."""
         try:
-            async with self.client.stream("GET", url, headers=headers) as response:
+            async with self._client.stream("GET", url, headers=headers) as response:
                 check_peer(self.guard, response, url)
-                target = redirect_target(response, url)
-                if target:
-                    return target
-                early = classify(response, url, self.max_bytes)
-                if early is not None:
-                    return early
-                body = BodyReader(response.headers, url, self.max_bytes)
+                status, got = response.status_code, response.headers
+                target = redirect_location(status, got, url)
+                early = None if target else classify(status, got, url, self.max_bytes)
+                if target or early is not None:
+                    if reusable(got):
+                        await response.aread()  # keep the connection for the next poll
+                    return target or early  # type: ignore[return-value]
+                body = BodyReader(got, url, self.max_bytes)
                 async for raw in response.aiter_raw():
                     body.feed(raw)
-                return ok_response(response, url, body.bytes())
+                return ok_response(got, url, body.bytes())
         except httpx.TimeoutException:
             raise FetchError(f"timed out fetching {redact(url)}") from None
         except httpx.HTTPError as exc:
+            raise FetchError(f"cannot fetch {redact(url)}: {type(exc).__name__}") from None
+
+    async def _hop_aiohttp(self, url: str, headers: dict[str, str]) -> FetchResponse | str:
+        import aiohttp
+
+        try:
+            async with self._client.get(url, headers=headers, allow_redirects=False) as response:
+                # The resolver below already refused internal answers; this second look is at
+                # the socket, while aiohttp still holds it (a short body releases it at once).
+                connection = response.connection
+                transport = connection.transport if connection is not None else None
+                check_peer_of(
+                    self.guard,
+                    url,
+                    lambda: transport.get_extra_info("peername") if transport else None,
+                )
+                status, got = response.status, response.headers
+                target = redirect_location(status, got, url)
+                early = None if target else classify(status, got, url, self.max_bytes)
+                if target or early is not None:
+                    if reusable(got):
+                        await response.read()  # keep the connection for the next poll
+                    return target or early  # type: ignore[no-any-return]
+                body = BodyReader(got, url, self.max_bytes)
+                async for raw in response.content.iter_any():  # raw: we inflate, capped
+                    body.feed(raw)
+                return ok_response(got, url, body.bytes())
+        except (aiohttp.ServerTimeoutError, aiohttp.SocketTimeoutError):
+            raise FetchError(f"timed out fetching {redact(url)}") from None
+        except aiohttp.ClientError as exc:
             raise FetchError(f"cannot fetch {redact(url)}: {type(exc).__name__}") from None
 
     async def _check(self, url: str) -> None:
@@ -113,31 +167,63 @@ class AsyncFetcher:
         else:
             await asyncio.to_thread(self.guard.check, url)
 
-    def _host_slot(self, url: str) -> _HostSlot:
+    def _host_slot(self, url: str) -> asyncio.Semaphore:
+        """One of the `per_host` request slots of the URL's host (and port)."""
         parts = urlsplit(url)
         host = f"{parts.hostname}:{parts.port or ''}"
         semaphore = self._hosts.get(host)
         if semaphore is None:
             semaphore = self._hosts[host] = asyncio.Semaphore(self.per_host)
-        return _HostSlot(self, host, semaphore)
+        return semaphore
 
 
-class _HostSlot:
-    """Holds one of a host's `per_host` slots for the length of a request."""
+def _aiohttp_session(
+    options: dict[str, Any], max_connections: int, per_host: int, guard: UrlGuard
+) -> Any:
+    import aiohttp
 
-    __slots__ = ("fetcher", "host", "semaphore")
+    timeout: httpx.Timeout = options["timeout"]
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(
+            limit=max_connections, limit_per_host=per_host, resolver=_GuardedResolver(guard)
+        ),
+        headers=options["headers"],
+        # Per-operation limits like httpx's; the whole fetch has its own deadline above.
+        timeout=aiohttp.ClientTimeout(
+            total=None, sock_connect=timeout.connect, sock_read=timeout.read
+        ),
+        auto_decompress=False,  # BodyReader inflates, stopping at the cap
+        trust_env=False,  # no proxy from the environment could route around the guard
+        cookie_jar=aiohttp.DummyCookieJar(),
+    )
 
-    def __init__(self, fetcher: AsyncFetcher, host: str, semaphore: asyncio.Semaphore) -> None:
-        self.fetcher, self.host, self.semaphore = fetcher, host, semaphore
 
-    async def __aenter__(self) -> None:
-        await self.semaphore.acquire()
-        counts = self.fetcher.in_flight
-        counts[self.host] = counts.get(self.host, 0) + 1
+class _GuardedResolver:
+    """aiohttp's DNS lookup, refusing internal answers: aiohttp then connects only to an
+    address the guard has seen, so DNS rebinding has no window at all."""
 
-    async def __aexit__(self, *_: object) -> None:
-        self.fetcher.in_flight[self.host] -= 1
-        self.semaphore.release()
+    def __init__(self, guard: UrlGuard) -> None:
+        self.guard = guard
+
+    async def resolve(
+        self, host: str, port: int = 0, family: int = socket.AF_INET
+    ) -> list[dict[str, Any]]:
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, family=family
+        )
+        allowed = host.lower() in self.guard.allowed_hosts
+        answers = []
+        for info_family, _, proto, _, address in infos:
+            ip = str(address[0]).split("%")[0]
+            if not allowed:
+                self.guard.check_address(ipaddress.ip_address(ip), host)
+            answers.append({"hostname": host, "host": ip, "port": address[1],
+                            "family": info_family, "proto": proto,
+                            "flags": socket.AI_NUMERICHOST})  # fmt: skip
+        return answers
+
+    async def close(self) -> None:
+        pass
 
 
 def _is_literal(host: str) -> bool:

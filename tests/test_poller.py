@@ -1,5 +1,7 @@
 """The poller with real feed sources on a loopback server: a failing or malformed feed never
-stops the others, backs off, recovers; replicas share feeds through leases."""
+stops the others, backs off, recovers; replicas share feeds through leases; it is polite (one
+host gets at most `per_host` requests at once, Retry-After is obeyed, every poll is
+conditional). Each runs with both async HTTP clients, and with a plain sync source."""
 
 from __future__ import annotations
 
@@ -10,13 +12,16 @@ import pytest
 
 from bot.analysis import get_scorer
 from bot.http import HttpFetcher
+from bot.http_async import BACKENDS
 from bot.matching import TermSet
+from bot.models import RawEntry
 from bot.pipeline import BrandRule, Pipeline
-from bot.poller import Job, Poller
-from bot.sources.base import FeedState
+from bot.poller import Job, Poller, SourceHealth
+from bot.sources.base import FeedState, FetchResult
 from bot.sources.feeds import FeedSource
 from bot.store import Store
 from tests.conftest import Clock
+from tests.fakes.counting_server import CountingServer
 from tests.fakes.feed_server import FeedServer
 
 RULE = BrandRule("Acme", TermSet.parse(["acme"]), "C0ALERTS", alert_threshold=0.05)
@@ -32,9 +37,9 @@ def rss(*titles: str) -> bytes:
     return f'<?xml version="1.0"?><rss version="2.0">{channel}</rss>'.encode()
 
 
-@pytest.fixture
-def fetcher() -> Iterator[HttpFetcher]:
-    f = HttpFetcher(timeout=3, allow_private_hosts=["127.0.0.1"])
+@pytest.fixture(params=BACKENDS)
+def fetcher(request: pytest.FixtureRequest) -> Iterator[HttpFetcher]:
+    f = HttpFetcher(timeout=3, allow_private_hosts=["127.0.0.1"], async_backend=request.param)
     yield f
     f.close()
 
@@ -165,3 +170,114 @@ def test_cache_control_max_age_is_honoured(
     poller.poll_once()
     due = poller.health["cached"].next_due
     assert due is not None and (due - clock()).total_seconds() == 900
+
+
+def test_one_host_never_gets_more_than_per_host_requests_at_once(
+    sqlite_store: Store, clock: Clock
+) -> None:
+    server = CountingServer(expect=3).start()
+    fetcher = HttpFetcher(timeout=3, allow_private_hosts=["127.0.0.1"], per_host=3)
+    try:
+        urls = {f"f{n}": server.url(f"/f{n}") for n in range(12)}
+        report = poller_for(sqlite_store, fetcher, clock, urls).poll_once()
+        assert report.polled == 12 and report.failed == 0
+        assert server.requests == 12
+        assert server.most_in_flight == 3  # concurrent, and never more than the bound
+    finally:
+        fetcher.close()
+        server.stop()
+
+
+def test_a_429_is_not_retried_at_once_and_its_retry_after_sets_the_next_poll(
+    sqlite_store: Store, fetcher: HttpFetcher, clock: Clock, feed_server: FeedServer
+) -> None:
+    url = feed_server.add(
+        "/limited", body=rss("Acme x"), statuses=[429], headers={"Retry-After": "1200"}
+    )
+    poller = poller_for(sqlite_store, fetcher, clock, {"limited": url})
+    assert poller.poll_once().failed == 1
+    assert len(feed_server.requests_to("/limited")) == 1  # no knocking again within the poll
+    due = poller.health["limited"].next_due
+    assert due is not None and (due - clock()).total_seconds() >= 1200
+    assert poller.due_jobs(clock.advance(1199)) == []
+    assert poller.due_jobs(clock.advance(1)) != []
+    assert poller.poll_once().failed == 0
+
+
+def test_every_poll_after_the_first_is_conditional(
+    sqlite_store: Store, fetcher: HttpFetcher, clock: Clock, feed_server: FeedServer
+) -> None:
+    stamp = "Tue, 24 Nov 2026 08:00:00 GMT"
+    url = feed_server.add("/cond", body=rss("Acme y"), etag='"v1"', last_modified=stamp)
+    poller = poller_for(sqlite_store, fetcher, clock, {"cond": url})
+    for _ in range(3):
+        poller.poll_once()
+        clock.advance(3600)
+    first, *later = feed_server.requests_to("/cond")
+    assert "If-None-Match" not in first.headers
+    assert len(later) == 2
+    for request in later:
+        assert request.headers["If-None-Match"] == '"v1"'
+        assert request.headers["If-Modified-Since"] == stamp
+    [status] = sqlite_store.source_statuses()
+    assert status.polls == 3 and status.items_seen == 1  # two 304s: nothing fetched again
+
+
+class CountingSyncSource:
+    """A sync source of another kind (as the platform sources are): no fetch_async."""
+
+    name = "sync"
+
+    def __init__(self) -> None:
+        self.calls: list[FeedState] = []
+
+    def fetch(self, state: FeedState) -> FetchResult:
+        self.calls.append(state)
+        n = len(self.calls)
+        entry = RawEntry(source="sync", external_id=f"s{n}", url=f"https://example.com/s{n}",
+                         title=f"Acme thing {n} broke, terrible", text="awful")  # fmt: skip
+        return FetchResult([entry], FeedState(cursor=str(n)))
+
+
+def test_sync_sources_are_polled_beside_feeds_and_keep_their_cursor(
+    sqlite_store: Store, fetcher: HttpFetcher, clock: Clock, feed_server: FeedServer
+) -> None:
+    url = feed_server.add("/feed", body=rss("Acme broke my phone"))
+    source = CountingSyncSource()
+    poller = poller_for(sqlite_store, fetcher, clock, {"feed": url})
+    poller.jobs.append(Job(RULE, source, interval=60))  # type: ignore[arg-type]
+    poller.health["sync"] = SourceHealth(interval=60)
+    report = poller.poll_once()
+    assert (report.polled, report.failed, report.pipeline.stored) == (2, 0, 2)
+    clock.advance(3600)
+    poller.poll_once()
+    assert [s.cursor for s in source.calls] == ["", "1"]
+    assert sqlite_store.feed_state("sync").cursor == "2"
+
+
+def test_a_round_in_batches_leases_saves_and_records_every_feed_on_both_databases(
+    store: Store, clock: Clock, feed_server: FeedServer
+) -> None:
+    fetcher = HttpFetcher(timeout=3, allow_private_hosts=["127.0.0.1"])
+    things = ("phone", "laptop", "router", "watch", "tablet", "camera", "speaker")
+    urls = {
+        f"f{n}": feed_server.add(
+            f"/f{n}",  # distinct links too: one canonical URL is one mention
+            body=rss(f"Acme {thing} broke").replace(b"/0<", f"/{thing}<".encode()),
+            etag=f'"{n}"',
+        )
+        for n, thing in enumerate(things)
+    }
+    first = poller_for(store, fetcher, clock, urls, holder="r1")
+    first.batch = 3  # three lease batches and three write-backs for seven feeds
+    second = poller_for(store, fetcher, clock, urls, holder="r2")
+    try:
+        report = first.poll_once()
+        assert (report.polled, report.failed, report.pipeline.stored) == (7, 0, 7)
+        assert second.poll_once().skipped == 7  # leases held until each feed is due again
+        assert {s.source: s.polls for s in store.source_statuses()} == {n: 1 for n in urls}
+        assert store.feed_state("f4").etag == '"4"'
+        clock.advance(3600)
+        assert second.poll_once().not_modified == 7  # r2 takes over, conditionally
+    finally:
+        fetcher.close()

@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.sources.base import FeedState
 from bot.store.base import SourceStatus
-from bot.store.sql_base import SqlBase, from_epoch, to_epoch
+from bot.store.sql_base import SqlBase, Tx, from_epoch, to_epoch
+
+IN_CHUNK = 500  # ids per IN (...): under SQLite's variable limit
+
+
+@dataclass(frozen=True, slots=True)
+class PollRecord:
+    """What one finished poll leaves in the store: its health, its lease given back until
+    `next_due`, and its new state when it has one (saved only once its entries are stored)."""
+
+    source: str
+    at: datetime
+    interval: float
+    next_due: datetime
+    items: int = 0
+    error: str = ""
+    state: FeedState | None = None
 
 
 class SourcesSql(SqlBase):
@@ -21,60 +39,54 @@ class SourcesSql(SqlBase):
 
     def save_feed_state(self, source: str, state: FeedState, *, at: datetime) -> None:
         with self.transaction() as tx:
-            tx.execute(
-                "INSERT INTO feed_state (source, etag, last_modified, cursor, updated_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT (source) DO UPDATE SET etag = excluded.etag,"
-                " last_modified = excluded.last_modified, cursor = excluded.cursor,"
-                " updated_at = excluded.updated_at",
-                (source, state.etag, state.last_modified, state.cursor, to_epoch(at)),
-            )
+            _save_state(tx, source, state, at)
+
+    def feed_states(self, sources: Sequence[str]) -> dict[str, FeedState]:
+        """The state of each of `sources` that has one, in one transaction."""
+        names = list(dict.fromkeys(sources))
+        states: dict[str, FeedState] = {}
+        with self.transaction() as tx:
+            for start in range(0, len(names), IN_CHUNK):
+                chunk = names[start : start + IN_CHUNK]
+                marks = ", ".join("?" for _ in chunk)
+                for row in tx.all(
+                    "SELECT source, etag, last_modified, cursor FROM feed_state"
+                    f" WHERE source IN ({marks})",
+                    chunk,
+                ):
+                    states[row[0]] = FeedState(etag=row[1], last_modified=row[2], cursor=row[3])
+        return states
 
     def lease_feed(self, source: str, *, holder: str, now: datetime, until: datetime) -> bool:
         with self.transaction() as tx:
-            # Upsert that only overwrites an expired lease or our own: rowcount says who won.
-            return (
-                tx.execute(
-                    "INSERT INTO feed_leases (source, holder, lease_until) VALUES (?, ?, ?)"
-                    " ON CONFLICT (source) DO UPDATE SET holder = excluded.holder,"
-                    " lease_until = excluded.lease_until"
-                    " WHERE feed_leases.lease_until <= ? OR feed_leases.holder = excluded.holder",
-                    (source, holder, to_epoch(until), to_epoch(now)),
-                )
-                == 1
-            )
+            return _lease(tx, source, holder, now, until)
+
+    def lease_feeds(
+        self, sources: Sequence[str], *, holder: str, now: datetime, until: datetime
+    ) -> set[str]:
+        """`lease_feed` for many sources in one transaction; returns those we now hold."""
+        with self.transaction() as tx:
+            return {s for s in dict.fromkeys(sources) if _lease(tx, s, holder, now, until)}
 
     def release_feed(self, source: str, *, holder: str, next_due: datetime) -> None:
         with self.transaction() as tx:
-            tx.execute(
-                "UPDATE feed_leases SET lease_until = ? WHERE source = ? AND holder = ?",
-                (to_epoch(next_due), source, holder),
-            )
+            _release(tx, source, holder, next_due)
+
+    def finish_polls(self, records: Sequence[PollRecord], *, holder: str) -> None:
+        """Save the state, count the poll and give back the lease of each record, all in
+        one transaction (a commit per feed is most of a poll's cost otherwise)."""
+        with self.transaction() as tx:
+            for r in records:
+                if r.state is not None:
+                    _save_state(tx, r.source, r.state, r.at)
+                _record(tx, r.source, r.at, r.interval, r.items, r.error)
+                _release(tx, r.source, holder, r.next_due)
 
     def record_poll(
         self, source: str, *, at: datetime, interval: float, items: int = 0, error: str = ""
     ) -> None:
-        t = to_epoch(at)
         with self.transaction() as tx:
-            tx.execute(
-                "INSERT INTO source_health (source, interval_seconds) VALUES (?, ?)"
-                " ON CONFLICT (source) DO UPDATE SET interval_seconds = excluded.interval_seconds",
-                (source, interval),
-            )
-            if error:
-                tx.execute(
-                    "UPDATE source_health SET polls = polls + 1, errors = errors + 1,"
-                    " consecutive_failures = consecutive_failures + 1, last_error = ?,"
-                    " last_error_at = ?, failing_since = COALESCE(failing_since, ?)"
-                    " WHERE source = ?",
-                    (error[:500], t, t, source),
-                )
-            else:
-                tx.execute(
-                    "UPDATE source_health SET polls = polls + 1, items_seen = items_seen + ?,"
-                    " consecutive_failures = 0, last_success_at = ?, failing_since = NULL,"
-                    " ops_alerted_at = NULL WHERE source = ?",
-                    (items, t, source),
-                )
+            _record(tx, source, at, interval, items, error)
 
     def source_statuses(self) -> list[SourceStatus]:
         with self.transaction() as tx:
@@ -146,3 +158,58 @@ class SourcesSql(SqlBase):
             }
             for r in rows
         ]
+
+
+def _lease(tx: Tx, source: str, holder: str, now: datetime, until: datetime) -> bool:
+    # Upsert that only overwrites an expired lease or our own: rowcount says who won.
+    return (
+        tx.execute(
+            "INSERT INTO feed_leases (source, holder, lease_until) VALUES (?, ?, ?)"
+            " ON CONFLICT (source) DO UPDATE SET holder = excluded.holder,"
+            " lease_until = excluded.lease_until"
+            " WHERE feed_leases.lease_until <= ? OR feed_leases.holder = excluded.holder",
+            (source, holder, to_epoch(until), to_epoch(now)),
+        )
+        == 1
+    )
+
+
+def _release(tx: Tx, source: str, holder: str, next_due: datetime) -> None:
+    tx.execute(
+        "UPDATE feed_leases SET lease_until = ? WHERE source = ? AND holder = ?",
+        (to_epoch(next_due), source, holder),
+    )
+
+
+def _save_state(tx: Tx, source: str, state: FeedState, at: datetime) -> None:
+    tx.execute(
+        "INSERT INTO feed_state (source, etag, last_modified, cursor, updated_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (source) DO UPDATE SET etag = excluded.etag,"
+        " last_modified = excluded.last_modified, cursor = excluded.cursor,"
+        " updated_at = excluded.updated_at",
+        (source, state.etag, state.last_modified, state.cursor, to_epoch(at)),
+    )
+
+
+def _record(tx: Tx, source: str, at: datetime, interval: float, items: int, error: str) -> None:
+    t = to_epoch(at)
+    tx.execute(
+        "INSERT INTO source_health (source, interval_seconds) VALUES (?, ?)"
+        " ON CONFLICT (source) DO UPDATE SET interval_seconds = excluded.interval_seconds",
+        (source, interval),
+    )
+    if error:
+        tx.execute(
+            "UPDATE source_health SET polls = polls + 1, errors = errors + 1,"
+            " consecutive_failures = consecutive_failures + 1, last_error = ?,"
+            " last_error_at = ?, failing_since = COALESCE(failing_since, ?)"
+            " WHERE source = ?",
+            (error[:500], t, t, source),
+        )
+    else:
+        tx.execute(
+            "UPDATE source_health SET polls = polls + 1, items_seen = items_seen + ?,"
+            " consecutive_failures = 0, last_success_at = ?, failing_since = NULL,"
+            " ops_alerted_at = NULL WHERE source = ?",
+            (items, t, source),
+        )

@@ -1,14 +1,24 @@
-"""The HTTP seam: conditional GET, errors by kind, redirects, SSRF guard, time and size caps."""
+"""The HTTP seam: conditional GET, errors by kind, redirects, SSRF guard, time and size caps;
+the same rules on the async path with each of its clients."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import zlib
 from collections.abc import Iterator
 
 import pytest
 
-from bot.http import FetchError, HttpFetcher, UrlGuard, parse_retry_after, redact
+from bot.http import (
+    FetchError,
+    FetchResponse,
+    HttpFetcher,
+    UrlGuard,
+    parse_retry_after,
+    redact,
+)
+from bot.http_async import BACKENDS, AsyncFetcher
 from bot.sources.base import FeedState
 from bot.sources.feeds import FeedSource
 from tests.fakes.feed_server import FeedServer
@@ -227,3 +237,117 @@ def test_a_server_that_stops_sending_is_cut_by_the_read_timeout(feed_server: Fee
         fetcher.get(url)
     assert not failure.value.permanent
     fetcher.close()
+
+
+# --- the async path (bot/http_async.py): the same rules, with either client -----------------
+def aget(fetcher: HttpFetcher, backend: str, url: str, **validators: str) -> FetchResponse:
+    """One fetch through a fresh AsyncFetcher on a fresh event loop, closed afterwards."""
+
+    async def fetch() -> FetchResponse:
+        client = AsyncFetcher(fetcher, backend=backend)
+        try:
+            return await client.get(url, **validators)
+        finally:
+            await client.aclose()
+
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(fetch())
+    finally:
+        loop.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_async_conditional_get_sends_validators_and_takes_304_as_not_modified(
+    feed_server: FeedServer, fetcher: HttpFetcher, backend: str
+) -> None:
+    url = feed_server.add("/c", body=RSS, etag='"abc"', last_modified="Mon, 23 Nov 2026")
+    first = aget(fetcher, backend, url)
+    assert (first.status, first.body, first.etag) == (200, RSS, '"abc"')
+    again = aget(fetcher, backend, url, etag='"abc"', last_modified="Mon, 23 Nov 2026")
+    assert again.status == 304 and again.body == b""
+    sent = feed_server.requests_to("/c")[-1].headers
+    assert sent["If-None-Match"] == '"abc"' and sent["If-Modified-Since"] == "Mon, 23 Nov 2026"
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_async_path_refuses_internal_addresses_unless_allowed(
+    feed_server: FeedServer, fetcher: HttpFetcher, backend: str
+) -> None:
+    strict = HttpFetcher(timeout=3)
+    url = feed_server.add("/private", body=RSS)
+    with pytest.raises(FetchError, match="internal address") as refused:
+        aget(strict, backend, url)
+    assert refused.value.permanent and feed_server.requests_to("/private") == []
+    sneaky = feed_server.add("/sneaky", redirect_to="http://169.254.169.254/latest/meta-data/")
+    with pytest.raises(FetchError, match="metadata"):
+        aget(fetcher, backend, sneaky)  # loopback allowed, the redirect's target is not
+    strict.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_async_path_catches_dns_rebinding_at_the_connected_address(
+    feed_server: FeedServer, backend: str
+) -> None:
+    fetcher = HttpFetcher(timeout=3, resolver=lambda host, port: ["93.184.216.34"])
+    url = feed_server.add("/feed", body=RSS).replace("127.0.0.1", "localhost")
+    with pytest.raises(FetchError, match=r"127\.0\.0\.1|::1"):
+        aget(fetcher, backend, url)
+    fetcher.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_async_path_enforces_the_size_cap(
+    feed_server: FeedServer, fetcher: HttpFetcher, backend: str
+) -> None:
+    declared = feed_server.add("/big", body=b"x" * 300_000)
+    with pytest.raises(FetchError, match="cap") as refused:
+        aget(fetcher, backend, declared)
+    assert refused.value.permanent
+
+    def endless() -> Iterator[bytes]:
+        while True:
+            yield b"<item>" * 10_000
+
+    with pytest.raises(FetchError, match="cap"):
+        aget(fetcher, backend, feed_server.add("/endless", stream=endless))
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+
+    def bomb() -> Iterator[bytes]:
+        for _ in range(64):
+            yield compressor.compress(b"\0" * (1 << 20))
+        yield compressor.flush()
+
+    with pytest.raises(FetchError, match="after decompression"):
+        aget(fetcher, backend, feed_server.add("/bomb", stream=bomb, encoding="gzip"))
+    gz = feed_server.add("/gz", body=gzip.compress(RSS), encoding="gzip")
+    assert aget(fetcher, backend, gz).body == RSS
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_async_path_has_one_deadline_for_the_whole_fetch(
+    feed_server: FeedServer, backend: str
+) -> None:
+    fetcher = HttpFetcher(timeout=0.5, allow_private_hosts=["127.0.0.1"])
+    url = feed_server.add("/drip", body=RSS, drip_seconds=0.05)
+    with pytest.raises(FetchError, match="timed out") as failure:
+        aget(fetcher, backend, url)
+    assert not failure.value.permanent
+    fetcher.close()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_async_path_classifies_errors_and_limits_redirects(
+    feed_server: FeedServer, fetcher: HttpFetcher, backend: str
+) -> None:
+    limited = feed_server.add("/429", statuses=[429], headers={"Retry-After": "120"})
+    with pytest.raises(FetchError, match="HTTP 429") as busy:
+        aget(fetcher, backend, limited)
+    assert busy.value.retry_after == 120 and not busy.value.permanent
+    with pytest.raises(FetchError, match="HTTP 404") as missing:
+        aget(fetcher, backend, feed_server.url("/nowhere"))
+    assert missing.value.permanent
+    feed_server.add("/loop", redirect_to="/loop")
+    with pytest.raises(FetchError, match="more than 3 redirects"):
+        aget(fetcher, backend, feed_server.url("/loop"))
+    assert len(feed_server.requests_to("/loop")) == 4
