@@ -70,6 +70,9 @@ class Settings(BaseSettings):
     jetstream_url: str = "wss://jetstream2.us-east.bsky.network/subscribe"
     reddit_client_id: str = ""
     reddit_client_secret: SecretStr | None = None
+    reddit_url: str = "https://www.reddit.com"
+    reddit_auth_url: str = "https://www.reddit.com"
+    reddit_api_url: str = "https://oauth.reddit.com"
     hackernews_api_url: str = "https://hn.algolia.com/api/v1/"
 
     # Delivery
