@@ -184,7 +184,8 @@ class JetstreamSource:
         self.saved = 0  # the cursor last handed to emit
         self.events = 0  # messages received, all connections
         self.connections = 0
-        self._pending: list[RawEntry] = []
+        self._pending: list[tuple[int, RawEntry]] = []  # matches not yet handed on
+        self._handed_at_saved: set[str] = set()  # ids handed on whose time_us is `saved`
         self._pending_since = 0.0
         self._saved_at = 0.0
         self._last_seen = 0  # time_us of the last event read on the current connection
@@ -288,9 +289,11 @@ class JetstreamSource:
             return  # replayed by the rewind, handed on already
         self._oversized_in_a_row = 0
         if entry is not None and (self.matches is None or self.matches(entry.text)):
+            if time_us == self.saved and entry.external_id in self._handed_at_saved:
+                return  # the same microsecond may hold events we have not seen: only by id
             if not self._pending:
                 self._pending_since = time.monotonic()
-            self._pending.append(entry)
+            self._pending.append((time_us, entry))
         self.cursor = max(self.cursor, time_us)
 
     def _flush(self, emit: Emit, *, force: bool = False) -> None:
@@ -307,8 +310,12 @@ class JetstreamSource:
             due = self.cursor != self.saved and (force or now - self._saved_at >= t.save_every)
         if not due:
             return
-        entries, self._pending = self._pending, []
-        emit(entries, str(self.cursor) if self.cursor else "")
+        pending, self._pending = self._pending, []
+        emit([entry for _, entry in pending], str(self.cursor) if self.cursor else "")
+        at_cursor = {entry.external_id for time_us, entry in pending if time_us == self.cursor}
+        if self.cursor != self.saved:
+            self._handed_at_saved = set()
+        self._handed_at_saved |= at_cursor
         self.saved, self._saved_at = self.cursor, now
 
     # ---- trouble --------------------------------------------------------------------------
