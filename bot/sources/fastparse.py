@@ -27,9 +27,10 @@ from bot.sources import feeds  # a module import: feeds imports this module too
 # alternate link only when its type is one of the HTML ones.
 _TYPE_ALIASES = {"html": "text/html", "xhtml": "application/xhtml+xml", "text": "text/plain"}
 _HTML_TYPES = {"text/html", "application/xhtml+xml"}
-_PERMALINK_ATTR = re.compile(rb"ispermalink", re.IGNORECASE)
 _XHTML_TYPE = re.compile(rb"""type\s*=\s*["']xhtml["']""", re.IGNORECASE)
 _EMAIL_TAG = re.compile(rb"<(?:[\w-]+:)?email[\s>]")
+_EMAIL_NAME = re.compile(rb"email[\s>]")  # starts with a literal: found by a fast scan
+_NAME_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 # Unprefixed RSS items and Atom entries; a prefixed one (<rss:item>) never lines up, so a
 # document using them is left to feedparser whenever a segment is needed.
 _ENTRY_START = re.compile(rb"<(?:item|entry)[\s>/]")
@@ -128,7 +129,7 @@ class _Document:
     @property
     def has_email(self) -> bool:
         if self._email is None:
-            self._email = b"email" in self.body and _EMAIL_TAG.search(self.body) is not None
+            self._email = _has_email_tag(self.body)
         return self._email
 
     def segment(self, index: int) -> bytes:
@@ -168,7 +169,8 @@ class _Document:
     @property
     def has_permalink_attr(self) -> bool:
         if self._permalink is None:
-            self._permalink = _PERMALINK_ATTR.search(self.body) is not None
+            # The regex ignores ASCII case; bytes.lower() lowers only ASCII: the same test.
+            self._permalink = b"isPermaLink" in self.body or b"ispermalink" in self.body.lower()
         return self._permalink
 
     @property
@@ -176,6 +178,22 @@ class _Document:
         if self._xhtml is None:
             self._xhtml = _XHTML_TYPE.search(self.body) is not None
         return self._xhtml
+
+
+def _has_email_tag(body: bytes) -> bool:
+    """Whether _EMAIL_TAG is found in the body: each "email" followed by a space or ">" is
+    checked backwards for "<" or "<prefix:" in front of it."""
+    for match in _EMAIL_NAME.finditer(body):
+        before = match.start() - 1
+        if before >= 0 and body[before] == ord("<"):
+            return True
+        if before >= 1 and body[before] == ord(":"):
+            start = before - 1
+            while start >= 0 and body[start] in _NAME_BYTES:
+                start -= 1
+            if start < before - 1 and start >= 0 and body[start] == ord("<"):
+                return True
+    return False
 
 
 def _without_opaque(markup: bytes) -> bytes:
@@ -215,8 +233,9 @@ def _as_feedparser(index: int, entry: dict[str, Any], doc: _Document) -> dict[st
         "media_description": _media_description(entry),
         "author": _author(index, entry, doc),
         "published_parsed": _utc(entry.get("published")),
-        "updated_parsed": _utc(entry.get("updated")),
     }
+    # entry_to_raw reads the updated date only where there is no published one.
+    fields["updated_parsed"] = None if fields["published_parsed"] else _utc(entry.get("updated"))
     if (
         not fields["summary"]
         and not fields["media_description"]

@@ -14,7 +14,14 @@ from bot.matching import unwrap_redirect
 from bot.models import RawEntry
 from bot.sources import fastparse
 from bot.sources.base import SourceError
-from bot.sources.fastparse import _OPAQUE, NotParity, _without_opaque, parse_fast
+from bot.sources.fastparse import (
+    _EMAIL_TAG,
+    _OPAQUE,
+    NotParity,
+    _has_email_tag,
+    _without_opaque,
+    parse_fast,
+)
 from bot.sources.feeds import entry_to_raw, parse_feed
 from bot.sources.text import html_to_text
 from tests.conftest import SHARED, shared_path
@@ -247,3 +254,11 @@ def test_opaque_sections_are_removed_exactly_as_the_reference_regex_would() -> N
 def test_entry_links_are_unwrapped_exactly_as_unwrap_redirect_does(link: str) -> None:
     entry = {"id": "x", "link": link}
     assert entry_to_raw("s", entry).url == unwrap_redirect(link)
+
+
+def test_email_elements_are_found_exactly_as_the_reference_regex_would() -> None:
+    pieces = [b"<", b"email", b"email>", b"email ", b":", b"a", b"-", b"x:", b">", b"<a:b:"]
+    rng = random.Random(9)
+    for _ in range(20_000):
+        markup = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
+        assert _has_email_tag(markup) == (_EMAIL_TAG.search(markup) is not None), markup
