@@ -15,9 +15,11 @@ import json
 import logging
 import random
 import re
+import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -252,26 +254,33 @@ class JetstreamSource:
             return None  # no cursor yet: the live tail
         return max(1, self.cursor - int(self.tuning.rewind * 1_000_000))
 
-    def _connect(self, cursor: int | None) -> ClientConnection:
+    @contextmanager
+    def _connect(self, cursor: int | None) -> Iterator[ClientConnection]:
         url = subscribe_url(self.url, cursor, self.tuning.max_event_bytes)
         checked = guard_url(url)
         self.fetcher.guard.check(checked)
         t = self.tuning
-        ws = connect(
+        # Our own socket, so the address it reached is checked before a byte is read (the
+        # peer may differ from what the guard resolved: DNS rebinding).
+        parts = urlsplit(url)
+        port = parts.port or (443 if parts.scheme == "wss" else 80)
+        sock = socket.create_connection((parts.hostname or "", port), timeout=t.open_timeout)
+        try:
+            check_peer_of(self.fetcher.guard, checked, sock.getpeername)
+        except BaseException:
+            sock.close()
+            raise
+        with connect(
             url,
+            sock=sock,
             open_timeout=t.open_timeout,
             close_timeout=t.close_timeout,
             max_size=t.max_event_bytes * t.hard_cap_factor,
             max_queue=64,
             user_agent_header=self.user_agent,
             proxy=None,  # no proxy from the environment may route around the guard
-        )
-        try:
-            check_peer_of(self.fetcher.guard, checked, ws.socket.getpeername)
-        except BaseException:
-            ws.close()
-            raise
-        return ws
+        ) as ws:
+            yield ws
 
     def _handle(self, message: bytes) -> None:
         if len(message) > self.tuning.max_event_bytes:

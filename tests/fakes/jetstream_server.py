@@ -217,10 +217,14 @@ class FakeJetstream:
 
 
 def _cut(conn: ServerConnection) -> None:
-    """Drop the connection as a network failure would: no close frame."""
+    """End the connection as a failing proxy would: no close frame. Only our sending side is
+    shut, so what was sent arrives first (a full close could reset the connection, and the
+    client's kernel would then drop frames it had received but not yet read)."""
     with suppress(OSError):
-        conn.socket.shutdown(socket.SHUT_RDWR)
-    conn.socket.close()
+        conn.socket.shutdown(socket.SHUT_WR)
+    # Until the client hangs up: closing sooner could reset the connection before the
+    # client has read what was sent, and a reset makes its kernel drop that data.
+    conn.recv_events_thread.join(timeout=5)
 
 
 @pytest.fixture

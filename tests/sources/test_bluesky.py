@@ -184,8 +184,8 @@ def test_matching_posts_become_entries_with_uri_url_text_author_and_time(
     # an unreadable createdAt: the moment Jetstream saw the post
     unreadable = by_id["at://" + MATCHING[2]]
     assert unreadable.published_at == datetime.fromtimestamp(1795597216614312 / 1e6, UTC)
-    # the whole recording came at once: one batch of matches, not one emit per post
-    assert sum(1 for entries, _ in run.emit.batches if entries) == 1
+    # not one emit per event (16 of them): the matches, and the cursor alone now and then
+    assert len(run.emit.batches) <= len(MATCHING) + 2
 
 
 def test_deletes_likes_updates_identity_and_account_events_are_skipped_but_advance_the_cursor(
