@@ -6,8 +6,8 @@ then stays open and sends what is published live.
 that is not an event sits at the time of the event before it); without a cursor the whole
 recording is sent, as if it were arriving live. `wantedCollections` is recorded, not
 applied, so the client's own filtering is what a test sees. `drop_after = n` cuts the next
-connection (no close frame) after n messages. Each connection's query string is kept in
-`queries`.
+connection (no close frame) after n messages; `refusals` answers the next handshakes with
+HTTP errors. Each connection's query string is kept in `queries`.
 
 A latency benchmark: start the server, point a bluesky source (or `mentionbot run` with
 JETSTREAM_URL=server.url and ALLOW_PRIVATE_HOSTS=127.0.0.1) at `url`, call
@@ -33,6 +33,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
 from websockets.protocol import State
 from websockets.sync.server import Server, ServerConnection, serve
 
@@ -117,9 +118,14 @@ class FakeJetstream:
         self.drop_after: int | None = None  # cut the next connection after n messages
         self.queries: list[dict[str, list[str]]] = []  # each connection's query, in order
         self.sent = 0  # messages sent, all connections
+        # handshakes answered with an HTTP error instead, one each: (status, headers)
+        self.refusals: list[tuple[int, dict[str, str]]] = []
+        self.handshakes: list[float] = []  # time.monotonic() of every handshake, refused too
         self._subscribers: list[queue.Queue[str | None]] = []
         self._cond = threading.Condition()
-        self._server: Server = serve(self._handle, "127.0.0.1", 0, compression=None)
+        self._server: Server = serve(
+            self._handle, "127.0.0.1", 0, compression=None, process_request=self._refuse
+        )
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -170,6 +176,18 @@ class FakeJetstream:
             return [int(q["cursor"][0]) if "cursor" in q else None for q in self.queries]
 
     # ---- a connection ---------------------------------------------------------------------
+
+    def _refuse(self, conn: ServerConnection, request: Request) -> Response | None:
+        with self._cond:
+            self.handshakes.append(time.monotonic())
+            refusal = self.refusals.pop(0) if self.refusals else None
+            self._cond.notify_all()
+        if refusal is None:
+            return None
+        response = conn.respond(refusal[0], "refused by the fake\n")
+        for name, value in refusal[1].items():
+            response.headers[name] = value
+        return response
 
     def _handle(self, conn: ServerConnection) -> None:
         query = parse_qs(urlsplit(conn.request.path if conn.request else "").query)

@@ -326,6 +326,18 @@ def test_stop_ends_run_within_a_second(
     assert run.end() < 1.0
 
 
+def test_refused_handshakes_are_retried_with_backoff_and_retry_after_is_honoured(
+    jetstream_server: FakeJetstream, settings: Settings, fetcher: HttpFetcher, running
+) -> None:
+    jetstream_server.refusals = [(503, {}), (429, {"Retry-After": "1"}), (502, {})]
+    run = running(make_source(jetstream_server, settings, fetcher))
+    assert run.emit.wait(lambda c: c.cursor == LAST_US)
+    assert run.emit.ids() == MATCHING
+    first, second, third, fourth = jetstream_server.handshakes
+    assert third - second >= 1.0  # as the 429 asked
+    assert second - first < 1.0 and fourth - third < 1.0  # the (fast) backoff otherwise
+
+
 def test_backoff_grows_with_failures_and_has_jitter(
     jetstream_server: FakeJetstream, settings: Settings, fetcher: HttpFetcher
 ) -> None:
