@@ -3,8 +3,9 @@
 Measures, in the same run, plain `feedparser.parse`, the project's `parse_feed` (fast path
 with feedparser fallback, mapping to RawEntry included) and the project's path with the fast
 path switched off. The samples are repeated to a fixed number of entries (the slow parsers
-get a smaller total so the whole run stays near a minute); in each run the three take turns,
-and each figure is the median over the runs, the ratio the median of the runs' ratios.
+get a smaller total so the whole run stays near a minute); in each run the three take turns
+slice by slice, and each figure is the median over the runs, the ratio the median of the
+runs' ratios.
 Peak memory (max RSS) is printed at the end.
 
     python bench/parse.py [--entries 20000] [--slow-entries 800] [--runs 5]
@@ -31,6 +32,7 @@ from bot.sources.feeds import parse_feed  # noqa: E402
 
 FEEDS = ROOT.parent / "shared" / "feeds"
 FOLDERS = ("google-alerts", "youtube", "generated", "feedjira-misc")
+TURNS = 20  # slices per run in which the parsers take turns
 
 
 def load_samples() -> list[tuple[bytes, int]]:
@@ -59,10 +61,18 @@ def deck(samples: list[tuple[bytes, int]], total: int) -> tuple[list[bytes], int
     return bodies, entries
 
 
-def entries_per_second(parse: Callable[[bytes], int], bodies: list[bytes]) -> float:
-    started = time.perf_counter()
-    entries = sum(parse(body) for body in bodies)
-    return entries / (time.perf_counter() - started)
+def one_run(contenders: list[tuple[Callable[[bytes], int], list[bytes]]]) -> list[float]:
+    """Entries per second of each (parse, bodies), taking turns slice by slice: on a machine
+    whose load changes from second to second, each parser then meets the same load."""
+    seconds = [0.0] * len(contenders)
+    entries = [0] * len(contenders)
+    for turn in range(TURNS):
+        for index, (parse, bodies) in enumerate(contenders):
+            piece = bodies[turn * len(bodies) // TURNS : (turn + 1) * len(bodies) // TURNS]
+            started = time.perf_counter()
+            entries[index] += sum(parse(body) for body in piece)
+            seconds[index] += time.perf_counter() - started
+    return [count / spent for count, spent in zip(entries, seconds, strict=True)]
 
 
 def plain_feedparser(body: bytes) -> int:
@@ -105,14 +115,12 @@ def main() -> int:
     print(f"runs: median of {args.runs}; {fast_total:,} entries per run for the project path, "
           f"{slow_total:,} for the feedparser ones")  # fmt: skip
 
-    # The parsers take turns within each run, so a busy machine slows them alike and the
-    # ratio of each run is fair; the figures are medians over the runs.
-    runs: list[tuple[float, float, float]] = []
-    for _ in range(args.runs):
-        baseline = entries_per_second(plain_feedparser, slow_bodies)
-        without = entries_per_second(project_without_fast_path, slow_bodies)
-        with_fast = entries_per_second(project, fast_bodies)
-        runs.append((baseline, without, with_fast))
+    contenders = [
+        (plain_feedparser, slow_bodies),
+        (project_without_fast_path, slow_bodies),
+        (project, fast_bodies),
+    ]
+    runs = [one_run(contenders) for _ in range(args.runs)]
     baseline, without, with_fast = (statistics.median(column) for column in zip(*runs, strict=True))
     rows = [
         ("feedparser.parse (baseline)", baseline),
