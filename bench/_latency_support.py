@@ -265,6 +265,33 @@ class MastodonStream:
         self.server.stop()
 
 
+class BlueskyStream:
+    """tests/fakes/jetstream_server.py without its recording: only what we publish is sent."""
+
+    label = "Bluesky Jetstream (WebSocket)"
+
+    def __init__(self) -> None:
+        from tests.fakes.jetstream_server import FakeJetstream
+
+        self.server = FakeJetstream()
+        self.server.replay = False
+        self.server.start()
+
+    def source(self) -> SourceConfig:
+        return SourceConfig(name="bluesky", kind="bluesky", url=self.server.url)
+
+    def ready(self, timeout: float) -> bool:
+        return self.server.wait_for_connections(1, timeout)
+
+    def publish(self, entry_id: str, text: str) -> float:
+        from tests.fakes.jetstream_server import make_post
+
+        return self.server.publish(make_post(text))  # stamped now; perf_counter() when sent
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
 def available_streams() -> list[type[StreamFake]]:
     """The stream fakes whose source and server exist in this checkout."""
     found: list[type[StreamFake]] = []
@@ -272,4 +299,8 @@ def available_streams() -> list[type[StreamFake]]:
         ROOT / "tests/fakes/mastodon_server.py"
     ).exists():
         found.append(MastodonStream)
+    if (ROOT / "bot/sources/bluesky.py").exists() and (
+        ROOT / "tests/fakes/jetstream_server.py"
+    ).exists():
+        found.append(BlueskyStream)
     return found

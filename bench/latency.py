@@ -11,7 +11,8 @@ fixed phase every 15 minutes (Slack's RSS app) and every 300 s (our default POLL
 without the adaptive part), plus the bot's own work as measured.
 
 Streamed sources: the same bot on a local Mastodon instance (tests/fakes/mastodon_server.py,
-server-sent events); statuses are published live and measured to the chat.postMessage.
+server-sent events) and a local Jetstream (tests/fakes/jetstream_server.py, WebSocket), each
+with nothing recorded replayed; posts are published live and measured to the chat.postMessage.
 
 Targets (issue 5): streamed p95 < 2 s; polled < INTERVAL/2 + 1 s. A fixed interval gives a
 uniform wait, so the polled target is read on the median and the mean (the mean wait is half
