@@ -216,7 +216,7 @@ def test_a_poller_round_stores_each_mention_once(
     rule = BrandRule("Acme", TermSet.parse(["acme"]), "C0ALERTS", alert_threshold=0.05)
     now = Now()
     source = source_for(platform_api, fetcher, now)
-    pipeline = Pipeline(sqlite_store, get_scorer("textblob"), clock)
+    pipeline = Pipeline(sqlite_store, get_scorer("lexicon"), clock)
     poller = Poller(sqlite_store, pipeline, [Job(rule, source, interval=60)], clock,
                     rng=random.Random(1), holder="r1")  # fmt: skip
     try:

@@ -276,7 +276,7 @@ def test_a_poller_round_in_either_mode_stores_each_post_once(
     sqlite_store: Store, platform_api: PlatformApi, fetcher: HttpFetcher, clock: Clock
 ) -> None:
     rule = BrandRule("Acme", TermSet.parse(["acme"]), "C0ALERTS", alert_threshold=0.05)
-    pipeline = Pipeline(sqlite_store, get_scorer("textblob"), clock)
+    pipeline = Pipeline(sqlite_store, get_scorer("lexicon"), clock)
     now = Now()
     rss_source = source_for(platform_api, fetcher, oauth=False, now=now)
     poller = Poller(sqlite_store, pipeline, [Job(rule, rss_source, interval=120)], clock,
