@@ -100,7 +100,9 @@ class UrlGuard:
                 self.allowed_hosts.add(entry)
         self.resolver = resolver
 
-    def check(self, url: str) -> None:
+    def check(self, url: str, *, resolve: bool = True) -> None:
+        """Raise FetchError if `url` may not be fetched. `resolve=False` skips the DNS
+        lookup of a host name, for a client whose resolver checks every answer itself."""
         try:
             parts = urlsplit(url)
             host = (parts.hostname or "").lower()
@@ -117,6 +119,8 @@ class UrlGuard:
             return
         if host in METADATA_HOSTS:
             raise FetchError(f"refused {host}: a cloud metadata address", permanent=True)
+        if not resolve and not is_literal_address(host):
+            return
         for address in self._addresses(host, port):
             self.check_address(address, host)
 
@@ -148,6 +152,14 @@ class UrlGuard:
         if not answers:
             raise FetchError(f"{host} has no address")
         return answers
+
+
+def is_literal_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

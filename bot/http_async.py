@@ -33,6 +33,7 @@ from bot.http import (
     check_peer_of,
     classify,
     conditional_headers,
+    is_literal_address,
     ok_response,
     redact,
     redirect_location,
@@ -97,8 +98,9 @@ class AsyncFetcher:
             # One deadline for the whole fetch, redirects and a dripping body included.
             async with asyncio.timeout(self.timeout):
                 for _hop in range(self.max_redirects + 1):
-                    await self._check(current)
-                    async with self._host_slot(current):
+                    parts = urlsplit(current)
+                    await self._check(current, (parts.hostname or "").lower())
+                    async with self._host_slot(f"{parts.hostname}:{parts.port or ''}"):
                         answer = await self._hop(current, headers)
                     if isinstance(answer, FetchResponse):
                         return answer
@@ -158,19 +160,19 @@ class AsyncFetcher:
         except aiohttp.ClientError as exc:
             raise FetchError(f"cannot fetch {redact(url)}: {type(exc).__name__}") from None
 
-    async def _check(self, url: str) -> None:
-        """The guard, off the loop when it has to ask DNS (a literal address or an allowed
-        host needs no lookup, and that is every loopback test and most of a benchmark)."""
-        host = (urlsplit(url).hostname or "").lower()
-        if host in self.guard.allowed_hosts or _is_literal(host):
+    async def _check(self, url: str, host: str) -> None:
+        """The guard. With aiohttp its resolver checks every DNS answer before connecting,
+        so only the URL itself is checked here; httpx resolves on its own, so the guard
+        asks DNS first, off the loop (a literal address or an allowed host needs no lookup)."""
+        if self.backend == "aiohttp":
+            self.guard.check(url, resolve=False)
+        elif host in self.guard.allowed_hosts or is_literal_address(host):
             self.guard.check(url)
         else:
             await asyncio.to_thread(self.guard.check, url)
 
-    def _host_slot(self, url: str) -> asyncio.Semaphore:
-        """One of the `per_host` request slots of the URL's host (and port)."""
-        parts = urlsplit(url)
-        host = f"{parts.hostname}:{parts.port or ''}"
+    def _host_slot(self, host: str) -> asyncio.Semaphore:
+        """One of the `per_host` request slots of a host ("name:port")."""
         semaphore = self._hosts.get(host)
         if semaphore is None:
             semaphore = self._hosts[host] = asyncio.Semaphore(self.per_host)
@@ -224,11 +226,3 @@ class _GuardedResolver:
 
     async def close(self) -> None:
         pass
-
-
-def _is_literal(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from bot import metrics
 from bot.pipeline import BrandRule, Pipeline, PipelineReport
@@ -102,6 +103,7 @@ class Poller:
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._threads: ThreadPoolExecutor | None = None
+        self._counters: dict[tuple[str, str], tuple[Any, Any]] = {}
         self.health: dict[str, SourceHealth] = {
             job.source.name: SourceHealth(interval=job.interval) for job in self.jobs
         }
@@ -249,8 +251,7 @@ class Poller:
             health.interval = self._adapt(job, health.interval, changed)
             wait = max(self._jitter(health.interval), result.min_wait or 0.0)
             health.next_due = started + timedelta(seconds=wait)
-        metrics.POLLS.labels(name, "not_modified" if result.not_modified else "ok").inc()
-        metrics.ENTRIES.labels(name).inc(len(result.entries))
+        self._count(name, "not_modified" if result.not_modified else "ok", len(result.entries))
         return PollRecord(
             name,
             at=self.clock(),
@@ -288,7 +289,7 @@ class Poller:
             if retry_after is not None:  # 429/503 with Retry-After: not a second sooner
                 wait = max(wait, min(retry_after, MAX_RETRY_AFTER_SECONDS))
             health.next_due = started + timedelta(seconds=wait)
-        metrics.POLLS.labels(job.source.name, "error").inc()
+        self._count(job.source.name, "error")
         log.warning(
             "source %s failed (%s, %d in a row): %s; next try in %.0f s",
             job.source.name, "permanent" if permanent else "transient",
@@ -298,6 +299,18 @@ class Poller:
             job.source.name, at=self.clock(), interval=job.interval, next_due=health.next_due,
             error=error,
         )  # fmt: skip
+
+    def _count(self, name: str, outcome: str, entries: int = 0) -> None:
+        # The labelled children are looked up once per source: labels() costs more than a 304.
+        counters = self._counters.get((name, outcome))
+        if counters is None:
+            counters = self._counters[(name, outcome)] = (
+                metrics.POLLS.labels(name, outcome),
+                metrics.ENTRIES.labels(name),
+            )
+        counters[0].inc()
+        if entries:
+            counters[1].inc(entries)
 
     def _write(self, finished: list[PollRecord]) -> None:
         """Write back a batch of finished polls. If the database is away, their states are
