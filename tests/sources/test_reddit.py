@@ -221,6 +221,24 @@ def test_an_answer_that_is_not_json_is_a_transient_error_and_the_next_poll_works
     assert len(source.fetch(FeedState()).entries) == 3
 
 
+def test_a_redirect_from_the_api_is_refused_so_the_token_goes_nowhere_else(
+    platform_api: PlatformApi, fetcher: HttpFetcher
+) -> None:
+    platform_api.fail("/search", 302, {"Location": "https://elsewhere.example/steal"})
+    with pytest.raises(SourceError, match="redirect") as caught:
+        source_for(platform_api, fetcher).fetch(FeedState())
+    assert caught.value.permanent and len(platform_api.requests_to("/search")) == 1
+
+
+def test_an_answer_over_the_size_cap_is_refused_clearly(platform_api: PlatformApi) -> None:
+    small = HttpFetcher(timeout=3, allow_private_hosts=["127.0.0.1"], max_bytes=2000)
+    try:
+        with pytest.raises(SourceError, match="byte cap"):
+            source_for(platform_api, small).fetch(FeedState())
+    finally:
+        small.close()
+
+
 def test_the_rss_fallback_gives_the_same_posts_with_the_same_ids(
     platform_api: PlatformApi, fetcher: HttpFetcher
 ) -> None:
