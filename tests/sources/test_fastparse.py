@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import html
 import random
 import time
 from collections.abc import Iterator
@@ -23,7 +24,7 @@ from bot.sources.fastparse import (
     parse_fast,
 )
 from bot.sources.feeds import entry_to_raw, parse_feed
-from bot.sources.text import html_to_text
+from bot.sources.text import _unescape, html_to_text
 from tests.conftest import SHARED, shared_path
 
 SAMPLE_DIRS = ("google-alerts", "youtube", "generated", "feedjira-misc")
@@ -262,3 +263,11 @@ def test_email_elements_are_found_exactly_as_the_reference_regex_would() -> None
     for _ in range(20_000):
         markup = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
         assert _has_email_tag(markup) == (_EMAIL_TAG.search(markup) is not None), markup
+
+
+def test_common_references_are_unescaped_exactly_as_html_unescape_does() -> None:
+    pieces = ["&", "nbsp", ";", "&nbsp;", "&#32;", "&#", "32", "&#x", "&amp", "&nbsp", "a", " "]
+    rng = random.Random(4)
+    for _ in range(20_000):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 10)))
+        assert _unescape(text) == html.unescape(text), text
