@@ -102,3 +102,34 @@ query = "acme"
     hn, reddit = load_watch_list(path).brand[0].sources
     assert hn.query == 'acme OR "acme rockets" OR "road runner"'
     assert reddit.query == "acme"  # what the watch list says wins
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields", "class_name"),
+    [
+        ("feed", {"url": "https://example.com/feed.xml"}, "FeedSource"),
+        ("hackernews", {"query": "acme"}, "HackerNewsSource"),
+        ("reddit", {"query": "acme"}, "RedditSource"),
+        ("bluesky", {}, "JetstreamSource"),
+        ("mastodon", {"instance": "https://mastodon.example", "tag": "acme"}, "MastodonSource"),
+    ],
+)
+def test_every_source_kind_builds_its_source(
+    kind: str, fields: dict[str, str], class_name: str
+) -> None:
+    from bot.config import SourceConfig
+    from bot.http import HttpFetcher
+    from bot.sources.base import limits_of
+    from bot.sources.registry import build_source, is_stream
+
+    fetcher = HttpFetcher()
+    try:
+        source = build_source(
+            SourceConfig(name=f"acme-{kind}", kind=kind, **fields), fetcher, load_settings()
+        )
+    finally:
+        fetcher.close()
+    assert type(source).__name__ == class_name
+    assert source.name == f"acme-{kind}"
+    assert is_stream(source) == (kind in ("bluesky", "mastodon"))
+    assert limits_of(source).min_interval >= 0

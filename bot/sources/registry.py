@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from bot.config import ConfigError, Settings, SourceConfig
+from bot.config import Settings, SourceConfig
 from bot.http import HttpFetcher
 from bot.sources.base import Source, StreamSource
 
@@ -30,15 +30,7 @@ def build_source(
         from bot.sources.feeds import build_source as build_feed
 
         return build_feed(config, fetcher, settings)
-    try:
-        module = importlib.import_module(PLATFORM_MODULES[config.kind])
-    except ModuleNotFoundError:
-        # The watch list accepts the platform kinds the design plans for; until a kind's
-        # module exists, say so plainly instead of failing with a traceback.
-        raise ConfigError(
-            f"source {config.name!r}: kind {config.kind!r} is not available in this version; "
-            'use kind = "feed" with the platform\'s RSS/Atom URL (see watch.example.toml)'
-        ) from None
+    module = importlib.import_module(PLATFORM_MODULES[config.kind])
     return module.build(config, settings, fetcher, matches=matches)  # type: ignore[no-any-return]
 
 
