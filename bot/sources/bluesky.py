@@ -320,7 +320,13 @@ class JetstreamSource:
         if not due:
             return
         pending, self._pending = self._pending, []
-        emit([entry for _, entry in pending], str(self.cursor) if self.cursor else "")
+        try:
+            emit([entry for _, entry in pending], str(self.cursor) if self.cursor else "")
+        except BaseException:
+            # Not stored (the database is away, say): kept, so that no later emit can save a
+            # cursor past them.
+            self._pending = pending + self._pending
+            raise
         at_cursor = {entry.external_id for time_us, entry in pending if time_us == self.cursor}
         if self.cursor != self.saved:
             self._handed_at_saved = set()

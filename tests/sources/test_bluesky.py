@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -32,9 +33,10 @@ from bot.sources.bluesky import (
     subscribe_url,
 )
 from bot.store import MentionQuery
-from tests.fakes.jetstream_server import FakeJetstream, make_post
+from tests.fakes.jetstream_server import FIXTURES, FakeJetstream, make_post
 from tests.fakes.jetstream_server import jetstream_server as jetstream_server  # the fixture
 
+RECORDING = FIXTURES / "posts.jsonl"
 FIRST_US = 1795597200114203  # the identity event that opens the recording
 LAST_US = 1795597222614988  # the last event of the recording
 MATCHING = [  # the recording's posts that mention Acme, in stream order
@@ -48,6 +50,16 @@ OTHER_POSTS = [  # posts with text that do not
     "did:plc:2ejzdxrxavvu5vnuwqvn5lmi/app.bsky.feed.post/3lbqx2ptn7k2d",
     "did:plc:7kdhxwbvfh2z4ct5k5q4gufb/app.bsky.feed.post/3lbqx2xhm5k2h",
 ]
+
+
+POST_TIMES = {
+    f"{e['did']}/app.bsky.feed.post/{e['commit']['rkey']}": e["time_us"]
+    for e in map(json.loads, RECORDING.read_text().splitlines()[8:])  # past the broken line
+    if e.get("kind") == "commit"
+} | {
+    MATCHING[0]: 1795597201615122,
+    MATCHING[1]: 1795597204614960,
+}
 
 
 def acme(text: str) -> bool:
@@ -275,6 +287,27 @@ def test_a_restart_resumes_from_the_saved_cursor_rewound(
     assert jetstream_server.cursors() == [saved - 5_000_000]
     # replayed events before the saved cursor are not handed on again; the one at it is
     assert run.emit.ids() == MATCHING[2:]
+
+
+def test_a_batch_the_store_refused_is_never_skipped_by_a_later_cursor(
+    jetstream_server: FakeJetstream, settings: Settings, fetcher: HttpFetcher
+) -> None:
+    stored = Collector()
+    refused: list[Exception] = []
+
+    def flaky(entries: Sequence[RawEntry], cursor: str) -> None:
+        if entries and not refused:
+            refused.append(sqlite3.OperationalError("database is locked"))
+            raise refused[0]
+        stored(entries, cursor)
+
+    source = make_source(jetstream_server, settings, fetcher)
+    with pytest.raises(sqlite3.OperationalError):  # run_stream logs it and starts run again
+        source.run(flaky, "", threading.Event())
+    assert refused and stored.ids()
+    assert stored.cursor == source.cursor
+    # every match up to the saved cursor was stored: the refused batch went out after all
+    assert stored.ids() == [m for m in MATCHING if POST_TIMES[m] <= stored.cursor]
 
 
 # ---- bad input, stop, backoff ---------------------------------------------------------------
