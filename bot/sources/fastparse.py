@@ -135,21 +135,18 @@ class _Document:
     def segment(self, index: int) -> bytes:
         """The markup of the index-th entry, comments and CDATA removed; NotParity when
         the items in the bytes do not line up one to one with the entries found."""
+        segment = self._segments.get(index)
+        if segment is None:  # cleaned one at a time: most entries never need theirs
+            segment = self._segments[index] = _without_opaque(self.raw_segment(index))
+        return segment
+
+    def raw_segment(self, index: int) -> bytes:
+        """The markup of the index-th entry as it is (CDATA kept); NotParity as segment."""
         if self._bounds is None:
             starts = [m.start() for m in _ENTRY_START.finditer(self.body)]
             if len(starts) != self.count:
                 raise NotParity("entries in the markup do not line up with entries parsed")
             self._bounds = list(zip(starts, [*starts[1:], len(self.body)], strict=True))
-        segment = self._segments.get(index)
-        if segment is None:  # cleaned one at a time: most entries never need theirs
-            start, end = self._bounds[index]
-            segment = self._segments[index] = _without_opaque(self.body[start:end])
-        return segment
-
-    def raw_segment(self, index: int) -> bytes:
-        """The markup of the index-th entry as it is (CDATA kept)."""
-        self.segment(index)  # checks that entries line up
-        assert self._bounds is not None
         start, end = self._bounds[index]
         return self.body[start:end]
 
@@ -348,7 +345,8 @@ def _author(index: int, entry: dict[str, Any], doc: _Document) -> str:
     (_sync_author_detail); fastfeedparser keeps the name only, or nothing for an
     atom:author inside an RSS item."""
     author = entry.get("author") or ""
-    if not doc.has_email:
+    if not doc.has_email or b"email" not in doc.raw_segment(index):
+        # No e-mail element in this entry (the document's may be the channel owner's).
         return author
     blocks = _AUTHOR_BLOCK.findall(doc.segment(index))
     if not blocks:
