@@ -38,6 +38,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     ev.add_argument("--scorers", default="textblob,lexicon,e5")
     ev.add_argument("--data", type=Path, help="the shared data folder (default ../shared/data)")
     ev.add_argument("--no-speed", action="store_true", help="skip the speed/memory runs")
+    ev.add_argument("--speed-only", action="store_true", help="only the speed/memory runs")
     ev.set_defaults(func=cmd_eval)
 
 
@@ -128,6 +129,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"no shared data at {base}: nothing to evaluate", file=sys.stderr)
         return 2
     scorers = [s.strip() for s in args.scorers.split(",") if s.strip()]
+    if args.speed_only:
+        print(evaluate.run_speed(scorers))
+        return 0
     print(evaluate.run(scorers, base, with_speed=not args.no_speed))
     return 0
 

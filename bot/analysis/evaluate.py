@@ -115,9 +115,13 @@ def e5_oof(base: Path | None = None) -> dict[str, dict[str, float]]:
     return out
 
 
-def speed(name: str, n: int) -> dict[str, float]:
-    """Texts/s and peak memory of one scorer, in a fresh process pinned to one core."""
-    cmd = [sys.executable, "-m", "bot.analysis.speed", name, str(n)]
+SPEED_RUNS = 3
+
+
+def speed(name: str, n: int, runs: int = SPEED_RUNS) -> dict[str, float]:
+    """Median texts/s over `runs` runs and peak memory of one scorer, in a fresh process pinned
+    to one core (bot/analysis/speed.py)."""
+    cmd = [sys.executable, "-m", "bot.analysis.speed", name, str(n), str(runs)]
     env = dict(os.environ, OMP_NUM_THREADS="1")
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True, timeout=900)
     return json.loads(res.stdout.strip().splitlines()[-1])
@@ -132,6 +136,21 @@ def run(scorers: Sequence[str], base: Path | None = None, with_speed: bool = Tru
         if with_speed:
             speeds[name] = speed(name, 300 if name == "e5" else 3000)
     return render(results, speeds, scorers) + f"\n(eval took {time.time() - t0:.0f} s)\n"
+
+
+def run_speed(scorers: Sequence[str]) -> str:
+    """Only the speed rows, every scorer measured in the same invocation (one after another)."""
+    lines = []
+    for name in scorers:
+        res = speed(name, 300 if name == "e5" else 3000)
+        extra = ""
+        if "ms_per_token" in res:
+            extra = f", {res['mean_tokens']:.1f} tokens/text, {res['ms_per_token']:.2f} ms/token"
+        lines.append(
+            f"{name}: {res['texts_per_s']:,.1f} texts/s median of runs {res['runs']} "
+            f"({res['texts']} texts, one core{extra}), peak RSS {res['peak_rss_mb']:.0f} MB"
+        )
+    return "\n".join(lines)
 
 
 SPLITS = {
