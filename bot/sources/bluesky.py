@@ -2,8 +2,8 @@
 
 Jetstream's cursor is the `time_us` of an event (unix microseconds, the time Jetstream saw it);
 our cursor is the `time_us` of the last event we processed. On every (re)connect we ask for
-`cursor=` a few seconds earlier, as Jetstream recommends for gapless playback: events older
-than our cursor are dropped here, and the rest are dropped by the pipeline's dedup.
+`cursor=` a few seconds earlier, as Jetstream recommends for gapless playback: a replayed match
+we handed on already is dropped here (by id), and after a restart by the pipeline's dedup.
 
 Matches are handed on at once (latency is the point of a firehose); otherwise the cursor is
 saved with an empty batch at most every few seconds, not once per event.
@@ -18,6 +18,7 @@ import re
 import socket
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ KNOWN_KINDS = frozenset({"commit", "identity", "account"})
 # A record key as atproto allows it; anything else is not put into a URL.
 RKEY = re.compile(r"[A-Za-z0-9._:~-]{1,512}")
 DID = re.compile(r"did:[a-z]+:[A-Za-z0-9._:%-]{1,2048}")
+HANDED_IDS = 10_000  # matches remembered so a replay does not hand them on again
 LIMITS = SourceLimits(needs=("JETSTREAM_URL",))  # pushed: no interval, no rate to respect
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # line breaks are kept
 CLOCK_SKEW = timedelta(minutes=10)  # createdAt later than this after Jetstream saw it: invented
@@ -186,8 +188,9 @@ class JetstreamSource:
         self.saved = 0  # the cursor last handed to emit
         self.events = 0  # messages received, all connections
         self.connections = 0
-        self._pending: list[tuple[int, RawEntry]] = []  # matches not yet handed on
-        self._handed_at_saved: set[str] = set()  # ids handed on whose time_us is `saved`
+        self._pending: list[RawEntry] = []  # matches not yet handed on
+        self._handed: deque[str] = deque(maxlen=HANDED_IDS)  # ids handed on, newest last
+        self._handed_set: set[str] = set()
         self._pending_since = 0.0
         self._saved_at = 0.0
         self._last_seen = 0  # time_us of the last event read on the current connection
@@ -294,15 +297,15 @@ class JetstreamSource:
         except Malformed as exc:
             return self._skip("malformed", f"a malformed message: {exc}")
         time_us = event["time_us"]
-        if time_us < self.saved:
-            return  # replayed by the rewind, handed on already
         self._oversized_in_a_row = 0
         if entry is not None and (self.matches is None or self.matches(entry.text)):
-            if time_us == self.saved and entry.external_id in self._handed_at_saved:
-                return  # the same microsecond may hold events we have not seen: only by id
+            # By id, not by time: Jetstream's order is by time only roughly, and the same
+            # microsecond may hold more than one event.
+            if entry.external_id in self._handed_set:
+                return  # replayed by the rewind, handed on already
             if not self._pending:
                 self._pending_since = time.monotonic()
-            self._pending.append((time_us, entry))
+            self._pending.append(entry)
         self.cursor = max(self.cursor, time_us)
 
     def _flush(self, emit: Emit, *, force: bool = False) -> None:
@@ -321,16 +324,17 @@ class JetstreamSource:
             return
         pending, self._pending = self._pending, []
         try:
-            emit([entry for _, entry in pending], str(self.cursor) if self.cursor else "")
+            emit(pending, str(self.cursor) if self.cursor else "")
         except BaseException:
             # Not stored (the database is away, say): kept, so that no later emit can save a
             # cursor past them.
             self._pending = pending + self._pending
             raise
-        at_cursor = {entry.external_id for time_us, entry in pending if time_us == self.cursor}
-        if self.cursor != self.saved:
-            self._handed_at_saved = set()
-        self._handed_at_saved |= at_cursor
+        for entry in pending:
+            if len(self._handed) == self._handed.maxlen:
+                self._handed_set.discard(self._handed[0])
+            self._handed.append(entry.external_id)
+            self._handed_set.add(entry.external_id)
         self.saved, self._saved_at = self.cursor, now
 
     # ---- trouble --------------------------------------------------------------------------

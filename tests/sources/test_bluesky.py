@@ -289,6 +289,22 @@ def test_a_restart_resumes_from_the_saved_cursor_rewound(
     assert run.emit.ids() == MATCHING[2:]
 
 
+def test_an_event_older_than_the_cursor_is_still_handed_on_and_the_cursor_never_goes_back(
+    jetstream_server: FakeJetstream, settings: Settings, fetcher: HttpFetcher, running
+) -> None:
+    jetstream_server.replay = False
+    run = running(make_source(jetstream_server, settings, fetcher))
+    assert jetstream_server.wait_for_connections(1)
+    newer = make_post("Acme, first to arrive")
+    jetstream_server.publish(newer)
+    assert run.emit.wait(lambda c: c.cursor == newer["time_us"])
+    # Jetstream orders by time only roughly: an event may arrive after a later one
+    late = make_post("Acme, stamped a little earlier", time_us=newer["time_us"] - 3000)
+    jetstream_server.publish(late, now=False)
+    assert run.emit.wait(lambda c: len(c.entries) == 2)
+    assert run.emit.cursor == newer["time_us"]
+
+
 def test_a_batch_the_store_refused_is_never_skipped_by_a_later_cursor(
     jetstream_server: FakeJetstream, settings: Settings, fetcher: HttpFetcher
 ) -> None:
