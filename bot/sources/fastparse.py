@@ -47,8 +47,8 @@ _GUID = re.compile(rb"<guid\b([^>]*)>")
 _PERMALINK_VALUE = re.compile(rb"""ispermalink\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
 _AUTHOR_BLOCK = re.compile(rb"<((?:[\w-]+:)?author)\b[^>]*>(.*?)</\1\s*>", re.DOTALL)
 _ENCODING = re.compile(rb"""<\?xml[^>]*encoding\s*=\s*["']([\w.:-]+)["']""")
-_ENCODED = re.compile(rb"<content:encoded\s*>(.*?)</content:encoded\s*>", re.DOTALL)
-_CDATA_ONLY = re.compile(rb"\s*<!\[CDATA\[(.*?)\]\]>\s*", re.DOTALL)
+_ENCODED_OPEN = re.compile(rb"<content:encoded\s*>")
+_ENCODED_CLOSE = re.compile(rb"</content:encoded\s*>")
 # The only references a well-formed document without a DTD can hold.
 _XML_REFERENCE = re.compile(rb"&(?:lt|gt|amp|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);")
 _TITLE = re.compile(rb"<title\b([^>]*)>(.*?)</title\s*>", re.DOTALL)
@@ -325,13 +325,15 @@ def _content(index: int, entry: dict[str, Any], doc: _Document) -> list[dict[str
 def _encoded(segment: bytes, doc: _Document) -> str:
     """The text of the entry's one <content:encoded>, as feedparser gives it: CDATA as it
     stands, or the escaped markup unescaped; stripped."""
-    found = _ENCODED.findall(segment)
-    if len(found) != 1:
+    # Searches that start with a literal, not one lazy regex over the (long) content.
+    opening = _ENCODED_OPEN.search(segment)
+    closing = _ENCODED_CLOSE.search(segment, opening.end()) if opening else None
+    if opening is None or closing is None or _ENCODED_OPEN.search(segment, closing.end()):
         raise NotParity("content:encoded present but not in a shape read here")
-    inner = found[0]
-    cdata = _CDATA_ONLY.fullmatch(inner)
-    if cdata is not None:
-        value = cdata.group(1)
+    inner = segment[opening.end() : closing.start()]
+    stripped = inner.strip()  # the whitespace `\s` matches in a bytes pattern
+    if stripped.startswith(b"<![CDATA[") and stripped.endswith(b"]]>"):
+        value = stripped[len(b"<![CDATA[") : -len(b"]]>")]
         if b"]]>" in value:
             raise NotParity("several CDATA sections in content:encoded")
         return doc.text(value).strip()

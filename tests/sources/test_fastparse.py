@@ -271,3 +271,16 @@ def test_common_references_are_unescaped_exactly_as_html_unescape_does() -> None
     for _ in range(20_000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 10)))
         assert _unescape(text) == html.unescape(text), text
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        "<![CDATA[<p>Acme <b>rocks</b>, a body longer than the description</p>]]>",
+        "  <![CDATA[]]>  ",
+        "&lt;p&gt;Acme &amp;amp; co, &#8217;escaped&#x2019; markup&lt;/p&gt;",
+    ],
+)
+def test_rss_1_content_encoded_read_by_the_repair_matches_feedparser(inner: str) -> None:
+    body = RSS_WITH_ENCODED.format(encoding="utf-8", inner=inner).encode()
+    assert parse_fast("s", body) == feedparser_path(body, "s")
