@@ -49,9 +49,11 @@ def clean_for_model(text: str) -> str:
     return text[:MAX_CHARS]
 
 
-def fit_tokens(text: str, count_tokens: Callable[[str], int], limit: int = MAX_TOKENS) -> str:
+def fit_tokens(text: str, count_tokens: Callable[[str], int], limit: int | None = None) -> str:
     """The longest prefix of `text` (cut at a space where there is one) of at most `limit`
-    tokens. Bisects on characters: a few tokenizer calls, only for long texts."""
+    tokens (default MAX_TOKENS). Bisects on characters: a few tokenizer calls, only for long
+    texts."""
+    limit = MAX_TOKENS if limit is None else limit
     if len(text) <= SHORT_CHARS or count_tokens(text) <= limit:
         return text
     lo, hi = 0, len(text)  # text[:lo] fits, text[:hi] does not
