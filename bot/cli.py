@@ -105,8 +105,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     log.info(
-        "watching %d brand(s), %d source(s); store %s; scorer %s; alerts to %s",
-        len(runtime.watch.brand), len(runtime.poller.jobs), _safe_url(settings.database_url),
+        "watching %d brand(s), %d polled and %d streamed source(s); store %s; scorer %s; "
+        "alerts to %s",
+        len(runtime.watch.brand), len(runtime.poller.jobs), len(runtime.streams),
+        _safe_url(settings.database_url),
         runtime.scorer.name, "Slack" if settings.slack_enabled else "this terminal",
     )  # fmt: skip
     from bot.metrics import serve
@@ -152,6 +154,9 @@ def cmd_poll_once(args: argparse.Namespace) -> int:
         f"{p.duplicates} already seen; {delivery.delivered} alert(s) delivered, "
         f"{delivery.failed} failed (kept queued)"
     )
+    if runtime.streams:
+        names = ", ".join(job.source.name for job in runtime.streams)
+        print(f"not polled: {names} (pushed live; they run with `mentionbot run`)")
     return 1 if report.polled and report.failed == report.polled else 0
 
 
