@@ -187,7 +187,7 @@ def parse_feed(source: str, body: bytes, content_type: str = "") -> list[RawEntr
     # gets here. Callers that parse bytes from elsewhere must cap them too.
     if fastparse.ENABLED:
         try:
-            entries = fastparse.parse_fast(source, body)
+            entries = fastparse.parse_fast(source, body, content_type)
         except Exception as exc:
             log.debug("source %s: fast path declined (%s), using feedparser", source, exc)
             entries = []

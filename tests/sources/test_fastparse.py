@@ -312,3 +312,11 @@ def test_every_feed_in_the_shared_corpus_gives_feedparsers_entries_or_declines()
                 differences.append(str(path.relative_to(root)))
     assert compared >= 110
     assert differences == []
+
+
+def test_a_non_utf8_http_charset_sends_the_feed_to_feedparser() -> None:
+    body = shared_path("feeds", "malformed", "encoding", "http_text_xml_charset_2.xml").read_bytes()
+    with pytest.raises(NotParity):
+        parse_fast("s", body, "text/xml; charset=windows-1252")
+    [entry] = parse_feed("s", body, "text/xml; charset=windows-1252")
+    assert entry.text == "This is a \xa3\u201ctest.\u201d"  # what feedparser's own test expects
