@@ -121,8 +121,20 @@ def _require_well_formed_references(body: bytes) -> None:
     """NotParity for an "&" that starts no XML reference outside CDATA and comments: such a
     document is not well-formed, and feedparser's lenient parser keeps "&b" where
     fastfeedparser's repair drops it."""
-    if _BARE_AMPERSAND.search(body) and _BARE_AMPERSAND.search(_without_opaque(body)):
-        raise NotParity("an & that is not an XML reference")
+    position = 0
+    while (ampersand := _BARE_AMPERSAND.search(body, position)) is not None:
+        # Skip the CDATA sections and comments before it, one by one, as _without_opaque
+        # would remove them; an "&" that no such section holds is a bare one.
+        start = body.find(b"<!", position, ampersand.start())
+        if start < 0:
+            raise NotParity("an & that is not an XML reference")
+        position = start + 2
+        for opener, closer in _OPAQUE_MARKERS:
+            if body.startswith(opener, start):
+                end = body.find(closer, start + len(opener))
+                if end >= 0:
+                    position = end + len(closer)
+                break
 
 
 def _embedded_atom_feed(body: bytes) -> bytes | None:
