@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     fetch_retries: int = Field(default=3, ge=1)
     user_agent: str = "mentionbot/0.1 (+https://github.com/mentionbot/mentionbot)"
     allow_private_hosts: CommaList = Field(default_factory=list)
+    fetch_per_host: int = Field(default=6, ge=1)
+    http_async_backend: Literal["", "aiohttp", "httpx"] = ""
 
     # Platform sources
     jetstream_url: str = "wss://jetstream2.us-east.bsky.network/subscribe"

@@ -135,6 +135,8 @@ class Poller:
         ]
 
     def seconds_until_next(self, now: datetime) -> float:
+        if not self.health:  # only streamed sources: nothing to poll, ever
+            return 3600.0
         dues = [h.next_due for h in self.health.values() if h.next_due is not None]
         if len(dues) < len(self.health):
             return 0.0

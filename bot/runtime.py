@@ -50,7 +50,8 @@ class Runtime:
     streams: list[StreamJob]
 
     def close(self) -> None:
-        self.fetcher.close()
+        self.fetcher.close()  # first: it shuts its async clients on the poller's idle loop
+        self.poller.close()
         self.store.close()
 
 

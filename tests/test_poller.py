@@ -281,3 +281,14 @@ def test_a_round_in_batches_leases_saves_and_records_every_feed_on_both_database
         assert second.poll_once().not_modified == 7  # r2 takes over, conditionally
     finally:
         fetcher.close()
+
+
+def test_a_poller_with_only_streamed_sources_waits_instead_of_failing(
+    sqlite_store: Store, fetcher: HttpFetcher, clock: Clock
+) -> None:
+    poller = poller_for(sqlite_store, fetcher, clock, urls={})
+    try:
+        assert poller.seconds_until_next(clock()) > 60
+        assert poller.poll_once().polled == 0
+    finally:
+        poller.close()
