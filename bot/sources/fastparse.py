@@ -122,9 +122,11 @@ def _require_well_formed_references(body: bytes) -> None:
     document is not well-formed, and feedparser's lenient parser keeps "&b" where
     fastfeedparser's repair drops it."""
     position = 0
-    while (ampersand := _BARE_AMPERSAND.search(body, position)) is not None:
+    ampersand = _BARE_AMPERSAND.search(body)
+    while ampersand is not None:
         # Skip the CDATA sections and comments before it, one by one, as _without_opaque
-        # would remove them; an "&" that no such section holds is a bare one.
+        # would remove them; an "&" that no such section holds is a bare one. Each byte
+        # is looked at about once: the search goes on only past the "&" found.
         start = body.find(b"<!", position, ampersand.start())
         if start < 0:
             raise NotParity("an & that is not an XML reference")
@@ -135,6 +137,8 @@ def _require_well_formed_references(body: bytes) -> None:
                 if end >= 0:
                     position = end + len(closer)
                 break
+        if position > ampersand.start():
+            ampersand = _BARE_AMPERSAND.search(body, position)
 
 
 def _embedded_atom_feed(body: bytes) -> bytes | None:

@@ -16,10 +16,12 @@ from bot.models import RawEntry
 from bot.sources import fastparse
 from bot.sources.base import SourceError
 from bot.sources.fastparse import (
+    _BARE_AMPERSAND,
     _EMAIL_TAG,
     _OPAQUE,
     NotParity,
     _has_email_tag,
+    _require_well_formed_references,
     _without_opaque,
     parse_fast,
 )
@@ -320,3 +322,14 @@ def test_a_non_utf8_http_charset_sends_the_feed_to_feedparser() -> None:
         parse_fast("s", body, "text/xml; charset=windows-1252")
     [entry] = parse_feed("s", body, "text/xml; charset=windows-1252")
     assert entry.text == "This is a \xa3\u201ctest.\u201d"  # what feedparser's own test expects
+
+
+def test_a_bare_ampersand_outside_cdata_is_always_declined() -> None:
+    pieces = [b"&", b"&amp;", b"&lt;", b"<![CDATA[", b"]]>", b"<!--", b"-->", b"<!", b"x", b";"]
+    rng = random.Random(8)
+    for _ in range(20_000):
+        markup = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 10)))
+        # The reference: a bare "&" left once CDATA sections and comments are removed.
+        if _BARE_AMPERSAND.search(_without_opaque(markup)):
+            with pytest.raises(NotParity):
+                _require_well_formed_references(markup)
