@@ -203,6 +203,13 @@ class _Document:
         start, end = self._bounds[index]
         return self.body[start:end]
 
+    def entry_has(self, index: int, needle: bytes) -> bool:
+        """Whether the index-th entry's markup holds these bytes (no copy of it made)."""
+        self.raw_segment(index)  # finds the bounds
+        assert self._bounds is not None
+        start, end = self._bounds[index]
+        return self.body.find(needle, start, end) >= 0
+
     def text(self, markup: bytes) -> str:
         """Bytes of this document as text; NotParity unless it is UTF-8 (the only
         encoding the repairs below decode themselves)."""
@@ -340,7 +347,8 @@ def _link(index: int, entry: dict[str, Any], doc: _Document) -> str:
             raise NotParity("alternate links and a <link> without href")
         return alternates[-1]
     if link and (
-        any(item.get("href") == link for item in links) or _SELF_REL.search(doc.raw_segment(index))
+        any(item.get("href") == link for item in links)
+        or (doc.entry_has(index, b"self") and _SELF_REL.search(doc.raw_segment(index)))
     ):
         # fastfeedparser took an enclosure, self, related... link for the entry's link;
         # feedparser takes only alternate HTML ones (else the id, see below).
@@ -437,7 +445,7 @@ def _author(index: int, entry: dict[str, Any], doc: _Document) -> str:
     (_sync_author_detail); fastfeedparser keeps the name only, or nothing for an
     atom:author inside an RSS item."""
     author = entry.get("author") or ""
-    if not doc.has_email or b"email" not in doc.raw_segment(index):
+    if not doc.has_email or not doc.entry_has(index, b"email"):
         # No e-mail element in this entry (the document's may be the channel owner's).
         return author
     blocks = _AUTHOR_BLOCK.findall(doc.segment(index))
