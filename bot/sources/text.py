@@ -33,6 +33,10 @@ def html_to_text(markup: str, limit: int = MAX_TEXT_CHARS) -> str:
     # str.split() splits on exactly the characters `\s` matches in a str pattern and drops
     # the ends: the same as collapsing `\s+` to one space and stripping, several times faster.
     # The controls that are also whitespace (\v, \f, \x1c-\x1f) must go before splitting.
+    if text.isprintable():  # no controls, and no whitespace but " " (most titles, names)
+        if "  " in text or text[:1] == " " or text[-1:] == " ":
+            text = " ".join(text.split())
+        return text[:limit]
     if (  # written out: a generator costs more than these scans on a short title
         "\x0b" in text
         or "\x0c" in text
