@@ -89,6 +89,13 @@ DUTCH_HINTS = _words(
     "de het een en van ik je niet dat is op te zijn met voor maar ook wel heel erg was nog we "
     "er hebben bij geen naar deze dit"
 )
+# Function words that settle an English text (none is a Dutch word), and the hints both share.
+ENGLISH_HINTS = _words(
+    "the a an and of i you it that to my your with for but this have has had are were be been "
+    "they he she his her our their what not no will would can could should from at by about "
+    "just very there when which who"
+)
+SHARED_HINTS = _words("is we was op")
 
 # Names of the rule features, in the order `rule_features` returns them (also stored in the
 # weights file, so a mismatch between code and weights is caught at load time).
@@ -208,7 +215,10 @@ def guess_en_nl(text: str, toks: Sequence[str] | None = None) -> str:
     toks = tokens(text) if toks is None else toks
     if not any(t[0].isalpha() for t in toks):
         return "und"
-    nl = sum(1 for t in toks if t in DUTCH_HINTS and t not in {"is", "we", "op"})
+    nl = sum(1 for t in toks if t in DUTCH_HINTS and t not in SHARED_HINTS)
+    en = sum(1 for t in toks if t in ENGLISH_HINTS)
+    if en:  # "The support was terrible.": English function words outvote one Dutch-looking one
+        return "nl" if nl > en else "en"
     return "nl" if nl >= 2 or (nl == 1 and len(toks) <= 6) else "en"
 
 

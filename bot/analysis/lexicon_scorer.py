@@ -43,6 +43,7 @@ DUTCH = {
     "overdreven": -0.4, "overprijsd": -0.6, "ondermaatse": -0.8, "middelmatig": -0.5,
 }  # fmt: skip
 NEGATORS = features.NEGATION
+CLAUSE_ENDS = frozenset(".,;:!?")
 INTENSIFIERS = frozenset("very really so too extremely super zeer erg heel echt zo te".split())  # noqa: SIM905
 _WORD_FORM = re.compile(r'<word form="([^"]+)"[^>]*?polarity="([-0-9.]+)"')
 
@@ -73,6 +74,10 @@ def polarity(toks: list[str], lexicon: dict[str, float]) -> float:
         if p is None:
             continue
         window = toks[max(0, i - 3) : i]
+        for j in range(len(window) - 1, -1, -1):
+            if window[j] in CLAUSE_ENDS:  # "It never shipped. Terrible": no flip across "."
+                window = window[j + 1 :]
+                break
         if any(w in NEGATORS or w.endswith("n't") for w in window):
             p = -0.5 * p
         if window and window[-1] in INTENSIFIERS:
