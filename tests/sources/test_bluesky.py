@@ -9,7 +9,6 @@ import json
 import logging
 import sqlite3
 import threading
-import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -35,6 +34,8 @@ from bot.sources.bluesky import (
 from bot.store import MentionQuery
 from tests.fakes.jetstream_server import FIXTURES, FakeJetstream, make_post
 from tests.fakes.jetstream_server import jetstream_server as jetstream_server  # the fixture
+from tests.fakes.stream_harness import Collector as StreamCollector
+from tests.fakes.stream_harness import Running, running_fixture
 
 RECORDING = FIXTURES / "posts.jsonl"
 FIRST_US = 1795597200114203  # the identity event that opens the recording
@@ -92,21 +93,8 @@ def make_source(
     return source
 
 
-class Collector:
-    """An emit that records each batch and lets a test wait for what it expects."""
-
-    def __init__(self) -> None:
-        self.batches: list[tuple[list[RawEntry], str]] = []
-        self._cond = threading.Condition()
-
-    def __call__(self, entries: Sequence[RawEntry], cursor: str) -> None:
-        with self._cond:
-            self.batches.append((list(entries), cursor))
-            self._cond.notify_all()
-
-    @property
-    def entries(self) -> list[RawEntry]:
-        return [e for batch, _ in self.batches for e in batch]
+class Collector(StreamCollector):
+    """Jetstream's cursor is a number; ids are compared without the at:// prefix."""
 
     @property
     def cursor(self) -> int:
@@ -115,39 +103,8 @@ class Collector:
     def ids(self) -> list[str]:
         return [e.external_id.removeprefix("at://") for e in self.entries]
 
-    def wait(self, done: Callable[[Collector], bool], timeout: float = 10.0) -> bool:
-        with self._cond:
-            return self._cond.wait_for(lambda: done(self), timeout)
 
-
-class Running:
-    """A source's run() in a thread, stopped (and joined) at the end of the test."""
-
-    def __init__(self, source: JetstreamSource, cursor: str = "") -> None:
-        self.stop = threading.Event()
-        self.emit = Collector()
-        self.thread = threading.Thread(target=source.run, args=(self.emit, cursor, self.stop))
-        self.thread.start()
-
-    def end(self) -> float:
-        started = time.monotonic()
-        self.stop.set()
-        self.thread.join(timeout=10)
-        assert not self.thread.is_alive()
-        return time.monotonic() - started
-
-
-@pytest.fixture
-def running() -> Iterator[Callable[..., Running]]:
-    started: list[Running] = []
-
-    def start(source: JetstreamSource, cursor: str = "") -> Running:
-        started.append(Running(source, cursor))
-        return started[-1]
-
-    yield start
-    for run in started:
-        run.end()
+running = running_fixture(Collector)
 
 
 def skipped(reason: str) -> float:

@@ -8,7 +8,7 @@ import io
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from bot.sources.sse import SseDecoder, SseEvent
 from bot.store import MentionQuery
 from tests.fakes.mastodon_server import FakeMastodon, make_status
 from tests.fakes.mastodon_server import mastodon_server as mastodon_server  # the fixture
+from tests.fakes.stream_harness import Collector, Running, running_fixture
 
 TOKEN = "masto-user-token-0123456789abcdef"
 HISTORY = ["113559700000000003", "113559800000000002", "113560000000000001"]
@@ -61,62 +62,7 @@ def make_source(
     return source
 
 
-class Collector:
-    """An emit that records each batch and lets a test wait for what it expects."""
-
-    def __init__(self) -> None:
-        self.batches: list[tuple[list[RawEntry], str]] = []
-        self._cond = threading.Condition()
-
-    def __call__(self, entries: Sequence[RawEntry], cursor: str) -> None:
-        with self._cond:
-            self.batches.append((list(entries), cursor))
-            self._cond.notify_all()
-
-    @property
-    def entries(self) -> list[RawEntry]:
-        return [e for batch, _ in self.batches for e in batch]
-
-    @property
-    def cursor(self) -> str:
-        return self.batches[-1][1] if self.batches else ""
-
-    def wait(self, done: Callable[[Collector], bool], timeout: float = 10.0) -> bool:
-        with self._cond:
-            return self._cond.wait_for(lambda: done(self), timeout)
-
-    def ids(self) -> list[str]:
-        return [e.external_id for e in self.entries]
-
-
-class Running:
-    """A source's run() in a thread, stopped (and joined) at the end of the test."""
-
-    def __init__(self, source: MastodonSource, cursor: str = "") -> None:
-        self.stop = threading.Event()
-        self.emit = Collector()
-        self.thread = threading.Thread(target=source.run, args=(self.emit, cursor, self.stop))
-        self.thread.start()
-
-    def end(self) -> float:
-        started = time.monotonic()
-        self.stop.set()
-        self.thread.join(timeout=10)
-        assert not self.thread.is_alive()
-        return time.monotonic() - started
-
-
-@pytest.fixture
-def running() -> Iterator[Callable[..., Running]]:
-    started: list[Running] = []
-
-    def start(source: MastodonSource, cursor: str = "") -> Running:
-        started.append(Running(source, cursor))
-        return started[-1]
-
-    yield start
-    for run in started:
-        run.end()
+running = running_fixture()
 
 
 def malformed_count() -> float:
