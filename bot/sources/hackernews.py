@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import time
 from collections import deque
 from collections.abc import Callable
@@ -21,13 +20,12 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
-
 from bot.config import ConfigError, SourceConfig
 from bot.http import FetchError, HttpFetcher, redact
 from bot.models import RawEntry
 from bot.sources.base import FeedState, FetchResult, SourceError, SourceLimits
 from bot.sources.feeds import source_error
+from bot.sources.retry import retrying
 from bot.sources.text import html_to_text
 
 log = logging.getLogger(__name__)
@@ -97,40 +95,6 @@ def parse_page(body: bytes) -> tuple[list[dict[str, Any]], int]:
     pages = document.get("nbPages")
     hits = [h for h in document["hits"] if isinstance(h, dict)]
     return hits, pages if isinstance(pages, int) else 1
-
-
-def retrying(
-    name: str, attempts: int, sleep: Callable[[float], None], max_wait: float = 30.0
-) -> Retrying:
-    """Retries of a transient FetchError within one poll, as FeedSource does: a server's
-    Retry-After is obeyed when it is short; a longer one ends the poll (the poller then waits
-    it out) instead of being slept through here."""
-
-    def worth_it(error: BaseException) -> bool:
-        return (
-            isinstance(error, FetchError)
-            and not error.permanent
-            and (error.retry_after is None or error.retry_after <= max_wait)
-        )
-
-    def wait(state: RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, FetchError) and error.retry_after is not None:
-            return min(error.retry_after, max_wait)
-        return min(max_wait, 2.0 ** (state.attempt_number - 1) + random.uniform(0, 1))
-
-    def before_sleep(state: RetryCallState) -> None:
-        error = state.outcome.exception() if state.outcome else ""
-        log.info("source %s: attempt %d failed (%s); retrying", name, state.attempt_number, error)
-
-    return Retrying(
-        retry=retry_if_exception(worth_it),
-        stop=stop_after_attempt(max(1, attempts)),
-        wait=wait,
-        sleep=sleep,
-        reraise=True,
-        before_sleep=before_sleep,
-    )
 
 
 class HackerNewsSource:

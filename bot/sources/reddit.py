@@ -44,7 +44,7 @@ from bot.http import (
 from bot.models import RawEntry
 from bot.sources.base import FeedState, FetchResult, SourceError, SourceLimits
 from bot.sources.feeds import parse_feed, source_error
-from bot.sources.hackernews import retrying
+from bot.sources.retry import retrying
 
 log = logging.getLogger(__name__)
 
