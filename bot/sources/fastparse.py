@@ -87,17 +87,22 @@ def parse_fast(source: str, body: bytes, content_type: str = "") -> list[RawEntr
     _require_utf8(body, content_type)
     _require_well_formed_references(body)
     try:
-        entries = fastfeedparser.parse(body).entries
+        entries = _parse(body)
     except ValueError as exc:
         inner = _embedded_atom_feed(body) if "HTML page" in str(exc) else None
         if inner is None:
             raise
-        body, entries = inner, fastfeedparser.parse(inner).entries
+        body, entries = inner, _parse(inner)
     doc = _Document(body, len(entries))
     return [
         feeds.entry_to_raw(source, _as_feedparser(index, entry, doc))
         for index, entry in enumerate(entries)
     ]
+
+
+def _parse(body: bytes) -> list[Any]:
+    """fastfeedparser's entries without the categories, which no mention uses."""
+    return list(fastfeedparser.parse(body, include_tags=False).entries)
 
 
 def _require_utf8(body: bytes, content_type: str) -> None:
