@@ -26,7 +26,7 @@ from bot.sources.fastparse import (
     parse_fast,
 )
 from bot.sources.feeds import entry_to_raw, parse_feed
-from bot.sources.text import _unescape, html_to_text
+from bot.sources.text import _COMMON_REFERENCES, _unescape, html_to_text
 from tests.conftest import SHARED, shared_path
 
 SAMPLE_DIRS = ("google-alerts", "youtube", "generated", "feedjira-misc")
@@ -268,9 +268,11 @@ def test_email_elements_are_found_exactly_as_the_reference_regex_would() -> None
 
 
 def test_common_references_are_unescaped_exactly_as_html_unescape_does() -> None:
-    pieces = ["&", "nbsp", ";", "&nbsp;", "&#32;", "&#", "32", "&#x", "&amp", "&nbsp", "a", " "]
+    pieces = ["&", "nbsp", ";", "&nbsp;", "&#32;", "&#", "32", "&#x", "&amp", "&nbsp", "a", " ",
+              "&amp;", "amp", "quot", "lt", "#39", "'", '"', "<", ">", "&lt", "&quot"]  # fmt: skip
+    pieces += [reference for reference, _ in _COMMON_REFERENCES]
     rng = random.Random(4)
-    for _ in range(20_000):
+    for _ in range(50_000):
         text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 10)))
         assert _unescape(text) == html.unescape(text), text
 
