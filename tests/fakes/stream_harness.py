@@ -1,16 +1,24 @@
-"""Running a StreamSource in a test: an emit that records each batch and can be waited on, and
-the source's run() in a thread that is stopped and joined at the end of the test."""
+"""Running a StreamSource in a test: an emit that records each batch and can be waited on, the
+source's run() in a thread that is stopped and joined at the end of the test, and the source
+run through the real runtime and store (StoredStream)."""
 
 from __future__ import annotations
 
+import io
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bot.chat.notifier import ConsoleNotifier
+from bot.config import BrandConfig, SourceConfig, WatchList, load_settings
 from bot.models import RawEntry
+from bot.runtime import Runtime, StreamJob, build_runtime, run_stream
+from bot.sources.base import Emit
 
 
 class Collector:
@@ -75,3 +83,60 @@ def running_fixture(collector: type[Collector] = Collector) -> Any:
             run.end()
 
     return running
+
+
+class StoredStream:
+    """One stream source of a watch list run through the real runtime (brand matcher,
+    pipeline, SQLite store, `run_stream` saving the cursor) in a thread. `stored` sees each
+    batch after run_stream has stored it; `reopened()` is a fresh runtime on the same store."""
+
+    def __init__(self, tmp_path: Path, config: SourceConfig, stored: Collector) -> None:
+        self.settings = load_settings(
+            allow_private_hosts=["127.0.0.1"],
+            database_url=f"sqlite:///{tmp_path / 'bot.db'}",
+            scorer="lexicon",
+        )
+        self.watch = WatchList(brand=[BrandConfig(name="Acme", terms=["acme"], sources=[config])])
+        self.runtime = build_runtime(
+            self.settings, ConsoleNotifier(io.StringIO()), watch=self.watch
+        )
+        [self.job] = self.runtime.streams
+        self.stored = stored
+        self.stop = threading.Event()
+        self.thread = threading.Thread(
+            target=run_stream,
+            args=(self.runtime, StreamJob(self.job.brand, self), self.stop, threading.Event()),
+        )
+
+    @property
+    def source(self) -> Any:
+        return self.job.source
+
+    @property
+    def name(self) -> str:
+        return str(self.source.name)
+
+    def run(self, emit: Emit, cursor: str, stop: threading.Event) -> None:
+        """What run_stream drives: the real source, with each stored batch copied to `stored`."""
+
+        def observed(entries: Sequence[RawEntry], cursor: str) -> None:
+            emit(entries, cursor)
+            self.stored(entries, cursor)
+
+        self.source.run(observed, cursor, stop)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def end(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=10)
+        self.runtime.close()
+
+    @contextmanager
+    def reopened(self) -> Iterator[Runtime]:
+        runtime = build_runtime(self.settings, ConsoleNotifier(io.StringIO()), watch=self.watch)
+        try:
+            yield runtime
+        finally:
+            runtime.close()

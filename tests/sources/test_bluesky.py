@@ -4,7 +4,6 @@ store), bad frames, stop, the URL guard and check()."""
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import sqlite3
@@ -17,11 +16,9 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
-from bot.chat.notifier import ConsoleNotifier
-from bot.config import BrandConfig, Settings, SourceConfig, WatchList, load_settings
+from bot.config import Settings, SourceConfig, load_settings
 from bot.http import HttpFetcher
 from bot.models import RawEntry
-from bot.runtime import StreamJob, build_runtime, run_stream
 from bot.sources.base import SourceError
 from bot.sources.bluesky import (
     JetstreamSource,
@@ -35,7 +32,7 @@ from bot.store import MentionQuery
 from tests.fakes.jetstream_server import FIXTURES, FakeJetstream, make_post
 from tests.fakes.jetstream_server import jetstream_server as jetstream_server  # the fixture
 from tests.fakes.stream_harness import Collector as StreamCollector
-from tests.fakes.stream_harness import Running, running_fixture
+from tests.fakes.stream_harness import Running, StoredStream, running_fixture
 
 RECORDING = FIXTURES / "posts.jsonl"
 FIRST_US = 1795597200114203  # the identity event that opens the recording
@@ -179,37 +176,14 @@ def test_a_drop_mid_stream_resumes_from_the_rewound_cursor_with_nothing_lost_or_
     jetstream_server: FakeJetstream, tmp_path: Path
 ) -> None:
     """Through the real runtime: brand matcher, pipeline, SQLite store, saved cursor."""
-    settings = load_settings(
-        allow_private_hosts=["127.0.0.1"],
-        database_url=f"sqlite:///{tmp_path / 'bot.db'}",
-        scorer="lexicon",
-    )
     config = SourceConfig(name="bsky", kind="bluesky", url=jetstream_server.url)
-    watch = WatchList(brand=[BrandConfig(name="Acme", terms=["acme"], sources=[config])])
-    runtime = build_runtime(settings, ConsoleNotifier(io.StringIO()), watch=watch)
-    [job] = runtime.streams
-    real = job.source
-    assert isinstance(real, JetstreamSource)
-    real.tuning = replace(real.tuning, backoff_base=0.05, backoff_max=0.5)
     stored = Collector()  # sees each batch after run_stream's emit has stored it
-
-    class Observed:
-        name = real.name
-
-        def run(self, emit, cursor, stop) -> None:  # type: ignore[no-untyped-def]
-            def observed(entries: Sequence[RawEntry], cursor: str) -> None:
-                emit(entries, cursor)
-                stored(entries, cursor)
-
-            real.run(observed, cursor, stop)
-
+    stream = StoredStream(tmp_path, config, stored)
+    assert isinstance(stream.source, JetstreamSource)
+    stream.source.tuning = replace(stream.source.tuning, backoff_base=0.05, backoff_max=0.5)
     # identity, the English complaint, a like, the Dutch complaint, then the line goes dead
     jetstream_server.drop_after = 4
-    stop, wake = threading.Event(), threading.Event()
-    thread = threading.Thread(
-        target=run_stream, args=(runtime, StreamJob(job.brand, Observed()), stop, wake)
-    )
-    thread.start()
+    stream.start()
     try:
         assert jetstream_server.wait_for_connections(2)  # dropped, and connected again
         assert stored.wait(lambda c: c.cursor == LAST_US)
@@ -217,19 +191,14 @@ def test_a_drop_mid_stream_resumes_from_the_rewound_cursor_with_nothing_lost_or_
         jetstream_server.publish(live)
         assert stored.wait(lambda c: c.cursor == live["time_us"])
     finally:
-        stop.set()
-        thread.join(timeout=10)
-        runtime.close()
+        stream.end()
     dutch_us = 1795597204614960  # the last event read before the drop
     first, second = jetstream_server.cursors()
     assert first is None  # a new source starts from the live tail
     assert second == dutch_us - 5_000_000  # rewound five seconds, as Jetstream advises
-    reopened = build_runtime(settings, ConsoleNotifier(io.StringIO()), watch=watch)
-    try:
+    with stream.reopened() as reopened:
         mentions = reopened.store.find_mentions(MentionQuery())
         assert reopened.store.feed_state("bsky").cursor == str(live["time_us"])
-    finally:
-        reopened.close()
     expected = sorted([*MATCHING, f"{live['did']}/app.bsky.feed.post/{live['commit']['rkey']}"])
     assert sorted(m.external_id.removeprefix("at://") for m in mentions) == expected
     assert sorted(stored.ids()) == expected  # and the replay handed nothing on twice

@@ -4,22 +4,17 @@ and the tag RSS feed, bad events, stop, and check()."""
 
 from __future__ import annotations
 
-import io
 import logging
-import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
 
-from bot.chat.notifier import ConsoleNotifier
-from bot.config import BrandConfig, Settings, SourceConfig, WatchList, load_settings
+from bot.config import Settings, SourceConfig, load_settings
 from bot.http import HttpFetcher
-from bot.models import RawEntry
-from bot.runtime import StreamJob, build_runtime, run_stream
 from bot.sources.base import SourceError
 from bot.sources.mastodon import MastodonSource, build
 from bot.sources.mastodon_api import id_key, link_min_id, streaming_base
@@ -27,7 +22,7 @@ from bot.sources.sse import SseDecoder, SseEvent
 from bot.store import MentionQuery
 from tests.fakes.mastodon_server import FakeMastodon, make_status
 from tests.fakes.mastodon_server import mastodon_server as mastodon_server  # the fixture
-from tests.fakes.stream_harness import Collector, Running, running_fixture
+from tests.fakes.stream_harness import Collector, Running, StoredStream, running_fixture
 
 TOKEN = "masto-user-token-0123456789abcdef"
 HISTORY = ["113559700000000003", "113559800000000002", "113560000000000001"]
@@ -129,37 +124,14 @@ def test_a_drop_mid_stream_is_caught_up_with_nothing_lost_or_stored_twice(
     mastodon_server: FakeMastodon, tmp_path: Path
 ) -> None:
     """Through the real runtime: pipeline, SQLite store, cursor saved after each batch."""
-    settings = load_settings(
-        allow_private_hosts=["127.0.0.1"],
-        database_url=f"sqlite:///{tmp_path / 'bot.db'}",
-        scorer="lexicon",
-    )
-    source = SourceConfig(name="masto", kind="mastodon", instance=mastodon_server.base_url,
+    config = SourceConfig(name="masto", kind="mastodon", instance=mastodon_server.base_url,
                           tag="acme")  # fmt: skip
-    watch = WatchList(brand=[BrandConfig(name="Acme", terms=["acme"], sources=[source])])
-    runtime = build_runtime(settings, ConsoleNotifier(io.StringIO()), watch=watch)
-    [job] = runtime.streams
-    real = job.source
-    assert isinstance(real, MastodonSource)
-    real.tuning = replace(real.tuning, backoff_base=0.05, backoff_max=0.5)
     stored = Collector()  # sees each batch after run_stream's emit has stored it
-
-    class Observed:
-        name = real.name
-
-        def run(self, emit, cursor, stop) -> None:  # type: ignore[no-untyped-def]
-            def observed(entries: Sequence[RawEntry], cursor: str) -> None:
-                emit(entries, cursor)
-                stored(entries, cursor)
-
-            real.run(observed, cursor, stop)
-
+    stream = StoredStream(tmp_path, config, stored)
+    assert isinstance(stream.source, MastodonSource)
+    stream.source.tuning = replace(stream.source.tuning, backoff_base=0.05, backoff_max=0.5)
     mastodon_server.drop_after = 2  # the English and Dutch updates, then the line goes dead
-    stop, wake = threading.Event(), threading.Event()
-    thread = threading.Thread(
-        target=run_stream, args=(runtime, StreamJob(job.brand, Observed()), stop, wake)
-    )
-    thread.start()
+    stream.start()
     try:
         assert mastodon_server.wait_for_streams(2)  # dropped, and connected again
         assert stored.wait(lambda c: c.cursor == "113560100000000015")
@@ -167,19 +139,14 @@ def test_a_drop_mid_stream_is_caught_up_with_nothing_lost_or_stored_twice(
         mastodon_server.publish(live)
         assert stored.wait(lambda c: c.cursor == live["id"])
     finally:
-        stop.set()
-        thread.join(timeout=10)
-        runtime.close()
+        stream.end()
     # the boost and the content-warning post were sent while we were away: found by catch-up
     catch_up = [r.query.get("min_id") for r in mastodon_server.requests_to(
         "/api/v1/timelines/tag/acme")]  # fmt: skip
     assert "113560100000000012" in catch_up
-    reopened = build_runtime(settings, ConsoleNotifier(io.StringIO()), watch=watch)
-    try:
+    with stream.reopened() as reopened:
         mentions = reopened.store.find_mentions(MentionQuery())
         assert reopened.store.feed_state("masto").cursor == live["id"]
-    finally:
-        reopened.close()
     ids = sorted(m.external_id.rsplit("/", 1)[-1] for m in mentions)
     assert ids == sorted(
         [*HISTORY, "113560099000000009", "113560100000000011", "113560100000000012",
