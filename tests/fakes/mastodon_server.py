@@ -23,13 +23,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 from xml.sax.saxutils import escape
 
 import pytest
+
+from tests.fakes.loopback import LoopbackServer, QuietHandler
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "mastodon"
 HOST = "mastodon.example"
@@ -92,7 +94,7 @@ def _key(status: dict[str, Any]) -> tuple[int, str]:
     return (len(status["id"]), status["id"])
 
 
-class FakeMastodon:
+class FakeMastodon(LoopbackServer):
     def __init__(self, tag: str = "acme", *, recording: Path = FIXTURES / "stream.sse") -> None:
         self.tag = tag
         self.timeline: dict[str, dict[str, Any]] = {
@@ -116,25 +118,13 @@ class FakeMastodon:
         self.streams_opened = 0
         self._subscribers: list[queue.Queue[bytes | None]] = []
         self._cond = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,))
-        self._thread.daemon = True
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> FakeMastodon:
-        self._thread.start()
-        return self
+        super().__init__()
 
     def stop(self) -> None:
         with self._cond:
             for subscriber in self._subscribers:
                 subscriber.put(None)
-        self._server.shutdown()
-        self._server.server_close()
+        super().stop()
 
     # ---- what a test or a benchmark does --------------------------------------------------
 
@@ -223,12 +213,7 @@ class FakeMastodon:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 query = {k: v[0] for k, v in parse_qs(parts.query).items()}

@@ -23,10 +23,12 @@ import copy
 import json
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.loopback import LoopbackServer, QuietHandler
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 HN_FIXTURE = FIXTURES / "hackernews" / "search_by_date.json"
@@ -52,7 +54,7 @@ class Answer:
     body: bytes
 
 
-class PlatformApi:
+class PlatformApi(LoopbackServer):
     def __init__(self) -> None:
         self.hits: list[dict[str, Any]] = json.loads(HN_FIXTURE.read_text())["hits"]
         self.posts: list[dict[str, Any]] = json.loads(REDDIT_LISTING.read_text())["data"][
@@ -69,23 +71,7 @@ class PlatformApi:
         self._live_tokens: set[str] = set()
         self._failures: dict[str, list[Answer]] = {}
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), daemon=True
-        )
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> PlatformApi:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__()
 
     # ---- what tests change --------------------------------------------------------------
 
@@ -208,14 +194,10 @@ class PlatformApi:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         api = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        class Handler(QuietHandler):
             # Headers and body go out in two writes: without this, Nagle and the client's
             # delayed ACK add ~40 ms to every answer that has a body.
             disable_nagle_algorithm = True
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
 
             def do_GET(self) -> None:
                 self._serve("GET", "")
