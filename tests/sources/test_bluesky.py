@@ -8,7 +8,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -62,18 +62,6 @@ POST_TIMES = {
 
 def acme(text: str) -> bool:
     return "acme" in text.lower()
-
-
-@pytest.fixture
-def settings() -> Settings:
-    return load_settings(allow_private_hosts=["127.0.0.1"], fetch_timeout=5.0)
-
-
-@pytest.fixture
-def fetcher(settings: Settings) -> Iterator[HttpFetcher]:
-    f = HttpFetcher.from_settings(settings)
-    yield f
-    f.close()
 
 
 def make_source(

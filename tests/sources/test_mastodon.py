@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from prometheus_client import REGISTRY
 
-from bot.config import Settings, SourceConfig, load_settings
+from bot.config import Settings, SourceConfig
 from bot.http import HttpFetcher
 from bot.sources.base import SourceError
 from bot.sources.mastodon import MastodonSource, build
@@ -27,18 +26,6 @@ from tests.fakes.stream_harness import Collector, Running, StoredStream, running
 TOKEN = "masto-user-token-0123456789abcdef"
 HISTORY = ["113559700000000003", "113559800000000002", "113560000000000001"]
 URI = "https://mastodon.example/users/dana/statuses/"
-
-
-@pytest.fixture
-def settings() -> Settings:
-    return load_settings(allow_private_hosts=["127.0.0.1"], fetch_timeout=5.0)
-
-
-@pytest.fixture
-def fetcher(settings: Settings) -> Iterator[HttpFetcher]:
-    f = HttpFetcher.from_settings(settings)
-    yield f
-    f.close()
 
 
 def make_source(
