@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.models import RawEntry
 
@@ -58,6 +59,18 @@ class SourceError(Exception):
     def __init__(self, message: str, *, permanent: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+
+
+def json_answer(body: bytes | bytearray, what: str) -> Any:
+    """A platform's JSON answer, or a transient SourceError that says `what` answered with
+    something else (a proxy's HTML error page, a cut body): the next poll may well work."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise SourceError(
+            f"{what} answered with something that is not JSON "
+            f"({type(exc).__name__}: {str(exc)[:80]})"
+        ) from None
 
 
 class Source(Protocol):

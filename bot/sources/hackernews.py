@@ -11,7 +11,6 @@ restart, by the store's dedup. A new source (no cursor) reads the last hour only
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections import deque
@@ -23,7 +22,7 @@ from urllib.parse import urlencode
 from bot.config import ConfigError, SourceConfig
 from bot.http import FetchError, HttpFetcher, redact
 from bot.models import RawEntry
-from bot.sources.base import FeedState, FetchResult, SourceError, SourceLimits
+from bot.sources.base import FeedState, FetchResult, SourceError, SourceLimits, json_answer
 from bot.sources.feeds import source_error
 from bot.sources.retry import retrying
 from bot.sources.text import html_to_text
@@ -85,11 +84,7 @@ def hit_to_entry(source: str, hit: dict[str, Any]) -> RawEntry:
 
 def parse_page(body: bytes) -> tuple[list[dict[str, Any]], int]:
     """An Algolia answer's hits and nbPages; SourceError (transient) when it is not one."""
-    try:
-        document = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise SourceError(f"hacker news search answered with something that is not JSON "
-                          f"({type(exc).__name__}: {str(exc)[:80]})") from None  # fmt: skip
+    document = json_answer(body, "hacker news search")
     if not isinstance(document, dict) or not isinstance(document.get("hits"), list):
         raise SourceError("hacker news search answered JSON without a hits list")
     pages = document.get("nbPages")

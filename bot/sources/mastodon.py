@@ -37,7 +37,7 @@ from bot.http import (
     redact,
     redirect_target,
 )
-from bot.sources.base import DEFAULT_LIMITS, Emit, SourceError, SourceLimits
+from bot.sources.base import DEFAULT_LIMITS, Emit, SourceError, SourceLimits, json_answer
 from bot.sources.feeds import parse_feed
 from bot.sources.mastodon_api import (
     id_from_url,
@@ -398,10 +398,7 @@ class MastodonSource:
             body += chunk
             if len(body) > self.tuning.max_body_bytes:
                 raise SourceError(f"answer over {self.tuning.max_body_bytes:,} bytes")
-        try:
-            return json.loads(body)
-        except (ValueError, RecursionError) as exc:
-            raise SourceError(f"answer is not JSON: {exc}") from None
+        return json_answer(body, f"mastodon {self.name}")
 
     # ---- check ----------------------------------------------------------------------------
 

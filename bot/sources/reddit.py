@@ -17,7 +17,6 @@ and -Reset are honoured (FetchResult.min_wait), and a 429's Retry-After ends the
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import re
 import time
@@ -42,7 +41,7 @@ from bot.http import (
     redact,
 )
 from bot.models import RawEntry
-from bot.sources.base import FeedState, FetchResult, SourceError, SourceLimits
+from bot.sources.base import FeedState, FetchResult, SourceError, SourceLimits, json_answer
 from bot.sources.feeds import parse_feed, source_error
 from bot.sources.retry import retrying
 
@@ -99,11 +98,7 @@ def post_to_entry(source: str, post: dict[str, Any]) -> RawEntry:
 
 def parse_listing(body: bytes) -> tuple[list[dict[str, Any]], str]:
     """A Listing's children and its `after`; SourceError (transient) when it is not one."""
-    try:
-        document = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        raise SourceError(f"reddit search answered with something that is not JSON "
-                          f"({type(exc).__name__}: {str(exc)[:80]})") from None  # fmt: skip
+    document = json_answer(body, "reddit search")
     data = document.get("data") if isinstance(document, dict) else None
     children = data.get("children") if isinstance(data, dict) else None
     if not isinstance(children, list):
@@ -286,11 +281,7 @@ class RedditSource:
             raise SourceError(f"reddit refused REDDIT_CLIENT_ID/SECRET (HTTP {answer.status} "
                               "from the token endpoint)", permanent=True)  # fmt: skip
         self._checked(answer, url)
-        try:
-            document = json.loads(answer.body)
-        except (ValueError, RecursionError):
-            raise SourceError("reddit's token endpoint answered with something that is not "
-                              "JSON") from None  # fmt: skip
+        document = json_answer(answer.body, "reddit's token endpoint")
         token = document.get("access_token") if isinstance(document, dict) else None
         expires = document.get("expires_in") if isinstance(document, dict) else None
         if not isinstance(token, str) or not token or not isinstance(expires, int | float):
