@@ -29,8 +29,7 @@ from typing import Any
 from bot import metrics
 from bot.pipeline import BrandRule, Pipeline, PipelineReport
 from bot.sources.base import FeedState, FetchResult, Source, SourceError, limits_of
-from bot.store.base import Store
-from bot.store.sql_sources import PollRecord
+from bot.store.base import PollRecord, Store
 
 log = logging.getLogger(__name__)
 
@@ -174,10 +173,13 @@ class Poller:
         now = self.clock()
         names = [job.source.name for job in batch]
         try:
-            leased = lease_feeds(
-                self.store, names, self.holder, now, now + timedelta(seconds=self.lease_seconds)
+            leased = self.store.lease_feeds(
+                names,
+                holder=self.holder,
+                now=now,
+                until=now + timedelta(seconds=self.lease_seconds),
             )
-            states = feed_states(self.store, [n for n in names if n in leased])
+            states = self.store.feed_states([n for n in names if n in leased])
         except Exception as exc:  # the database is away: try again soon, like any failure
             report.polled += len(batch)
             report.failed += len(batch)
@@ -342,36 +344,16 @@ def default_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{random.getrandbits(32):08x}"
 
 
-# --- the store, a batch at a time (SQL stores), else one feed at a time -----------------------
-def lease_feeds(
-    store: Store, names: list[str], holder: str, now: datetime, until: datetime
-) -> set[str]:
-    batch = getattr(store, "lease_feeds", None)
-    if batch is not None:
-        return batch(names, holder=holder, now=now, until=until)  # type: ignore[no-any-return]
-    return {n for n in names if store.lease_feed(n, holder=holder, now=now, until=until)}
-
-
-def feed_states(store: Store, names: list[str]) -> dict[str, FeedState]:
-    batch = getattr(store, "feed_states", None)
-    if batch is not None:
-        return batch(names)  # type: ignore[no-any-return]
-    return {n: store.feed_state(n) for n in names}
-
-
 def finish_polls(store: Store, records: list[PollRecord], holder: str) -> None:
-    batch = getattr(store, "finish_polls", None)
-    if batch is not None:
-        try:
-            batch(records, holder=holder)
-            return
-        except Exception:  # health is bookkeeping, a lease expires: never fail the round
-            log.warning("could not write back %d polls; one by one", len(records), exc_info=True)
+    """Write back finished polls in one transaction; if that fails, one by one, so a single
+    bad record does not cost the others their health and released leases."""
+    try:
+        store.finish_polls(records, holder=holder)
+        return
+    except Exception:  # health is bookkeeping, a lease expires: never fail the round
+        log.warning("could not write back %d polls; one by one", len(records), exc_info=True)
     for r in records:
         try:
-            if r.state is not None:
-                store.save_feed_state(r.source, r.state, at=r.at)
-            store.record_poll(r.source, at=r.at, interval=r.interval, items=r.items, error=r.error)
-            store.release_feed(r.source, holder=holder, next_due=r.next_due)
+            store.finish_polls([r], holder=holder)
         except Exception:
             log.warning("source %s: could not write back its poll", r.source, exc_info=True)

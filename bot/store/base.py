@@ -62,6 +62,20 @@ class SourceStatus:
     ops_alerted_at: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class PollRecord:
+    """What one finished poll leaves in the store: its health, its lease given back until
+    `next_due`, and its new state when it has one (saved only once its entries are stored)."""
+
+    source: str
+    at: datetime
+    interval: float
+    next_due: datetime
+    items: int = 0
+    error: str = ""
+    state: FeedState | None = None
+
+
 class Store(abc.ABC):
     """Thread-safe: the poller, the outbox and chat handlers share one instance."""
 
@@ -164,6 +178,22 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def release_feed(self, source: str, *, holder: str, next_due: datetime) -> None:
         """Done polling: keep others off `source` until it is due again."""
+
+    # A round polls thousands of feeds: these do the above for many at once, in one
+    # transaction each (a commit per feed is most of a poll's cost otherwise).
+    @abc.abstractmethod
+    def feed_states(self, sources: Sequence[str]) -> dict[str, FeedState]:
+        """The state of each of `sources` that has one."""
+
+    @abc.abstractmethod
+    def lease_feeds(
+        self, sources: Sequence[str], *, holder: str, now: datetime, until: datetime
+    ) -> set[str]:
+        """`lease_feed` for many sources; returns those we now hold."""
+
+    @abc.abstractmethod
+    def finish_polls(self, records: Sequence[PollRecord], *, holder: str) -> None:
+        """For each record: save its state (if any), count the poll, give back the lease."""
 
     @abc.abstractmethod
     def record_poll(

@@ -3,28 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from bot.sources.base import FeedState
-from bot.store.base import SourceStatus
+from bot.store.base import PollRecord, SourceStatus
 from bot.store.sql_base import SqlBase, Tx, from_epoch, to_epoch
 
 IN_CHUNK = 500  # ids per IN (...): under SQLite's variable limit
-
-
-@dataclass(frozen=True, slots=True)
-class PollRecord:
-    """What one finished poll leaves in the store: its health, its lease given back until
-    `next_due`, and its new state when it has one (saved only once its entries are stored)."""
-
-    source: str
-    at: datetime
-    interval: float
-    next_due: datetime
-    items: int = 0
-    error: str = ""
-    state: FeedState | None = None
 
 
 class SourcesSql(SqlBase):
