@@ -218,9 +218,8 @@ class Poller:
                 )
         except SourceError as exc:
             report.failed += 1
-            retry_after = getattr(exc, "retry_after", None)
             return self._failed(
-                job, started, str(exc), permanent=exc.permanent, retry_after=retry_after
+                job, started, str(exc), permanent=exc.permanent, retry_after=exc.retry_after
             )
         except Exception as exc:  # a bug or a database hiccup in one source never stops the rest
             log.exception("source %s: unexpected error", job.source.name)

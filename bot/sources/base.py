@@ -54,11 +54,15 @@ def limits_of(source: object) -> SourceLimits:
 
 
 class SourceError(Exception):
-    """A poll failed. `permanent`: retrying soon will not help (404, not a feed, refused URL)."""
+    """A poll failed. `permanent`: retrying soon will not help (404, not a feed, refused URL).
+    `retry_after`: seconds the server asked us to stay away (429/503), when it said."""
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(
+        self, message: str, *, permanent: bool = False, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.retry_after = retry_after
 
 
 def json_answer(body: bytes | bytearray, what: str) -> Any:

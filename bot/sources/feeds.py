@@ -13,7 +13,6 @@ import asyncio
 import hashlib
 import json
 import logging
-import random
 import re
 import time
 from collections.abc import Callable
@@ -21,12 +20,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import feedparser
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception,
-    stop_after_attempt,
-)
 
 from bot.config import SourceConfig
 from bot.http import FetchError, FetchResponse, HttpFetcher
@@ -34,6 +27,14 @@ from bot.matching import REDIRECTORS, unwrap_redirect
 from bot.models import RawEntry
 from bot.sources import fastparse
 from bot.sources.base import FeedState, FetchResult, SourceError
+from bot.sources.retry import (
+    MAX_WAIT,
+    log_retry,
+    retry_wait,
+    retrying,
+    source_error,
+    worth_retrying,
+)
 from bot.sources.text import html_to_text
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ class FeedSource:
         *,
         attempts: int = 3,
         sleep: Callable[[float], None] = time.sleep,
-        max_wait: float = 30.0,
+        max_wait: float = MAX_WAIT,
     ) -> None:
         self.name = name
         self.url = url
@@ -64,7 +65,7 @@ class FeedSource:
 
     def fetch(self, state: FeedState) -> FetchResult:
         try:
-            response = self._retrying()(
+            response = retrying(self.name, self.attempts, self.sleep, self.max_wait)(
                 self.fetcher.get, self.url, etag=state.etag, last_modified=state.last_modified
             )
         except FetchError as exc:
@@ -84,10 +85,10 @@ class FeedSource:
                 )
                 return self._result(state, response)
             except FetchError as exc:
-                if attempt >= self.attempts or not self._worth_retrying(exc):
+                if attempt >= self.attempts or not worth_retrying(exc, self.max_wait):
                     raise source_error(exc) from None
-                delay = self._wait(exc, attempt)
-                log.info("source %s: attempt %d failed (%s); retrying", self.name, attempt, exc)
+                delay = retry_wait(exc, attempt, self.max_wait)
+                log_retry(self.name, attempt, exc)
             if self.sleep is time.sleep:
                 await asyncio.sleep(delay)
             else:  # a test's sleep
@@ -102,50 +103,6 @@ class FeedSource:
             etag=response.etag, last_modified=response.last_modified, cursor=state.cursor
         )
         return FetchResult(entries, new_state, min_wait=min_wait)
-
-    def _worth_retrying(self, error: BaseException) -> bool:
-        # Not when the server asked for more than we would wait here: the poller then
-        # schedules the next poll after its Retry-After instead of knocking again.
-        return (
-            isinstance(error, FetchError)
-            and not error.permanent
-            and (error.retry_after is None or error.retry_after <= self.max_wait)
-        )
-
-    def _wait(self, error: BaseException | None, attempt: int) -> float:
-        # A server that says when to come back is obeyed (within reason); else exponential
-        # from 1 s with up to 1 s of jitter, as tenacity's wait_exponential_jitter.
-        if isinstance(error, FetchError) and error.retry_after is not None:
-            return min(error.retry_after, self.max_wait)
-        return min(self.max_wait, 2.0 ** (attempt - 1) + random.uniform(0, 1))
-
-    def _retrying(self) -> Retrying:
-        def wait(retry_state: RetryCallState) -> float:
-            outcome = retry_state.outcome
-            error = outcome.exception() if outcome is not None else None
-            return self._wait(error, retry_state.attempt_number)
-
-        return Retrying(
-            retry=retry_if_exception(self._worth_retrying),
-            stop=stop_after_attempt(self.attempts),
-            wait=wait,
-            sleep=self.sleep,
-            reraise=True,
-            before_sleep=lambda s: log.info(
-                "source %s: attempt %d failed (%s); retrying",
-                self.name,
-                s.attempt_number,
-                s.outcome.exception() if s.outcome else "",
-            ),
-        )
-
-
-def source_error(exc: FetchError) -> SourceError:
-    """A fetch error as the poller sees it; a server's Retry-After rides along, so the next
-    poll waits at least that long."""
-    error = SourceError(str(exc), permanent=exc.permanent)
-    error.retry_after = exc.retry_after  # type: ignore[attr-defined]
-    return error
 
 
 def build_source(config: SourceConfig, fetcher: HttpFetcher, settings: Any = None) -> FeedSource:

@@ -23,8 +23,7 @@ from bot.config import ConfigError, SourceConfig
 from bot.http import FetchError, HttpFetcher, redact
 from bot.models import RawEntry
 from bot.sources.base import FeedState, FetchResult, SourceError, SourceLimits, json_answer
-from bot.sources.feeds import source_error
-from bot.sources.retry import retrying
+from bot.sources.retry import retrying, source_error
 from bot.sources.text import html_to_text
 
 log = logging.getLogger(__name__)

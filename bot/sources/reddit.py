@@ -42,8 +42,8 @@ from bot.http import (
 )
 from bot.models import RawEntry
 from bot.sources.base import FeedState, FetchResult, SourceError, SourceLimits, json_answer
-from bot.sources.feeds import parse_feed, source_error
-from bot.sources.retry import retrying
+from bot.sources.feeds import parse_feed
+from bot.sources.retry import retrying, source_error
 
 log = logging.getLogger(__name__)
 
