@@ -154,6 +154,13 @@ class UrlGuard:
         return answers
 
 
+def handshake_url(url: str) -> str:
+    """A WebSocket URL as the http(s) URL of its handshake (what the guard and httpx speak);
+    any other URL unchanged."""
+    scheme, sep, rest = url.partition(":")
+    return {"ws": "http", "wss": "https"}.get(scheme, scheme) + sep + rest
+
+
 def is_literal_address(host: str) -> bool:
     try:
         ipaddress.ip_address(host)

@@ -32,7 +32,14 @@ from websockets.frames import CloseCode
 from websockets.sync.client import ClientConnection, connect
 
 from bot.config import SourceConfig
-from bot.http import FetchError, HttpFetcher, check_peer_of, parse_retry_after, redact
+from bot.http import (
+    FetchError,
+    HttpFetcher,
+    check_peer_of,
+    handshake_url,
+    parse_retry_after,
+    redact,
+)
 from bot.models import RawEntry
 from bot.sources.base import Emit, SourceError, SourceLimits
 from bot.sources.text import MAX_TEXT_CHARS
@@ -160,12 +167,6 @@ def subscribe_url(base: str, cursor: int | None, max_bytes: int) -> str:
     return urlunsplit((scheme, parts.netloc, parts.path or "/subscribe", urlencode(query), ""))
 
 
-def guard_url(url: str) -> str:
-    """The URL guard speaks http(s): a ws URL is checked as the http URL of its handshake."""
-    scheme, rest = url.split(":", 1)
-    return {"ws": "http", "wss": "https"}.get(scheme, scheme) + ":" + rest
-
-
 # ---- the stream -----------------------------------------------------------------------------
 
 
@@ -260,7 +261,7 @@ class JetstreamSource:
     @contextmanager
     def _connect(self, cursor: int | None) -> Iterator[ClientConnection]:
         url = subscribe_url(self.url, cursor, self.tuning.max_event_bytes)
-        checked = guard_url(url)
+        checked = handshake_url(url)
         self.fetcher.guard.check(checked)
         t = self.tuning
         # Our own socket, so the address it reached is checked before a byte is read (the

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from bot.http import handshake_url
 from bot.models import RawEntry
 from bot.sources.text import html_to_text
 
@@ -49,7 +50,7 @@ def streaming_base(info: dict[str, Any], instance: str) -> str:
     url = urls.get("streaming") or urls.get("streaming_api") or ""
     if not isinstance(url, str) or not url.startswith(("ws://", "wss://", "http://", "https://")):
         return instance
-    return ("http" + url[2:] if url.startswith("ws") else url).rstrip("/")
+    return handshake_url(url).rstrip("/")
 
 
 def link_min_id(link: str) -> str:
