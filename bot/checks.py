@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable
 
 from bot.config import ConfigError, Settings, load_watch_list
@@ -161,8 +162,6 @@ def _check_sources(settings: Settings, watch: object, report: _Report) -> None:
 
 def _setting_present(settings: Settings, env_name: str) -> bool:
     """Whether a setting (by its environment name) or an environment variable has a value."""
-    import os
-
     value = getattr(settings, env_name.lower(), None)
     if value is None:
         return bool(os.environ.get(env_name))

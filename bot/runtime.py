@@ -81,11 +81,7 @@ def build_runtime(
         if is_stream(source):
             streams.append(StreamJob(brand, source))  # type: ignore[arg-type]
         else:
-            limits = limits_of(source)
-            interval = max(
-                source_config.interval or limits.default_interval or settings.poll_interval,
-                limits.min_interval,
-            )
+            interval = limits_of(source).interval(source_config.interval, settings.poll_interval)
             jobs.append(Job(brand, source, interval))  # type: ignore[arg-type]
     poller = Poller(
         store,

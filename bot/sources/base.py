@@ -43,6 +43,11 @@ class SourceLimits:
     requests_per_minute: float | None = None
     needs: tuple[str, ...] = ()
 
+    def interval(self, configured: float | None, fallback: float) -> float:
+        """How often to poll: the watch list's interval, else the source's default, else
+        `fallback` (POLL_INTERVAL); never under the platform's floor."""
+        return max(configured or self.default_interval or fallback, self.min_interval)
+
 
 DEFAULT_LIMITS = SourceLimits()
 

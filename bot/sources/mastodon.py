@@ -462,7 +462,7 @@ def build(
         requests_per_minute=300 / 5,  # Mastodon's default: 300 requests per 5 minutes
         needs=(config.token_env,) if config.token_env else (),
     )
-    interval = max(config.interval or limits.default_interval or 60.0, limits.min_interval)
+    interval = limits.interval(config.interval, 60.0)
     return MastodonSource(
         config.name or f"mastodon-{config.tag}",
         config.instance,
