@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -68,6 +69,29 @@ class SourceError(Exception):
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
+
+
+class RecentIds:
+    """The last `limit` ids a source handed on, so an overlap it asks for on purpose (a
+    rewound cursor, a catch-up beside a stream, a search window reaching back) is dropped at
+    the source instead of costing the pipeline a dedup lookup each time."""
+
+    def __init__(self, limit: int) -> None:
+        self._order: deque[str] = deque(maxlen=limit)
+        self._ids: set[str] = set()
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._ids
+
+    def add(self, item: str) -> bool:
+        """Remember `item`; False when it was remembered already."""
+        if item in self._ids:
+            return False
+        if len(self._order) == self._order.maxlen:
+            self._ids.discard(self._order[0])
+        self._order.append(item)
+        self._ids.add(item)
+        return True
 
 
 def json_answer(body: bytes | bytearray, what: str) -> Any:

@@ -18,7 +18,6 @@ import re
 import socket
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,7 +40,7 @@ from bot.http import (
     redact,
 )
 from bot.models import RawEntry
-from bot.sources.base import Emit, SourceError, SourceLimits
+from bot.sources.base import Emit, RecentIds, SourceError, SourceLimits
 from bot.sources.text import MAX_TEXT_CHARS
 
 log = logging.getLogger(__name__)
@@ -190,8 +189,7 @@ class JetstreamSource:
         self.events = 0  # messages received, all connections
         self.connections = 0
         self._pending: list[RawEntry] = []  # matches not yet handed on
-        self._handed: deque[str] = deque(maxlen=HANDED_IDS)  # ids handed on, newest last
-        self._handed_set: set[str] = set()
+        self._handed = RecentIds(HANDED_IDS)
         self._pending_since = 0.0
         self._saved_at = 0.0
         self._last_seen = 0  # time_us of the last event read on the current connection
@@ -302,7 +300,7 @@ class JetstreamSource:
         if entry is not None and (self.matches is None or self.matches(entry.text)):
             # By id, not by time: Jetstream's order is by time only roughly, and the same
             # microsecond may hold more than one event.
-            if entry.external_id in self._handed_set:
+            if entry.external_id in self._handed:
                 return  # replayed by the rewind, handed on already
             if not self._pending:
                 self._pending_since = time.monotonic()
@@ -332,10 +330,7 @@ class JetstreamSource:
             self._pending = pending + self._pending
             raise
         for entry in pending:
-            if len(self._handed) == self._handed.maxlen:
-                self._handed_set.discard(self._handed[0])
-            self._handed.append(entry.external_id)
-            self._handed_set.add(entry.external_id)
+            self._handed.add(entry.external_id)
         self.saved, self._saved_at = self.cursor, now
 
     # ---- trouble --------------------------------------------------------------------------

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +21,14 @@ from urllib.parse import urlencode
 from bot.config import ConfigError, SourceConfig
 from bot.http import FetchError, HttpFetcher, redact
 from bot.models import RawEntry
-from bot.sources.base import FeedState, FetchResult, SourceError, SourceLimits, json_answer
+from bot.sources.base import (
+    FeedState,
+    FetchResult,
+    RecentIds,
+    SourceError,
+    SourceLimits,
+    json_answer,
+)
 from bot.sources.retry import retrying, source_error
 from bot.sources.text import html_to_text
 
@@ -115,8 +121,7 @@ class HackerNewsSource:
         self.attempts, self.max_pages = attempts, max(1, max_pages)
         self.first_window, self.overlap = first_window, max(0, overlap)
         self.limits = LIMITS
-        self._seen: deque[str] = deque(maxlen=SEEN_IDS)
-        self._seen_set: set[str] = set()
+        self._seen = RecentIds(SEEN_IDS)
 
     def fetch(self, state: FeedState) -> FetchResult:
         cursor = _int(state.cursor)
@@ -138,8 +143,7 @@ class HackerNewsSource:
                             self.name, type(exc).__name__, exc)  # fmt: skip
                 continue
             newest = max(newest, _created(hit))
-            if entry.external_id not in self._seen_set:
-                self._remember(entry.external_id)
+            if self._seen.add(entry.external_id):
                 entries.append(entry)
         return FetchResult(entries, FeedState(cursor=str(newest)))
 
@@ -173,12 +177,6 @@ class HackerNewsSource:
                         "oldest were skipped (%s)", self.name, pages * HITS_PER_PAGE, phrase,
                         redact(self.api_url))  # fmt: skip
         return hits
-
-    def _remember(self, external_id: str) -> None:
-        if len(self._seen) == self._seen.maxlen:
-            self._seen_set.discard(self._seen[0])
-        self._seen.append(external_id)
-        self._seen_set.add(external_id)
 
 
 def _created(hit: dict[str, Any]) -> int:

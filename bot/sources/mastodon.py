@@ -18,7 +18,6 @@ import random
 import socket
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ from bot.http import (
     redact,
     redirect_target,
 )
-from bot.sources.base import DEFAULT_LIMITS, Emit, SourceError, SourceLimits, json_answer
+from bot.sources.base import DEFAULT_LIMITS, Emit, RecentIds, SourceError, SourceLimits, json_answer
 from bot.sources.feeds import parse_feed
 from bot.sources.mastodon_api import (
     id_from_url,
@@ -106,8 +105,7 @@ class MastodonSource:
         self.streaming = self.instance
         self.mode = ""  # "stream", "timeline" or "rss": what we read from, for logs and check
         self.cursor = ""
-        self._seen: deque[str] = deque(maxlen=SEEN_IDS)
-        self._seen_set: set[str] = set()
+        self._seen = RecentIds(SEEN_IDS)
         self._client: httpx.Client | None = None
         self._rss_etag = self._rss_modified = ""
         self._last_error = ""
@@ -246,7 +244,7 @@ class MastodonSource:
         entries, cursor = [], self.cursor
         for status in sorted(statuses, key=lambda s: id_key(id_of_status(s))):
             status_id = id_of_status(status)
-            if not status_id or status_id in self._seen_set:
+            if not status_id or status_id in self._seen:
                 if not status_id:
                     self._malformed("status without id")
                 continue
@@ -254,17 +252,11 @@ class MastodonSource:
                 entries.append(status_to_entry(self.name, status))
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 self._malformed(f"status {status_id[:30]} ({type(exc).__name__}: {exc})")
-            self._remember(status_id)
+            self._seen.add(status_id)
             cursor = newer(status_id, cursor)
         if entries or cursor != self.cursor:
             emit(entries, cursor)
             self.cursor = cursor
-
-    def _remember(self, status_id: str) -> None:
-        if len(self._seen) == self._seen.maxlen:
-            self._seen_set.discard(self._seen[0])
-        self._seen.append(status_id)
-        self._seen_set.add(status_id)
 
     # ---- REST and RSS ---------------------------------------------------------------------
 
@@ -330,10 +322,10 @@ class MastodonSource:
         entries, cursor = [], self.cursor
         for entry in parse_feed(self.name, response.body, response.headers.get("content-type", "")):
             status_id = id_from_url(entry.url)
-            if status_id in self._seen_set:
+            if status_id in self._seen:
                 continue
             if status_id:
-                self._remember(status_id)
+                self._seen.add(status_id)
                 cursor = newer(status_id, cursor)
             entries.append(entry)
         entries.sort(key=lambda e: id_key(id_from_url(e.url)))

@@ -20,7 +20,6 @@ import base64
 import logging
 import re
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,7 +40,14 @@ from bot.http import (
     redact,
 )
 from bot.models import RawEntry
-from bot.sources.base import FeedState, FetchResult, SourceError, SourceLimits, json_answer
+from bot.sources.base import (
+    FeedState,
+    FetchResult,
+    RecentIds,
+    SourceError,
+    SourceLimits,
+    json_answer,
+)
 from bot.sources.feeds import parse_feed
 from bot.sources.retry import retrying, source_error
 
@@ -186,8 +192,7 @@ class RedditSource:
         self.max_pages, self.overlap = max(1, max_pages), overlap
         self.limits = LIMITS
         self._token, self._token_expires = "", 0.0
-        self._seen: deque[str] = deque(maxlen=SEEN_IDS)
-        self._seen_set: set[str] = set()
+        self._seen = RecentIds(SEEN_IDS)
 
     @property
     def oauth(self) -> bool:
@@ -236,7 +241,7 @@ class RedditSource:
                             self.name, type(exc).__name__, exc)  # fmt: skip
                 continue
             newest = max(newest, _created(post))
-            if self._new(entry.external_id):
+            if self._seen.add(entry.external_id):
                 entries.append(entry)
         cursor_text = _cursor(newest) if newest else state.cursor
         return FetchResult(entries, FeedState(state.etag, state.last_modified, cursor_text),
@@ -356,7 +361,7 @@ class RedditSource:
                 continue
             if entry.published_at is not None:
                 newest = max(newest, entry.published_at.timestamp())
-            if self._new(entry.external_id):
+            if self._seen.add(entry.external_id):
                 entries.append(entry)
         # Reddit's feed says Cache-Control: max-age=3600; it is not honoured (FeedSource
         # would), or a brand would be heard of once an hour.
@@ -372,15 +377,6 @@ class RedditSource:
             )
         except FetchError as exc:
             raise source_error(exc) from None
-
-    def _new(self, external_id: str) -> bool:
-        if external_id in self._seen_set:
-            return False
-        if len(self._seen) == self._seen.maxlen:
-            self._seen_set.discard(self._seen[0])
-        self._seen.append(external_id)
-        self._seen_set.add(external_id)
-        return True
 
 
 def _created(post: dict[str, Any]) -> float:
