@@ -177,6 +177,18 @@ class _Document:
         self._utf8: bool | None = None
         self._hrefless: bool | None = None
         self._prefixed_description: bool | None = None
+        self._self_in_entries: bool | None = None
+        self._entries_start: int | None = None
+
+    @property
+    def entries_start(self) -> int:
+        """Where the first entry's markup starts: the channel or feed header before it
+        (its self link, its owner's e-mail, its hrefless <link>) belongs to no entry, so
+        the document-wide pre-checks below look only from here."""
+        if self._entries_start is None:
+            first = _ENTRY_START.search(self.body)
+            self._entries_start = first.start() if first else len(self.body)
+        return self._entries_start
 
     @property
     def has_encoded(self) -> bool:
@@ -187,7 +199,7 @@ class _Document:
     @property
     def has_email(self) -> bool:
         if self._email is None:
-            self._email = _has_email_tag(self.body)
+            self._email = _has_email_tag(self.body, self.entries_start)
         return self._email
 
     def segment(self, index: int) -> bytes:
@@ -239,8 +251,14 @@ class _Document:
     @property
     def has_hrefless_link(self) -> bool:
         if self._hrefless is None:
-            self._hrefless = _HREFLESS_LINK.search(self.body) is not None
+            self._hrefless = _HREFLESS_LINK.search(self.body, self.entries_start) is not None
         return self._hrefless
+
+    @property
+    def has_self_in_entries(self) -> bool:
+        if self._self_in_entries is None:
+            self._self_in_entries = self.body.find(b"self", self.entries_start) >= 0
+        return self._self_in_entries
 
     @property
     def has_permalink_attr(self) -> bool:
@@ -256,10 +274,10 @@ class _Document:
         return self._xhtml
 
 
-def _has_email_tag(body: bytes) -> bool:
-    """Whether _EMAIL_TAG is found in the body: each "email" followed by a space or ">" is
-    checked backwards for "<" or "<prefix:" in front of it."""
-    for match in _EMAIL_NAME.finditer(body):
+def _has_email_tag(body: bytes, start: int = 0) -> bool:
+    """Whether _EMAIL_TAG is found in the body from `start` on: each "email" followed by a
+    space or ">" is checked backwards for "<" or "<prefix:" in front of it."""
+    for match in _EMAIL_NAME.finditer(body, start):
         before = match.start() - 1
         if before >= 0 and body[before] == ord("<"):
             return True
@@ -353,7 +371,11 @@ def _link(index: int, entry: dict[str, Any], doc: _Document) -> str:
         return alternates[-1]
     if link and (
         any(item.get("href") == link for item in links)
-        or (doc.entry_has(index, b"self") and _SELF_REL.search(doc.raw_segment(index)))
+        or (
+            doc.has_self_in_entries
+            and doc.entry_has(index, b"self")
+            and _SELF_REL.search(doc.raw_segment(index))
+        )
     ):
         # fastfeedparser took an enclosure, self, related... link for the entry's link;
         # feedparser takes only alternate HTML ones (else the id, see below).
