@@ -20,14 +20,8 @@ from bot.config import Settings, SourceConfig, load_settings
 from bot.http import HttpFetcher
 from bot.models import RawEntry
 from bot.sources.base import SourceError
-from bot.sources.bluesky import (
-    JetstreamSource,
-    Malformed,
-    build,
-    post_to_entry,
-    published_at,
-    subscribe_url,
-)
+from bot.sources.bluesky import JetstreamSource, build
+from bot.sources.jetstream_events import Malformed, post_to_entry, published_at, subscribe_url
 from bot.store import MentionQuery
 from tests.fakes.jetstream_server import FIXTURES, FakeJetstream, make_post
 from tests.fakes.jetstream_server import jetstream_server as jetstream_server  # the fixture

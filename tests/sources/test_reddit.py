@@ -20,7 +20,8 @@ from bot.matching import TermSet
 from bot.pipeline import BrandRule, Pipeline
 from bot.poller import Job, Poller
 from bot.sources.base import FeedState, SourceError
-from bot.sources.reddit import RedditSource, build, fullname_of
+from bot.sources.reddit import RedditSource, build
+from bot.sources.reddit_posts import fullname_of
 from bot.store import Store
 from bot.store.base import MentionQuery
 from tests.conftest import Clock
