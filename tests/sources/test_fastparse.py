@@ -15,15 +15,15 @@ from bot.matching import unwrap_redirect
 from bot.models import RawEntry
 from bot.sources import fastparse
 from bot.sources.base import SourceError
-from bot.sources.fastparse import (
-    _BARE_AMPERSAND,
-    _EMAIL_TAG,
-    _OPAQUE,
+from bot.sources.fastparse import parse_fast
+from bot.sources.feed_bytes import (
+    BARE_AMPERSAND,
+    EMAIL_TAG,
+    OPAQUE,
     NotParity,
-    _has_email_tag,
-    _require_well_formed_references,
-    _without_opaque,
-    parse_fast,
+    has_email_tag,
+    require_well_formed_references,
+    without_opaque,
 )
 from bot.sources.feeds import entry_to_raw, parse_feed
 from bot.sources.text import _COMMON_REFERENCES, _unescape, html_to_text
@@ -243,7 +243,7 @@ def test_opaque_sections_are_removed_exactly_as_the_reference_regex_would() -> N
     rng = random.Random(5)
     for _ in range(20_000):
         markup = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 10)))
-        assert _without_opaque(markup) == _OPAQUE.sub(b"", markup), markup
+        assert without_opaque(markup) == OPAQUE.sub(b"", markup), markup
 
 
 @pytest.mark.parametrize(
@@ -264,7 +264,7 @@ def test_email_elements_are_found_exactly_as_the_reference_regex_would() -> None
     rng = random.Random(9)
     for _ in range(20_000):
         markup = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 8)))
-        assert _has_email_tag(markup) == (_EMAIL_TAG.search(markup) is not None), markup
+        assert has_email_tag(markup) == (EMAIL_TAG.search(markup) is not None), markup
 
 
 def test_common_references_are_unescaped_exactly_as_html_unescape_does() -> None:
@@ -332,6 +332,6 @@ def test_a_bare_ampersand_outside_cdata_is_always_declined() -> None:
     for _ in range(20_000):
         markup = b"".join(rng.choice(pieces) for _ in range(rng.randint(0, 10)))
         # The reference: a bare "&" left once CDATA sections and comments are removed.
-        if _BARE_AMPERSAND.search(_without_opaque(markup)):
+        if BARE_AMPERSAND.search(without_opaque(markup)):
             with pytest.raises(NotParity):
-                _require_well_formed_references(markup)
+                require_well_formed_references(markup)
