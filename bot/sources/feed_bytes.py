@@ -20,6 +20,14 @@ _NAME_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01
 _ENTRY_START = re.compile(rb"<(?:item|entry)[\s>/]")
 _FEED_START = re.compile(rb"<feed\s[^>]*xmlns\s*=\s*[\"']http://www\.w3\.org/2005/Atom[\"']")
 _DECLARATION = re.compile(rb"\s*<\?xml[^>]*\?>")
+# What may stand before an <html> root: a byte order mark, the XML declaration and other
+# processing instructions, comments, a DOCTYPE, whitespace. One alternative per byte of
+# whitespace (not \s+ inside the star), so a failing match never backtracks exponentially.
+_HTML_ROOT = re.compile(
+    rb"(?:\xef\xbb\xbf)?(?:\s|<\?[^>]*\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*<html[\s>]",
+    re.IGNORECASE | re.DOTALL,
+)
+HTML_ROOT_WINDOW = 4096  # a prolog longer than this is read the slow way (see parse_fast)
 _OPAQUE_MARKERS = ((b"<![CDATA[", b"]]>"), (b"<!--", b"-->"))
 # The reference for without_opaque, which removes the same with bytes.find.
 OPAQUE = re.compile(rb"<!\[CDATA\[.*?\]\]>|<!--.*?-->", re.DOTALL)
@@ -74,6 +82,12 @@ def require_well_formed_references(body: bytes) -> None:
                 break
         if position > ampersand.start():
             ampersand = BARE_AMPERSAND.search(body, position)
+
+
+def is_html_page(body: bytes) -> bool:
+    """Whether the document's root element is <html> (looked for in its first
+    HTML_ROOT_WINDOW bytes only)."""
+    return _HTML_ROOT.match(body, 0, HTML_ROOT_WINDOW) is not None
 
 
 def embedded_atom_feed(body: bytes) -> bytes | None:

@@ -22,6 +22,7 @@ from bot.sources.feed_bytes import (
     OPAQUE,
     NotParity,
     has_email_tag,
+    is_html_page,
     require_well_formed_references,
     without_opaque,
 )
@@ -335,3 +336,36 @@ def test_a_bare_ampersand_outside_cdata_is_always_declined() -> None:
         if BARE_AMPERSAND.search(without_opaque(markup)):
             with pytest.raises(NotParity):
                 require_well_formed_references(markup)
+
+
+def test_an_atom_feed_inside_an_xhtml_page_is_taken_out_before_fastfeedparser_parses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    body = shared_path("feeds", "feedjira-misc", "DuplicateContentAtomFeed.xml").read_bytes()
+    parsed: list[bytes] = []
+    real_parse = fastparse._parse
+
+    def recording_parse(document: bytes) -> list[object]:
+        parsed.append(document)
+        return real_parse(document)
+
+    monkeypatch.setattr(fastparse, "_parse", recording_parse)
+    got = parse_fast("s", body)
+    assert got == feedparser_path(body, "s") and got
+    [document] = parsed  # one parse, of the feed alone: the page was never handed over
+    assert document.lstrip(b"\xef\xbb\xbf").startswith(b"<?xml") and b"<html" not in document
+
+
+@pytest.mark.parametrize(
+    ("prolog", "expected"),
+    [
+        (b'\xef\xbb\xbf<?xml version="1.0"?>\n<!DOCTYPE html>\n<!-- c -->\n<HTML lang="en">', True),
+        (b'<?xml version="1.0"?><?xml-stylesheet href="a.xsl"?>\n<html>', True),
+        (b'<?xml version="1.0"?>\n<rss version="2.0">', False),
+        (b"<feed xmlns='http://www.w3.org/2005/Atom'><html>", False),  # not the root
+        (b" " * 5000 + b"<html>", False),  # beyond the window: left to the refusal path
+        (b"<!--" + b" " * 100_000, False),  # an unclosed comment ends quickly
+    ],
+)
+def test_is_html_page_reads_only_the_prolog(prolog: bytes, expected: bool) -> None:
+    assert is_html_page(prolog) is expected
