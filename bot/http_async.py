@@ -1,10 +1,10 @@
 """The async twin of the HTTP seam, for polling many feeds from one event loop.
 
-Same rules as `HttpFetcher.get`, from the same code (bot/http.py): the URL guard before every
-hop and on the address actually connected to, redirects followed by hand, the size cap after
-decompression, conditional GET, Retry-After on 429/503. Added here: at most `per_host`
-requests in flight to one host, so a thousand Google Alerts feeds never become a thousand
-simultaneous requests to Google, and one deadline over the whole fetch.
+Same rules as `HttpFetcher.get`, from the same code (bot/http.py, bot/url_guard.py): the URL
+guard before every hop and on the address actually connected to, redirects followed by hand,
+the size cap after decompression, conditional GET, Retry-After on 429/503. Added here: at most
+`per_host` requests in flight to one host, so a thousand Google Alerts feeds never become a
+thousand simultaneous requests to Google, and one deadline over the whole fetch.
 
 Two clients behind it, chosen by `HttpFetcher(async_backend=...)`:
 - "httpx": httpx.AsyncClient, HTTP/2 where the server offers it (ALPN on https, with h2).
@@ -28,18 +28,15 @@ from bot.http import (
     FetchError,
     FetchResponse,
     HttpFetcher,
-    UrlGuard,
-    check_peer,
-    check_peer_of,
     classify,
     conditional_headers,
-    is_literal_address,
     ok_response,
     redact,
     redirect_location,
     reusable,
     too_many_redirects,
 )
+from bot.url_guard import UrlGuard, check_peer, check_peer_of, is_literal_address
 
 try:  # HTTP/2 needs the h2 package (httpx[http2]); without it, HTTP/1.1 keep-alive
     import h2  # noqa: F401

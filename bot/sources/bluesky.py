@@ -31,14 +31,13 @@ from bot.config import SourceConfig
 from bot.http import (
     FetchError,
     HttpFetcher,
-    check_peer_of,
-    handshake_url,
     parse_retry_after,
     redact,
 )
 from bot.models import RawEntry
 from bot.sources.base import Emit, RecentIds, SourceError, SourceLimits
 from bot.sources.jetstream_events import Malformed, parse_event, post_to_entry, subscribe_url
+from bot.url_guard import check_peer_of, handshake_url
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,6 @@ from bot.config import SourceConfig
 from bot.http import (
     FetchError,
     HttpFetcher,
-    check_peer,
     parse_retry_after,
     redact,
     redirect_target,
@@ -48,6 +47,7 @@ from bot.sources.mastodon_api import (
     streaming_base,
 )
 from bot.sources.sse import SseDecoder, SseEvent
+from bot.url_guard import check_peer
 
 log = logging.getLogger(__name__)
 

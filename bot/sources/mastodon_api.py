@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from bot.http import handshake_url
 from bot.models import RawEntry
 from bot.sources.text import html_to_text
+from bot.url_guard import handshake_url
 
 
 def id_key(status_id: str) -> tuple[int, str]:

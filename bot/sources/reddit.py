@@ -33,7 +33,6 @@ from bot.http import (
     BodyReader,
     FetchError,
     HttpFetcher,
-    check_peer,
     classify,
     parse_retry_after,
     redact,
@@ -49,6 +48,7 @@ from bot.sources.base import (
 from bot.sources.feeds import parse_feed
 from bot.sources.reddit_posts import WEB, parse_listing, post_to_entry, rate_wait, rss_entry
 from bot.sources.retry import retrying, source_error
+from bot.url_guard import check_peer
 
 log = logging.getLogger(__name__)
 

@@ -14,13 +14,13 @@ from bot.http import (
     FetchError,
     FetchResponse,
     HttpFetcher,
-    UrlGuard,
     parse_retry_after,
     redact,
 )
 from bot.http_async import BACKENDS, AsyncFetcher
 from bot.sources.base import FeedState
 from bot.sources.feeds import FeedSource
+from bot.url_guard import UrlGuard
 from tests.fakes.feed_server import FeedServer
 
 RSS = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
