@@ -23,6 +23,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from bot import __version__
+from bot.fetch_error import FetchError
 from bot.url_guard import Resolver, UrlGuard, check_peer, system_resolver
 
 if TYPE_CHECKING:
@@ -39,18 +40,6 @@ class Headers(Protocol):
     def get(self, key: str, default: str = ...) -> str: ...  # type: ignore[assignment]
 
     def items(self) -> Iterable[tuple[str, str]]: ...
-
-
-class FetchError(Exception):
-    """A fetch failed. `permanent`: retrying soon will not help. `retry_after`: seconds the
-    server asked us to wait (429/503), when it said."""
-
-    def __init__(
-        self, message: str, *, permanent: bool = False, retry_after: float | None = None
-    ) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-        self.retry_after = retry_after
 
 
 @dataclass(frozen=True, slots=True)

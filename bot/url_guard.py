@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from bot.fetch_error import FetchError
+
 if TYPE_CHECKING:
     import httpx
-
-    from bot.http import FetchError
 
 # Addresses no feed may point at unless allowed: cloud metadata services first.
 METADATA_HOSTS = {"169.254.169.254", "fd00:ec2::254", "100.100.100.200", "metadata.google.internal"}
@@ -29,14 +29,6 @@ Resolver = Callable[[str, int], Iterable[str]]
 def system_resolver(host: str, port: int) -> list[str]:
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return [str(info[4][0]) for info in infos]
-
-
-def _refusal(message: str, *, permanent: bool = False) -> FetchError:
-    """The seam's FetchError for a refused URL. Imported here, not at the top: bot.http
-    imports this module, and FetchError belongs to the seam (sources catch it from there)."""
-    from bot.http import FetchError
-
-    return FetchError(message, permanent=permanent)
 
 
 class UrlGuard:
@@ -62,15 +54,17 @@ class UrlGuard:
             host = (parts.hostname or "").lower()
             port = parts.port or (443 if parts.scheme == "https" else 80)
         except ValueError as exc:
-            raise _refusal(f"invalid URL: {exc}", permanent=True) from None
+            raise FetchError(f"invalid URL: {exc}", permanent=True) from None
         if parts.scheme not in ("http", "https"):
-            raise _refusal(f"refused scheme {parts.scheme!r}: only http and https", permanent=True)
+            raise FetchError(
+                f"refused scheme {parts.scheme!r}: only http and https", permanent=True
+            )
         if not host:
-            raise _refusal("URL has no host", permanent=True)
+            raise FetchError("URL has no host", permanent=True)
         if host in self.allowed_hosts:
             return
         if host in METADATA_HOSTS:
-            raise _refusal(f"refused {host}: a cloud metadata address", permanent=True)
+            raise FetchError(f"refused {host}: a cloud metadata address", permanent=True)
         if not resolve and not is_literal_address(host):
             return
         for address in self._addresses(host, port):
@@ -82,7 +76,7 @@ class UrlGuard:
         if any(address in network for network in self.allowed_networks):
             return
         if _internal(address):
-            raise _refusal(
+            raise FetchError(
                 f"refused {host}: it resolves to {address}, an internal address "
                 "(add it to ALLOW_PRIVATE_HOSTS for a self-hosted feed)",
                 permanent=True,
@@ -100,9 +94,9 @@ class UrlGuard:
         try:
             answers = [ipaddress.ip_address(a.split("%")[0]) for a in self.resolver(host, port)]
         except OSError as exc:
-            raise _refusal(f"cannot resolve {host}: {exc}") from None
+            raise FetchError(f"cannot resolve {host}: {exc}") from None
         if not answers:
-            raise _refusal(f"{host} has no address")
+            raise FetchError(f"{host} has no address")
         return answers
 
 
