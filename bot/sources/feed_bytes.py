@@ -13,7 +13,6 @@ import re
 XHTML_TYPE = re.compile(rb"""type\s*=\s*["']xhtml["']""", re.IGNORECASE)
 # The reference for has_email_tag, which finds the same without this regex's slow scan.
 EMAIL_TAG = re.compile(rb"<(?:[\w-]+:)?email[\s>]")
-_EMAIL_NAME = re.compile(rb"email[\s>]")  # starts with a literal: found by a fast scan
 _NAME_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 # Unprefixed RSS items and Atom entries; a prefixed one (<rss:item>) never lines up, so a
 # document using them is left to feedparser whenever a segment is needed.
@@ -220,17 +219,22 @@ class Document:
 
 def has_email_tag(body: bytes, start: int = 0) -> bool:
     """Whether EMAIL_TAG is found in the body from `start` on: each "email" followed by a
-    space or ">" is checked backwards for "<" or "<prefix:" in front of it."""
-    for match in _EMAIL_NAME.finditer(body, start):
-        before = match.start() - 1
-        if before >= 0 and body[before] == ord("<"):
-            return True
-        if before >= 1 and body[before] == ord(":"):
-            start = before - 1
-            while start >= 0 and body[start] in _NAME_BYTES:
-                start -= 1
-            if start < before - 1 and start >= 0 and body[start] == ord("<"):
+    space or ">" is checked backwards for "<" or "<prefix:" in front of it. bytes.find, not
+    a regex, finds the candidates: this scan runs over every document with an author."""
+    position = body.find(b"email", start)
+    while position >= 0:
+        after = body[position + 5 : position + 6]
+        if after == b">" or after.isspace():  # the bytes `\s` matches in EMAIL_TAG
+            before = position - 1
+            if before >= 0 and body[before] == ord("<"):
                 return True
+            if before >= 1 and body[before] == ord(":"):
+                name = before - 1
+                while name >= 0 and body[name] in _NAME_BYTES:
+                    name -= 1
+                if name < before - 1 and name >= 0 and body[name] == ord("<"):
+                    return True
+        position = body.find(b"email", position + 5)
     return False
 
 
