@@ -23,7 +23,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from bot import __version__
-from bot.fetch_error import FetchError
+from bot.failures import FetchError
 from bot.url_guard import Resolver, UrlGuard, check_peer, system_resolver
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from bot.fetch_error import FetchError
+from bot.failures import FetchError
 
 if TYPE_CHECKING:
     import httpx

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bot.failures import Failure
 from bot.models import RawEntry
 
 
@@ -59,16 +60,9 @@ def limits_of(source: object) -> SourceLimits:
     return limits if isinstance(limits, SourceLimits) else DEFAULT_LIMITS
 
 
-class SourceError(Exception):
+class SourceError(Failure):
     """A poll failed. `permanent`: retrying soon will not help (404, not a feed, refused URL).
     `retry_after`: seconds the server asked us to stay away (429/503), when it said."""
-
-    def __init__(
-        self, message: str, *, permanent: bool = False, retry_after: float | None = None
-    ) -> None:
-        super().__init__(message)
-        self.permanent = permanent
-        self.retry_after = retry_after
 
 
 class RecentIds:
