@@ -6,6 +6,9 @@ on the stream: nothing falls between the two. Mastodon ids are numeric strings t
 time; the cursor is the newest id handed to `emit`. Mastodon >= 4.2 streams hashtags only to
 a user token (401 without one), while the tag timeline stays public unless the instance has
 disabled public preview; the tag RSS feed is always public.
+
+This module decides what to read when and what is new; the HTTP itself (the guarded requests,
+the instance info, the timeline page, reading the event stream) is bot/sources/mastodon_client.py.
 """
 
 from __future__ import annotations
@@ -13,29 +16,21 @@ from __future__ import annotations
 import json
 import logging
 import os
-import queue
 import random
-import socket
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote
 
 import httpx
 from prometheus_client import Counter
 
 from bot.config import SourceConfig
-from bot.http import (
-    FetchError,
-    HttpFetcher,
-    parse_retry_after,
-    redact,
-    redirect_target,
-)
-from bot.sources.base import DEFAULT_LIMITS, Emit, RecentIds, SourceError, SourceLimits, json_answer
+from bot.http import FetchError, HttpFetcher, redact
+from bot.sources.base import DEFAULT_LIMITS, Emit, RecentIds, SourceError, SourceLimits
 from bot.sources.feeds import parse_feed
 from bot.sources.mastodon_api import (
     id_from_url,
@@ -44,10 +39,9 @@ from bot.sources.mastodon_api import (
     link_min_id,
     newer,
     status_to_entry,
-    streaming_base,
 )
+from bot.sources.mastodon_client import PAGE_LIMIT, HttpStatus, MastodonClient
 from bot.sources.sse import SseDecoder, SseEvent
-from bot.url_guard import check_peer
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +51,6 @@ MALFORMED = Counter(
     ["source"],
 )
 
-PAGE_LIMIT = 40  # the most the tag timeline gives per request
 REFUSED = frozenset({401, 403, 404, 410})  # the stream will not be served to us: poll instead
 NEEDS_TOKEN = frozenset({401, 403})
 SEEN_IDS = 5000  # ids remembered to skip what the catch-up and the stream both deliver
@@ -77,12 +70,6 @@ class Tuning:
     max_body_bytes: int = 5_000_000
 
 
-class HttpStatus(Exception):
-    def __init__(self, status: int, why: str = "", retry_after: float | None = None) -> None:
-        super().__init__(f"HTTP {status}{': ' + why if why else ''}")
-        self.status, self.retry_after = status, retry_after
-
-
 class MastodonSource:
     def __init__(
         self,
@@ -99,14 +86,13 @@ class MastodonSource:
         rng: Callable[[], float] = random.random,
     ) -> None:
         self.name, self.instance, self.tag = name, instance.rstrip("/"), tag.lstrip("#")
-        self.fetcher, self.token, self.timeout = fetcher, token, timeout
-        self.user_agent = user_agent
+        self.fetcher = fetcher
         self.tuning, self.limits, self.rng = tuning, limits, rng
-        self.streaming = self.instance
+        self.api = MastodonClient(self.name, self.instance, self.tag, fetcher, token=token,
+                                  user_agent=user_agent, timeout=timeout)  # fmt: skip
         self.mode = ""  # "stream", "timeline" or "rss": what we read from, for logs and check
         self.cursor = ""
         self._seen = RecentIds(SEEN_IDS)
-        self._client: httpx.Client | None = None
         self._rss_etag = self._rss_modified = ""
         self._last_error = ""
         self._retry_timeline = False
@@ -116,8 +102,8 @@ class MastodonSource:
 
     def run(self, emit: Emit, cursor: str, stop: threading.Event) -> None:
         self.cursor, t = cursor, self.tuning
-        with self._open_client():
-            self._discover()
+        with self._open():
+            self.api.discover()
             polling_until, failures = 0.0, 0
             while not stop.is_set():
                 if time.monotonic() < polling_until:
@@ -165,63 +151,29 @@ class MastodonSource:
         log.log(level, "mastodon %s: %s", self.name, message)
         self._last_error = message
 
+    def _open(self) -> AbstractContextManager[MastodonClient]:
+        """The client's limits are read from `tuning` now, not at construction: it may be
+        replaced between build() and run()."""
+        return self.api.open(
+            read_timeout=self.tuning.read_timeout, max_body_bytes=self.tuning.max_body_bytes
+        )
+
     # ---- streaming ------------------------------------------------------------------------
 
     def _stream_once(self, emit: Emit, stop: threading.Event) -> None:
         """Subscribe, catch up from the cursor, then hand on events until the connection ends
         or `stop`."""
-        url = f"{self.streaming}/api/v1/streaming/hashtag?{urlencode({'tag': self.tag})}"
-        with self._get(url, "text/event-stream", stream=True) as response:
-            self._require_sse(response)
+        with self.api.hashtag_stream() as response:
             self._catch_up(emit)
             if self.mode != "stream":
                 log.info("mastodon %s: streaming #%s from %s", self.name, self.tag,
-                         redact(self.streaming))  # fmt: skip
+                         redact(self.api.streaming))  # fmt: skip
                 self.mode, self._last_error = "stream", ""
-            self._read_events(response, emit, stop)
-
-    def _require_sse(self, response: httpx.Response) -> None:
-        if response.status_code != 200:
-            retry = parse_retry_after(response.headers.get("retry-after", ""))
-            raise HttpStatus(response.status_code, retry_after=retry)
-        if "text/event-stream" not in response.headers.get("content-type", ""):
-            raise HttpStatus(200, "not an event stream")
-
-    def _read_events(self, response: httpx.Response, emit: Emit, stop: threading.Event) -> None:
-        """A reader thread blocks on the socket; this thread emits, and checks `stop` twice a
-        second, then shuts the socket so the reader wakes at once."""
-        events: queue.Queue[SseEvent | BaseException | None] = queue.Queue()
-        decoder = SseDecoder(self.tuning.max_line_bytes, self.tuning.max_event_bytes)
-
-        def read() -> None:
-            try:
-                for chunk in response.iter_bytes():
-                    for event in decoder.feed(chunk):
-                        events.put(event)
-                events.put(None)
-            except BaseException as exc:  # handed to the emitting thread, raised there
-                events.put(exc)
-
-        reader = threading.Thread(target=read, name=f"mastodon-{self.name}", daemon=True)
-        reader.start()
-        try:
-            while not stop.is_set():
-                try:
-                    item = events.get(timeout=0.5)
-                except queue.Empty:
-                    continue
-                if item is None:
-                    log.info("mastodon %s: the server closed the stream", self.name)
-                    return
-                if isinstance(item, BaseException):
-                    raise item
-                self.events += 1
-                self._handle(item, emit)
-        finally:
-            _shutdown(response)
-            reader.join(timeout=2.0)
+            decoder = SseDecoder(self.tuning.max_line_bytes, self.tuning.max_event_bytes)
+            self.api.read_events(response, decoder, stop, lambda event: self._handle(event, emit))
 
     def _handle(self, event: SseEvent, emit: Emit) -> None:
+        self.events += 1
         if event.oversized:
             return self._malformed(f"{event.event} event over the size cap")
         if event.event == "update":
@@ -265,10 +217,10 @@ class MastodonSource:
         it) until a page is short. since_id would give the newest 40 and lose the middle of a
         burst. A new source (no cursor) starts from the newest page."""
         if not self.cursor:
-            self._emit_statuses(emit, self._timeline_page("")[0])
+            self._emit_statuses(emit, self.api.timeline_page("")[0])
             return
         for _page in range(self.tuning.max_catch_up_pages):
-            statuses, link = self._timeline_page(self.cursor)
+            statuses, link = self.api.timeline_page(self.cursor)
             self._emit_statuses(emit, statuses)
             if len(statuses) < PAGE_LIMIT:
                 return
@@ -276,19 +228,7 @@ class MastodonSource:
             self.cursor = newer(newer(link_min_id(link), newest), self.cursor)
         log.warning("mastodon %s: more than %d statuses missed; skipping to the newest",
                     self.name, self.tuning.max_catch_up_pages * PAGE_LIMIT)  # fmt: skip
-        self._emit_statuses(emit, self._timeline_page("")[0])
-
-    def _timeline_page(self, min_id: str) -> tuple[list[Any], str]:
-        params = {"limit": str(PAGE_LIMIT)} | ({"min_id": min_id} if min_id else {})
-        url = f"{self.instance}/api/v1/timelines/tag/{quote(self.tag, safe='')}?"
-        with self._get(url + urlencode(params), "application/json") as response:
-            if response.status_code != 200:
-                retry = parse_retry_after(response.headers.get("retry-after", ""))
-                raise HttpStatus(response.status_code, retry_after=retry)
-            statuses = self._json(response)
-            if not isinstance(statuses, list):
-                raise SourceError("the tag timeline is not a list of statuses")
-            return statuses, response.headers.get("link", "")
+        self._emit_statuses(emit, self.api.timeline_page("")[0])
 
     def _poll(self, emit: Emit) -> float | None:
         try:
@@ -333,85 +273,25 @@ class MastodonSource:
             emit(entries, cursor)
             self.cursor = cursor
 
-    def _discover(self) -> dict[str, Any]:
-        """Instance info, and from it the streaming host (it may differ from the instance's)."""
-        for path in ("/api/v2/instance", "/api/v1/instance"):
-            try:
-                with self._get(self.instance + path, "application/json") as response:
-                    if response.status_code == 200:
-                        info = self._json(response)
-                        if isinstance(info, dict):
-                            self.streaming = streaming_base(info, self.instance)
-                            return info
-            except (httpx.HTTPError, FetchError, SourceError, OSError) as exc:
-                log.debug("mastodon %s: %s: %s", self.name, path, exc)
-        return {}
-
-    # ---- HTTP -----------------------------------------------------------------------------
-
-    @contextmanager
-    def _open_client(self) -> Iterator[httpx.Client]:
-        timeout = httpx.Timeout(self.timeout, connect=min(10.0, self.timeout))
-        headers = {"User-Agent": self.user_agent, "Accept-Encoding": "identity"}
-        with httpx.Client(timeout=timeout, headers=headers, trust_env=False) as client:
-            self._client = client
-            try:
-                yield client
-            finally:
-                self._client = None
-
-    @contextmanager
-    def _get(self, url: str, accept: str, *, stream: bool = False) -> Iterator[httpx.Response]:
-        """GET through the fetcher's guard, hop by hop; the token goes only to the instance's
-        and its streaming host."""
-        assert self._client is not None
-        trusted = {urlsplit(u).netloc for u in (self.instance, self.streaming)}
-        timeout = httpx.Timeout(self.timeout, read=self.tuning.read_timeout) if stream else None
-        current = url
-        for _hop in range(4):
-            self.fetcher.guard.check(current)
-            headers = {"Accept": accept}
-            if self.token and urlsplit(current).netloc in trusted:
-                headers["Authorization"] = f"Bearer {self.token}"
-            extra = {"timeout": timeout} if timeout else {}
-            with self._client.stream("GET", current, headers=headers, **extra) as response:
-                check_peer(self.fetcher.guard, response, current)
-                target = redirect_target(response, current)
-                if target:
-                    current = target
-                    continue
-                yield response
-                return
-        raise FetchError(f"too many redirects from {redact(url)}")
-
-    def _json(self, response: httpx.Response) -> Any:
-        body = bytearray()
-        for chunk in response.iter_bytes():
-            body += chunk
-            if len(body) > self.tuning.max_body_bytes:
-                raise SourceError(f"answer over {self.tuning.max_body_bytes:,} bytes")
-        return json_answer(body, f"mastodon {self.name}")
-
     # ---- check ----------------------------------------------------------------------------
 
     def check(self) -> str:
         """One look: instance info, the stream's answer, and what we would fall back to."""
-        with self._open_client():
-            info = self._discover()
+        with self._open():
+            info = self.api.discover()
             if not info:
                 raise SourceError(f"no Mastodon instance info at {redact(self.instance)}")
             version = f" (Mastodon {info.get('version', '?')})"
             try:
-                url = f"{self.streaming}/api/v1/streaming/hashtag?{urlencode({'tag': self.tag})}"
-                with self._get(url, "text/event-stream", stream=True) as response:
-                    self._require_sse(response)
-                return f"streaming #{self.tag} from {redact(self.streaming)}{version}"
+                with self.api.hashtag_stream():
+                    pass
+                return f"streaming #{self.tag} from {redact(self.api.streaming)}{version}"
             except HttpStatus as exc:
                 refused = f"streaming refused ({exc.status})"
             except (httpx.HTTPError, FetchError, OSError) as exc:
                 refused = f"streaming failed ({type(exc).__name__})"
             try:
-                statuses = self._timeline_page("")[0]
+                statuses = self.api.timeline_page("")[0]
                 return f"{refused}, will poll the tag timeline ({len(statuses)} statuses){version}"
             except HttpStatus as exc:
                 if exc.status not in NEEDS_TOKEN:
@@ -425,15 +305,6 @@ class MastodonSource:
             except FetchError as exc:
                 raise SourceError(f"{refused}, {timeline}, and the RSS feed: {exc}") from None
             return f"{refused}, {timeline}, will read the tag RSS feed ({len(entries)} entries)"
-
-
-def _shutdown(response: httpx.Response) -> None:
-    """Wake a thread blocked reading this response: shut its socket down."""
-    stream = response.extensions.get("network_stream")
-    sock = stream.get_extra_info("socket") if stream is not None else None
-    if sock is not None:
-        with suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
 
 
 def build(
