@@ -73,23 +73,16 @@ class Tuning:
 class MastodonSource:
     def __init__(
         self,
-        name: str,
-        instance: str,
-        tag: str,
-        fetcher: HttpFetcher,
+        api: MastodonClient,
         *,
-        token: str = "",
-        user_agent: str = "mentionbot",
-        timeout: float = 20.0,
         tuning: Tuning = Tuning(),
         limits: SourceLimits = DEFAULT_LIMITS,
         rng: Callable[[], float] = random.random,
     ) -> None:
-        self.name, self.instance, self.tag = name, instance.rstrip("/"), tag.lstrip("#")
-        self.fetcher = fetcher
+        self.api = api
+        self.name, self.instance, self.tag = api.name, api.instance, api.tag
+        self.fetcher = api.fetcher
         self.tuning, self.limits, self.rng = tuning, limits, rng
-        self.api = MastodonClient(self.name, self.instance, self.tag, fetcher, token=token,
-                                  user_agent=user_agent, timeout=timeout)  # fmt: skip
         self.mode = ""  # "stream", "timeline" or "rss": what we read from, for logs and check
         self.cursor = ""
         self._seen = RecentIds(SEEN_IDS)
@@ -326,14 +319,13 @@ def build(
         needs=(config.token_env,) if config.token_env else (),
     )
     interval = limits.interval(config.interval, 60.0)
-    return MastodonSource(
+    api = MastodonClient(
         config.name or f"mastodon-{config.tag}",
-        config.instance,
-        config.tag,
+        config.instance.rstrip("/"),
+        config.tag.lstrip("#"),
         fetcher,
         token=token,
         user_agent=getattr(settings, "user_agent", "mentionbot"),
         timeout=getattr(settings, "fetch_timeout", 20.0),
-        tuning=Tuning(poll_interval=interval),
-        limits=limits,
     )
+    return MastodonSource(api, tuning=Tuning(poll_interval=interval), limits=limits)
