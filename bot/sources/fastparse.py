@@ -80,14 +80,17 @@ def parse_fast(source: str, body: bytes, content_type: str = "") -> list[RawEntr
     require_well_formed_references(body)
     # An XHTML page wrapping an Atom feed: the feed is taken out before parsing, rather than
     # letting fastfeedparser parse the whole page only to refuse it as HTML (twice the work).
-    # A page this test misses still gets here through the refusal below.
-    inner = embedded_atom_feed(body) if is_html_page(body) else None
+    # A page whose prolog is too long for is_html_page is still refused, then taken apart.
+    seen_as_page = is_html_page(body)
+    inner = embedded_atom_feed(body) if seen_as_page else None
     if inner is not None:
         body = inner
     try:
         entries = _parse(body)
     except ValueError as exc:
-        inner = embedded_atom_feed(body) if "HTML page" in str(exc) else None
+        if seen_as_page or "HTML page" not in str(exc):
+            raise  # embedded_atom_feed has had its look at this page already
+        inner = embedded_atom_feed(body)
         if inner is None:
             raise
         body, entries = inner, _parse(inner)
