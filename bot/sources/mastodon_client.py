@@ -93,9 +93,7 @@ class MastodonClient:
         but not with an event stream)."""
         url = f"{self.streaming}/api/v1/streaming/hashtag?{urlencode({'tag': self.tag})}"
         with self.get(url, "text/event-stream", stream=True) as response:
-            if response.status_code != 200:
-                retry = parse_retry_after(response.headers.get("retry-after", ""))
-                raise HttpStatus(response.status_code, retry_after=retry)
+            _require_ok(response)
             if "text/event-stream" not in response.headers.get("content-type", ""):
                 raise HttpStatus(200, "not an event stream")
             yield response
@@ -106,9 +104,7 @@ class MastodonClient:
         params = {"limit": str(PAGE_LIMIT)} | ({"min_id": min_id} if min_id else {})
         url = f"{self.instance}/api/v1/timelines/tag/{quote(self.tag, safe='')}?"
         with self.get(url + urlencode(params), "application/json") as response:
-            if response.status_code != 200:
-                retry = parse_retry_after(response.headers.get("retry-after", ""))
-                raise HttpStatus(response.status_code, retry_after=retry)
+            _require_ok(response)
             statuses = self.json(response)
             if not isinstance(statuses, list):
                 raise SourceError("the tag timeline is not a list of statuses")
@@ -185,6 +181,13 @@ class MastodonClient:
             if len(body) > self._max_body_bytes:
                 raise SourceError(f"answer over {self._max_body_bytes:,} bytes")
         return json_answer(body, f"mastodon {self.name}")
+
+
+def _require_ok(response: httpx.Response) -> None:
+    """HttpStatus (with the Retry-After the server gave) unless the answer is a 200."""
+    if response.status_code != 200:
+        retry = parse_retry_after(response.headers.get("retry-after", ""))
+        raise HttpStatus(response.status_code, retry_after=retry)
 
 
 def _shutdown(response: httpx.Response) -> None:
