@@ -10,6 +10,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings
@@ -87,21 +88,38 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
-def _notifier(settings: Settings):  # type: ignore[no-untyped-def]
-    if settings.slack_enabled:
-        from bot.chat.slack.notifier import SlackNotifier, web_client
+def chat_adapters(settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(for the outbox, for listeners), per platform. The outbox's never sleeps on a rate
+    limit (it pauses the route instead); the listeners' may wait one out, because a click
+    was already acknowledged and a late redraw beats a lost one. The console stands in for
+    every platform when no chat platform is configured (a first run, the demo)."""
+    from bot.chat.console import ConsoleAdapter
+    from bot.models import Platform
 
-        return SlackNotifier(web_client(settings))
-    from bot.chat.notifier import ConsoleNotifier
+    delivery: dict[str, Any] = {}
+    interactive: dict[str, Any] = {}
+    if settings.slack.enabled:
+        from bot.chat.slack.app import listener_client
+        from bot.chat.slack.channels import ChannelDirectory
+        from bot.chat.slack.transport import SlackAdapter, web_client
 
-    return ConsoleNotifier(sys.stdout)
+        client = listener_client(settings)
+        directory = ChannelDirectory(client)  # one cache of channel ids for both
+        delivery[Platform.SLACK] = SlackAdapter(web_client(settings), directory=directory)
+        interactive[Platform.SLACK] = SlackAdapter(client, directory=directory)
+    if not delivery:
+        console = ConsoleAdapter(sys.stdout)
+        delivery = dict.fromkeys(Platform, console)
+        interactive = dict(delivery)
+    return delivery, interactive
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.runtime import build_runtime, start_background
 
     settings = _settings(args)
-    runtime = build_runtime(settings, _notifier(settings))
+    delivery, interactive = chat_adapters(settings)
+    runtime = build_runtime(settings, delivery, interactive=interactive)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     log.info(
@@ -109,18 +127,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         "alerts to %s",
         len(runtime.watch.brand), len(runtime.poller.jobs), len(runtime.streams),
         _safe_url(settings.database_url),
-        runtime.scorer.name, "Slack" if settings.slack_enabled else "this terminal",
+        runtime.scorer.name, "Slack" if settings.slack.enabled else "this terminal",
     )  # fmt: skip
     from bot.metrics import serve
 
     serve(settings.metrics_port)
     threads = start_background(runtime, stop)
     try:
-        if settings.slack_enabled:
+        if settings.slack.enabled:
             from bot.chat.slack.app import build_app, run_http, run_socket_mode
 
-            app = build_app(settings, runtime.store)
-            if settings.slack_mode == "http":
+            app = build_app(settings, runtime.service, adapter=interactive["slack"])
+            if settings.slack.mode == "http":
                 run_http(app, settings, stop)
             else:
                 run_socket_mode(app, settings, stop)
@@ -141,7 +159,7 @@ def cmd_poll_once(args: argparse.Namespace) -> int:
     from bot.runtime import build_runtime
 
     settings = _settings(args)
-    runtime = build_runtime(settings, _notifier(settings))
+    runtime = build_runtime(settings, chat_adapters(settings)[0])
     try:
         report = runtime.poller.poll_once()
         delivery = runtime.outbox.deliver_due()
