@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from bot.chat.notifier import ConsoleNotifier
 from bot.chat.slack.notifier import SlackNotifier, notifier_client
+
 from bot.ops import notify_failing_sources
 from bot.store import Store
 from tests.conftest import Clock

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from bot import workflow
-from bot.models import Mention, Status
+from bot.models import Mention, MessageRef, Status
 from bot.store import Store
 from tests.conftest import Clock
 
@@ -16,8 +16,10 @@ from tests.conftest import Clock
 @pytest.fixture
 def alerted(sqlite_store: Store, make_mention: Callable[..., Mention], clock: Clock) -> int:
     mention_id = sqlite_store.add_mention(make_mention(), alert=True)
-    [alert] = sqlite_store.due_alerts(clock(), 1)
-    sqlite_store.mark_delivered(alert.id, chat_ts="1.0", at=clock())
+    [alert] = sqlite_store.due_deliveries(clock(), 1)
+    sqlite_store.mark_delivered(
+        alert.id, message=MessageRef("slack", "C0ALERTS", "1.0"), at=clock()
+    )
     assert mention_id is not None
     return mention_id
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.models import (
+    Platform,
     Delivery,
     Mention,
     MessageRef,
@@ -185,7 +186,12 @@ class Store(abc.ABC):
     # --- deliveries (the outbox) ----------------------------------------------------------
     @abc.abstractmethod
     def due_deliveries(
-        self, now: datetime, limit: int, *, platforms: Iterable[str], lease_seconds: float = 120.0
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        platforms: Iterable[str] = tuple(Platform),
+        lease_seconds: float = 120.0,
     ) -> list[Delivery]:
         """Lease undelivered deliveries to these platforms whose attempt is due, on routes
         that are not paused, oldest mention first. One whose previous lease ran out

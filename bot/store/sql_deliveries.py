@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.models import SYSTEM, Delivery, MessageRef, Notice, Route, Status
+from bot.models import SYSTEM, Delivery, MessageRef, Notice, Platform, Route, Status
 from bot.store.base import RouteHealth
 from bot.store.sql_base import SqlBase, Tx, from_epoch, to_epoch
 
@@ -29,7 +29,12 @@ class DeliveriesSql(SqlBase):
 
     # --- deliveries -------------------------------------------------------------------------
     def due_deliveries(
-        self, now: datetime, limit: int, *, platforms: Iterable[str], lease_seconds: float = 120.0
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        platforms: Iterable[str] = tuple(Platform),
+        lease_seconds: float = 120.0,
     ) -> list[Delivery]:
         """Oldest mention first (by publication, else fetch time): after an outage the team
         reads what waited in the order it was said."""

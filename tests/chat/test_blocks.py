@@ -7,9 +7,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from bot.chat.slack.blocks import LIMITS, alert_blocks, alert_text, reply_modal, state_line
 
 from bot.chat.drafts import draft_reply
-from bot.chat.slack.blocks import LIMITS, alert_blocks, alert_text, reply_modal, state_line
 from bot.chat.slack.ids import Action, Block, Callback
 from bot.chat.slack.text import escape, escape_trim, link, quote
 from bot.chat.text import ago, clean, duration, trim

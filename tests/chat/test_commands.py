@@ -6,8 +6,8 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-
 from bot.chat.slack.commands import Command, parse_command
+
 from bot.models import Mention, Sentiment, Status
 from tests.chat.conftest import ALERT_CHANNEL, SlackEnv
 from tests.conftest import make_verdict

@@ -8,10 +8,10 @@ from collections.abc import Callable
 from urllib.parse import parse_qs, urlencode
 
 import pytest
+from bot.chat.slack.notifier import SlackNotifier, notifier_client
 
 from bot.chat.slack.app import build_app
 from bot.chat.slack.ids import Action
-from bot.chat.slack.notifier import SlackNotifier, notifier_client
 from bot.config import ConfigError, load_settings
 from bot.models import Mention, Status
 from bot.outbox import Outbox

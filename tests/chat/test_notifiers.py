@@ -8,10 +8,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
-
 from bot.chat.notifier import ConsoleNotifier, DeliveryError
 from bot.chat.slack.blocks import alert_blocks, alert_text
 from bot.chat.slack.notifier import SlackNotifier, notifier_client
+
 from bot.config import ConfigError, load_settings
 from bot.models import Mention
 from bot.outbox import Outbox

@@ -11,9 +11,9 @@ from importlib.resources import files
 from pathlib import Path
 
 import pytest
+from bot.chat.slack.notifier import SlackNotifier, notifier_client
 
 from bot.chat.slack.app import EVENTS_PATH, build_app, start_http_server
-from bot.chat.slack.notifier import SlackNotifier, notifier_client
 from bot.config import BrandConfig, Settings, SourceConfig, WatchList, load_settings
 from bot.demo import serve_directory
 from bot.runtime import Runtime, build_runtime

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from bot.chat.notifier import ConsoleNotifier
+
 from bot.config import BrandConfig, SourceConfig, WatchList, load_settings
 from bot.models import RawEntry
 from bot.runtime import Runtime, StreamJob, build_runtime, run_stream

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import Executor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -58,10 +59,13 @@ def build_app(
     service: ChatService,
     *,
     adapter: SlackAdapter | None = None,
+    listener_executor: Executor | None = None,
 ) -> App:
     """A Bolt App with every listener registered. Calls auth.test once, so a wrong token
     fails here, at start, with a readable ConfigError. `adapter` (default: one on the
-    listener client) is what listeners use to tell a person something privately."""
+    listener client) is what listeners use to tell a person something privately;
+    `listener_executor` runs the listeners after `ack()` (Bolt's own pool by default; tests
+    pass one they can wait on)."""
     signing_secret = ""
     if settings.slack.signing_secret is not None:
         signing_secret = settings.slack.signing_secret.get_secret_value()
@@ -77,6 +81,7 @@ def build_app(
             request_verification_enabled=True,
             token_verification_enabled=True,
             process_before_response=False,
+            listener_executor=listener_executor,
             logger=logging.getLogger("bot.chat.slack.bolt"),
         )
     except Exception as exc:  # BoltError wraps auth.test's answer; never echo the token
