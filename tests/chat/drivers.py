@@ -86,20 +86,33 @@ class SlackDriver:
         return mention_id
 
     def _message(self, mention_id: int, copy: int = 0) -> MessageRef:
-        found = [d.message for d in self.store.deliveries(mention_id)
-                 if d.route.platform == "slack" and d.message]  # fmt: skip
+        found = [
+            d.message
+            for d in self.store.deliveries(mention_id)
+            if d.route.platform == "slack" and d.message
+        ]
         return found[copy]  # type: ignore[return-value]
 
     def click(self, mention_id: int, action: str, person: str, *, copy: int = 0) -> None:
         message = self._message(mention_id, copy)
-        body = block_actions_body(action, str(mention_id), user=PEOPLE[person],
-                                  channel=message.channel_id, message_ts=message.message_id)  # fmt: skip
+        body = block_actions_body(
+            action,
+            str(mention_id),
+            user=PEOPLE[person],
+            channel=message.channel_id,
+            message_ts=message.message_id,
+        )
         assert self.env.post(body).status == 200
 
     def click_on_message_of(self, other_id: int, mention_id: int, action: str, person: str) -> None:
         message = self._message(other_id)
-        body = block_actions_body(action, str(mention_id), user=PEOPLE[person],
-                                  channel=message.channel_id, message_ts=message.message_id)  # fmt: skip
+        body = block_actions_body(
+            action,
+            str(mention_id),
+            user=PEOPLE[person],
+            channel=message.channel_id,
+            message_ts=message.message_id,
+        )
         assert self.env.post(body).status == 200
 
     def open_reply(self, mention_id: int, person: str) -> tuple[str, str]:
@@ -114,10 +127,12 @@ class SlackDriver:
         return f"V{len(opened):08d}", field["element"]["initial_value"]
 
     def submit_reply(self, dialog: str, mention_id: int, text: str, person: str) -> None:
-        values = {Block.REPLY_INPUT: {Action.REPLY_TEXT: {"type": "plain_text_input",
-                                                          "value": text}}}  # fmt: skip
-        body = view_submission_body(Callback.REPLY_MODAL, str(mention_id), values,
-                                    user=PEOPLE[person], view_id=dialog)  # fmt: skip
+        values = {
+            Block.REPLY_INPUT: {Action.REPLY_TEXT: {"type": "plain_text_input", "value": text}}
+        }
+        body = view_submission_body(
+            Callback.REPLY_MODAL, str(mention_id), values, user=PEOPLE[person], view_id=dialog
+        )
         response = self.env.post(body)
         assert response.status == 200
 
@@ -125,8 +140,9 @@ class SlackDriver:
         found = self.fake.channel_by_name(channel)
         channel_id = found["id"] if found else "D0DIRECT1"
         name = f"cmd-{len(self.fake.calls)}"
-        body = slash_command_body(text, user=PEOPLE[person], channel=channel_id,
-                                  response_url=self.fake.response_url(name))  # fmt: skip
+        body = slash_command_body(
+            text, user=PEOPLE[person], channel=channel_id, response_url=self.fake.response_url(name)
+        )
         assert self.env.post(body).status == 200
         [answer] = self.fake.wait_for("response_url", where=lambda c: c.path.endswith(name))
         assert answer.body["response_type"] == "ephemeral"
@@ -136,25 +152,33 @@ class SlackDriver:
 
     def _updates(self, mention_id: int, copy: int) -> list[Call]:
         message = self._message(mention_id, copy)
-        return [c for c in self.fake.calls_to("chat.update")
-                if c.body.get("ts") == message.message_id
-                and c.body.get("channel") == message.channel_id]  # fmt: skip
+        return [
+            c
+            for c in self.fake.calls_to("chat.update")
+            if c.body.get("ts") == message.message_id
+            and c.body.get("channel") == message.channel_id
+        ]
 
     def _latest(self, mention_id: int, copy: int) -> dict[str, Any]:
         updates = self._updates(mention_id, copy)
         if updates:
             return updates[-1].body
         message = self._message(mention_id, copy)
-        [post] = [c for c in self.fake.calls_to("chat.postMessage")
-                  if (c.body.get("metadata") or {}).get("event_payload", {}).get("mention_id")
-                  == mention_id and self._posted_to(c, message)]  # fmt: skip
+        [post] = [
+            c
+            for c in self.fake.calls_to("chat.postMessage")
+            if (c.body.get("metadata") or {}).get("event_payload", {}).get("mention_id")
+            == mention_id
+            and self._posted_to(c, message)
+        ]
         return post.body
 
     def _posted_to(self, call: Call, message: MessageRef) -> bool:
         channel = call.body.get("channel", "")
         found = self.fake.channel_by_name(channel)
-        return channel == message.channel_id or (found is not None and found["id"] ==
-                                                 message.channel_id)  # fmt: skip
+        return channel == message.channel_id or (
+            found is not None and found["id"] == message.channel_id
+        )
 
     def state(self, mention_id: int, *, copy: int = 0) -> str:
         blocks = self._latest(mention_id, copy)["blocks"]
@@ -164,17 +188,26 @@ class SlackDriver:
     def buttons(self, mention_id: int, *, copy: int = 0) -> list[str]:
         blocks = self._latest(mention_id, copy)["blocks"]
         [actions] = [b for b in blocks if b["type"] == "actions"]
-        return [e["action_id"] for e in actions["elements"]
-                if e["action_id"] not in (Action.OPEN_LINK, Action.WRONG_LABEL)]  # fmt: skip
+        return [
+            e["action_id"]
+            for e in actions["elements"]
+            if e["action_id"] not in (Action.OPEN_LINK, Action.WRONG_LABEL)
+        ]
 
     def told(self, person: str) -> list[str]:
-        return [str(c.body.get("text")) for c in self.fake.calls_to("chat.postEphemeral")
-                if c.body.get("user") == PEOPLE[person]]  # fmt: skip
+        return [
+            str(c.body.get("text"))
+            for c in self.fake.calls_to("chat.postEphemeral")
+            if c.body.get("user") == PEOPLE[person]
+        ]
 
     def notes(self, mention_id: int) -> list[str]:
         ts = {d.message.message_id for d in self.store.deliveries(mention_id) if d.message}
-        return [str(c.body.get("text")) for c in self.fake.calls_to("chat.postMessage")
-                if c.body.get("thread_ts") in ts]  # fmt: skip
+        return [
+            str(c.body.get("text"))
+            for c in self.fake.calls_to("chat.postMessage")
+            if c.body.get("thread_ts") in ts
+        ]
 
     def redraws(self, mention_id: int, *, copy: int = 0) -> int:
         return len(self._updates(mention_id, copy))
