@@ -257,6 +257,20 @@ def parse_route(text: str) -> Route:
     return RouteConfig(platform="slack", channel=text).as_route()
 
 
+def check_channel(platform: str, channel: str) -> str:
+    """The channel, stripped; ValueError saying what is wrong with it."""
+    channel = channel.strip()
+    if not channel:
+        raise ValueError("is empty: name the channel alerts go to")
+    if len(channel) > 200 or any(ord(c) < 32 for c in channel):
+        raise ValueError(f"{channel[:40]!r} is not a channel name")
+    if platform == "slack" and not (_SLACK_ID.match(channel) or _SLACK_NAME.match(channel.lower())):
+        raise ValueError(
+            f"{channel!r} is not a Slack channel: write its name (#acme-mentions) or id (C0123ABCD)"
+        )
+    return channel
+
+
 class RouteConfig(BaseModel):
     """`[[brand.route]]`: one place a brand's alerts go."""
 
@@ -267,19 +281,7 @@ class RouteConfig(BaseModel):
 
     @model_validator(mode="after")
     def _valid_channel(self) -> RouteConfig:
-        channel = self.channel.strip()
-        if not channel:
-            raise ValueError("channel is empty")
-        if self.platform == "slack" and not (
-            _SLACK_ID.match(channel) or _SLACK_NAME.match(channel.lower())
-        ):
-            raise ValueError(
-                f"{channel!r} is not a Slack channel: write its name (#acme-mentions) or id "
-                "(C0123ABCD)"
-            )
-        if len(channel) > 200 or any(ord(c) < 32 for c in channel):
-            raise ValueError(f"{channel[:40]!r}… is not a channel name")
-        self.channel = channel
+        self.channel = check_channel(self.platform, self.channel)
         return self
 
     def as_route(self) -> Route:
@@ -303,6 +305,11 @@ class BrandConfig(BaseModel):
         if not value.strip():
             raise ValueError("name is empty")
         return value.strip()
+
+    @field_validator("channel")
+    @classmethod
+    def _slack_channel(cls, value: str | None) -> str | None:
+        return None if value is None else check_channel("slack", value)
 
     @field_validator("terms")
     @classmethod

@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.models import (
-    Platform,
     Delivery,
     Mention,
     MessageRef,
     Notice,
+    Platform,
     Reply,
     Route,
     Sentiment,
@@ -250,7 +250,12 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def due_notices(
-        self, now: datetime, limit: int, *, platforms: Iterable[str], lease_seconds: float = 120.0
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        platforms: Iterable[str] = tuple(Platform),
+        lease_seconds: float = 120.0,
     ) -> list[Notice]:
         """Lease due notices on routes that are not paused, oldest first."""
 

@@ -181,7 +181,12 @@ class DeliveriesSql(SqlBase):
         return int(row[0])
 
     def due_notices(
-        self, now: datetime, limit: int, *, platforms: Iterable[str], lease_seconds: float = 120.0
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        platforms: Iterable[str] = tuple(Platform),
+        lease_seconds: float = 120.0,
     ) -> list[Notice]:
         names = list(platforms)
         if not names:
