@@ -40,7 +40,7 @@ class _PgTx(Tx):
     def _run(self, sql: str, params: Sequence[Any]) -> psycopg.Cursor[Any]:
         if not params:  # no placeholders to fill: a literal % (as in LIKE '%:%') stays as is
             return self._conn.execute(sql.encode())
-        return self._conn.execute(sql.replace("?", "%s"), tuple(params))  # type: ignore[arg-type]
+        return self._conn.execute(sql.replace("?", "%s"), tuple(params))
 
 
 class PostgresStore(SqlStore):
