@@ -106,6 +106,57 @@ def test_check_passes_on_a_good_setup(tmp_path: Path, fake_slack: FakeSlack) -> 
     assert "all good" in result.stdout
 
 
+def test_check_reports_a_channel_the_bot_cannot_see_or_is_not_in(
+    tmp_path: Path, fake_slack: FakeSlack
+) -> None:
+    fake_slack.add_channel("quiet", "C0QUIET01", member=False)
+    watch = tmp_path / "watch.toml"
+    watch.write_text(
+        '[[brand]]\nname = "Acme"\nterms = ["acme"]\nchannel = "#alerts"\n'
+        '[[brand.route]]\nchannel = "#nowhere"\n[[brand.route]]\nchannel = "#quiet"\n'
+    )
+    env = {"WATCH_LIST": str(watch), "SLACK_BOT_TOKEN": "xoxb-good",
+           "SLACK_APP_TOKEN": "xapp-good", "SLACK_API_URL": fake_slack.api_url}  # fmt: skip
+    result = mentionbot("check", cwd=tmp_path, env=env)
+    assert result.returncode == 1
+    assert "ok    channel #alerts: C0ALERTS, the bot can post there" in result.stdout
+    assert "FAIL  channel #nowhere: channel #nowhere not found" in result.stdout
+    assert "FAIL  channel #quiet: the bot is not in C0QUIET01: /invite @mentionbot" in (
+        result.stdout
+    )
+
+
+@pytest.mark.parametrize(
+    ("watch", "expected"),
+    [
+        ('[[brand]]\nname = "Acme"\nterms = ["acme"]\n', "brand 'Acme': has no channel"),
+        ('[[brand]]\nname = "Acme"\nterms = ["acme"]\nchannel = ""\n',
+         "brand 'Acme' channel: is empty"),
+        ('[[brand]]\nname = "Acme"\nterms = ["-acme markets"]\nchannel = "#a"\n',
+         "brand 'Acme' terms: has no term to match"),
+        ('[[brand]]\nname = "Acme"\nterms = ["acme"]\nchannel = "#a"\n[[brand.sources]]\n'
+         'url = "https://:443/feed"\n', "brand 'Acme' sources[1].url:"),
+    ],
+)  # fmt: skip
+def test_a_broken_watch_list_stops_check_and_run_with_one_line(
+    tmp_path: Path, watch: str, expected: str
+) -> None:
+    path = tmp_path / "watch.toml"
+    path.write_text(watch)
+    checked = mentionbot("check", cwd=tmp_path, env={"WATCH_LIST": str(path), "SCORER": "lexicon"})
+    assert checked.returncode == 1 and expected in checked.stdout
+    assert "all good" not in checked.stdout
+    ran = mentionbot("run", cwd=tmp_path, env={"WATCH_LIST": str(path), "SCORER": "lexicon"})
+    assert ran.returncode == 2 and expected in ran.stderr
+    assert len(ran.stderr.strip().splitlines()) == 1 and "Traceback" not in ran.stderr
+
+
+def test_a_watch_list_that_is_a_directory_is_one_line(tmp_path: Path) -> None:
+    ran = mentionbot("run", cwd=tmp_path, env={"WATCH_LIST": str(tmp_path), "SCORER": "lexicon"})
+    assert ran.returncode == 2 and "is not a file" in ran.stderr
+    assert len(ran.stderr.strip().splitlines()) == 1
+
+
 def test_bad_settings_are_one_readable_line(tmp_path: Path) -> None:
     result = mentionbot("poll", "--once", cwd=tmp_path, env={"POLL_INTERVAL": "often"})
     assert result.returncode == 2

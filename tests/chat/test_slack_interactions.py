@@ -218,3 +218,15 @@ def test_an_expired_trigger_tells_the_user_instead_of_failing_silently(
     click(slack_env, Action.REPLY, mention_id, ts)
     [told] = slack_env.fake.wait_for("chat.postEphemeral")
     assert told.body["text"] == "Could not open the reply form (expired_trigger_id); try again."
+
+
+def test_reply_opens_for_an_author_whose_name_holds_braces(
+    slack_env: SlackEnv, make_mention: Callable[..., Mention]
+) -> None:
+    """A stranger's name is data: "{brand}" and "{0}" once made the draft raise after ack()."""
+    mention_id, ts = slack_env.alert(make_mention(author="{brand} {0} }{"))
+    click(slack_env, Action.REPLY, mention_id, ts)
+    [opened] = slack_env.fake.calls_to("views.open")
+    [field] = [b for b in opened.body["view"]["blocks"] if b.get("block_id") == Block.REPLY_INPUT]
+    assert field["element"]["initial_value"].startswith("Hi {brand},")
+    assert slack_env.fake.calls_to("chat.postEphemeral") == []
