@@ -143,3 +143,27 @@ def old_postgres(pg_url: str) -> Iterator[str]:
 @pytest.mark.postgres
 def test_a_schema_2_postgres_database_is_upgraded_in_place(old_postgres: str) -> None:
     _assert_upgraded(old_postgres)
+
+
+def test_an_upgraded_app_without_channels_read_still_acts_on_old_alerts(
+    old_sqlite: str, fake_slack: FakeSlack, clock: Clock
+) -> None:
+    """Installed from the old manifest (no channels:read): the click's own channel, verified
+    as Slack's, is what the migrated delivery learns, and the redraw goes there by id."""
+    clock.now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    store = open_store(old_sqlite)
+    fake_slack.messages.setdefault("C0ACME0001", []).append(
+        {"type": "message", "ts": "1764493200.000001", "text": "old alert"}
+    )
+    fake_slack.fail_next("conversations.list", times=10, error="missing_scope")
+    env, stop = make_slack_env(fake_slack, store, clock, brand_routes={"Acme": (ROUTE,)})
+    try:
+        body = block_actions_body("mention-claim", "1", user="U0NEWCOMER",
+                                  channel="C0ACME0001", message_ts="1764493200.000001")  # fmt: skip
+        assert env.post(body).status == 200
+        [update] = fake_slack.calls_to("chat.update")
+        assert update.body["channel"] == "C0ACME0001"
+        assert store.get_mention(1).status == Status.CLAIMED  # type: ignore[union-attr]
+    finally:
+        stop()
+        store.close()
