@@ -26,6 +26,8 @@ from urllib.parse import parse_qsl, urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
+from tests.fakes.fake_socket_mode import FakeSocketMode
+
 BOT_USER_ID = "UBOT000001"
 TEAM_ID = "T0000TEAM"
 
@@ -49,10 +51,15 @@ class _Failure:
 
 
 class FakeSlack:
-    def __init__(self, *, realtime: bool = False) -> None:
+    def __init__(
+        self, *, realtime: bool = False, socket_mode: FakeSocketMode | None = None
+    ) -> None:
         """`realtime`: message ts are the posting time, as Slack's are (what a reader of
-        conversations.history with `oldest` needs); otherwise fixed, for exact assertions."""
+        conversations.history with `oldest` needs); otherwise fixed, for exact assertions.
+        `socket_mode`: the WebSocket server whose URLs `apps.connections.open` hands out."""
         self.realtime = realtime
+        self.socket_mode = socket_mode
+        self.revoked_tokens: set[str] = set()  # well-formed tokens Slack answers invalid_auth
         self._holds: dict[str, threading.Event] = {}
         self._last_ts = 0.0
         self.calls: list[Call] = []
@@ -239,6 +246,10 @@ class FakeSlack:
                 for m in reversed(posted)  # newest first, as Slack answers
             ]
             return {"ok": True, "messages": found, "has_more": False}
+        if method == "apps.connections.open":
+            if self.socket_mode is None:  # a URL nothing answers on as a WebSocket
+                return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link/?ticket=none"}
+            return {"ok": True, "url": self.socket_mode.url_for_ticket()}
         if method == "conversations.info":
             return {"ok": True, "channel": {"id": channel, "name": "fake", "is_member": True}}
         return {"ok": True}
@@ -261,6 +272,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, {"ok": True})
             return
         method = self.path.split("?", 1)[0].removeprefix("/api/")
+        refusal = _token_refusal(method, headers, self.owner.revoked_tokens)
+        if refusal:
+            self.owner._record(Call(method, body, headers, self.path))
+            self._send(200, {"ok": False, "error": refusal})
+            return
         held = self.owner._holds.get(method)
         if held is not None:
             held.wait(timeout=30)  # a slow Slack, until the test releases it
@@ -292,6 +308,22 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
+
+
+# Methods that take an app-level token (xapp-) and refuse any other, as Slack does.
+APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
+
+
+def _token_refusal(method: str, headers: dict[str, str], revoked: set[str]) -> str:
+    """Slack's error for a call whose Authorization header cannot call `method`, or ""."""
+    if method not in APP_TOKEN_METHODS:
+        return ""
+    token = headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if not token:
+        return "not_authed"
+    if not token.startswith("xapp-") or token in revoked:
+        return "invalid_auth"
+    return ""
 
 
 def _parse_body(raw: str, content_type: str, path: str) -> dict[str, Any]:
