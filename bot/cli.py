@@ -98,7 +98,9 @@ def _notifier(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from bot.metrics import serve
     from bot.runtime import build_runtime, start_background
+    from bot.web import Transport, WebFront, build_web_app
 
     settings = _settings(args)
     runtime = build_runtime(settings, _notifier(settings))
@@ -111,26 +113,32 @@ def cmd_run(args: argparse.Namespace) -> int:
         _safe_url(settings.database_url),
         runtime.scorer.name, "Slack" if settings.slack_enabled else "this terminal",
     )  # fmt: skip
-    from bot.metrics import serve
-
-    serve(settings.metrics_port)
-    threads = start_background(runtime, stop)
+    chat, front, threads = Transport(), None, []
     try:
         if settings.slack_enabled:
-            from bot.chat.slack.app import build_app, run_http, run_socket_mode
+            from bot.chat.slack.transport import start_slack
 
-            app = build_app(settings, runtime.store)
-            if settings.slack_mode == "http":
-                run_http(app, settings, stop)
-            else:
-                run_socket_mode(app, settings, stop)
-        else:
+            # Before any polling: a rejected token ends the start with one line.
+            chat = start_slack(settings, runtime.store)
+            web = build_web_app(chat.routes, health=chat.health, metrics=not settings.metrics_port)
+            front = WebFront(web, settings.http_host, settings.http_port).start()
+            log.info(
+                "web front on http://%s:%d: /healthz%s%s", settings.http_host, front.port,
+                "" if settings.metrics_port else ", /metrics",
+                ", /slack/events" if settings.slack_mode == "http" else "",
+            )  # fmt: skip
+        serve(settings.metrics_port)
+        threads = start_background(runtime, stop)
+        if not settings.slack_enabled:
             log.info("no SLACK_BOT_TOKEN: printing alerts here. Ctrl-C to stop.")
-            stop.wait()
+        stop.wait()
     except KeyboardInterrupt:
         pass
     finally:
         stop.set()
+        chat.close()
+        if front is not None:
+            front.stop()
         for thread in threads:
             thread.join(timeout=10)
         runtime.close()

@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 from slack_bolt import App
 
-from bot.chat.slack.app import EVENTS_PATH, build_app, start_http_server
+from bot.chat.slack.app import build_app
+from bot.chat.slack.http import EVENTS_PATH, slack_events
 from bot.chat.slack.notifier import SlackNotifier, notifier_client
 from bot.config import Settings, load_settings
 from bot.models import Mention
 from bot.store import Store, open_store
+from bot.web import WebFront, build_web_app
 from tests.conftest import Clock
 from tests.fakes.fake_slack import FakeSlack, Response, slack_post
 from tests.fakes.slack_fixtures import fake_slack  # noqa: F401 (fixture)
@@ -66,12 +68,9 @@ def slack_env(
         admin_users=["UADMIN"],
     )
     app = build_app(settings, store, clock=clock)
-    server, port = start_http_server(app, "127.0.0.1", 0)
+    front = WebFront(build_web_app([slack_events(app)])).start()
     try:
-        yield SlackEnv(
-            fake_slack, store, app, settings, clock, f"http://127.0.0.1:{port}{EVENTS_PATH}"
-        )
+        yield SlackEnv(fake_slack, store, app, settings, clock, front.url + EVENTS_PATH)
     finally:
-        server.shutdown()
-        server.server_close()
+        front.stop()
         store.close()

@@ -12,11 +12,13 @@ from collections.abc import Callable
 import pytest
 from slack_bolt import BoltRequest
 
-from bot.chat.slack.app import MAX_BODY_BYTES, build_app, run_socket_mode
+from bot.chat.slack.app import build_app
+from bot.chat.slack.socket_mode import connect_socket_mode
 from bot.chat.slack.ids import Action, Block
 from bot.config import ConfigError, load_settings
 from bot.models import Mention, Status
 from bot.store import Store
+from bot.web import MAX_BODY_BYTES
 from tests.chat.conftest import ALERT_CHANNEL, SlackEnv
 from tests.fakes.fake_slack import FakeSlack, block_actions_body, slack_post
 
@@ -76,12 +78,12 @@ def test_a_stale_button_value_changes_nothing_and_says_so(
 def test_socket_mode_needs_an_app_level_token(slack_env: SlackEnv) -> None:
     settings = slack_env.settings.model_copy(update={"slack_app_token": None})
     with pytest.raises(ConfigError, match="SLACK_APP_TOKEN is not set"):
-        run_socket_mode(slack_env.app, settings)
+        connect_socket_mode(slack_env.app, settings)
     from pydantic import SecretStr
 
     wrong = slack_env.settings.model_copy(update={"slack_app_token": SecretStr("xoxb-nope")})
     with pytest.raises(ConfigError, match="app-level token"):
-        run_socket_mode(slack_env.app, wrong)
+        connect_socket_mode(slack_env.app, wrong)
 
 
 def test_socket_mode_requests_need_no_signing_secret(

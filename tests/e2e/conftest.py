@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat.slack.app import EVENTS_PATH, build_app, start_http_server
+from bot.chat.slack.app import build_app
+from bot.chat.slack.http import EVENTS_PATH, slack_events
 from bot.chat.slack.notifier import SlackNotifier, notifier_client
 from bot.config import BrandConfig, Settings, SourceConfig, WatchList, load_settings
 from bot.demo import serve_directory
 from bot.runtime import Runtime, build_runtime
+from bot.web import WebFront, build_web_app
 from tests.conftest import Clock, shared_path
 from tests.fakes.fake_slack import FakeSlack, Response, slack_post
 
@@ -93,10 +95,9 @@ def bot(fake_slack: FakeSlack, feed_url: str, tmp_path: Path, clock: Clock) -> I
     notifier = SlackNotifier(notifier_client(BOT_TOKEN, fake_slack.api_url), clock=clock)
     runtime = build_runtime(settings, notifier, clock=clock, watch=watch_list(feed_url))
     app = build_app(settings, runtime.store, clock=clock)
-    server, port = start_http_server(app)
+    front = WebFront(build_web_app([slack_events(app)])).start()
     try:
-        yield Bot(runtime, fake_slack, f"http://127.0.0.1:{port}{EVENTS_PATH}")
+        yield Bot(runtime, fake_slack, front.url + EVENTS_PATH)
     finally:
-        server.shutdown()
-        server.server_close()
+        front.stop()
         runtime.close()

@@ -54,7 +54,8 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
-from bot.config import ConfigError
+from bot.chat.slack.notifier import secret
+from bot.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
 
@@ -269,6 +270,12 @@ class SocketModeRunner:
         loop = asyncio.get_running_loop()
         response = await loop.run_in_executor(self._pool, run_bolt_app, self.app, req)
         await send_async_response(client, req, response, started)
+
+
+def connect_socket_mode(app: App, settings: Settings) -> SocketModeRunner:
+    """Serve `app` over Socket Mode with SLACK_APP_TOKEN; a ConfigError if Slack refuses it."""
+    token = secret(settings.slack_app_token, "SLACK_APP_TOKEN")
+    return SocketModeRunner(app, token, api_url=settings.slack_api_url).start()
 
 
 async def open_connection_url(web_client: AsyncWebClient, app_token: str) -> str:

@@ -1,0 +1,20 @@
+"""Slack's part in `mentionbot run`: HTTP mode adds /slack/events to the web front; Socket
+Mode connects out (a rejected SLACK_APP_TOKEN stops the start here) and reports its
+connection to /healthz."""
+
+from __future__ import annotations
+
+from bot.chat.slack.app import build_app
+from bot.chat.slack.http import slack_events
+from bot.chat.slack.socket_mode import connect_socket_mode
+from bot.config import Settings
+from bot.store.base import Store
+from bot.web import Transport
+
+
+def start_slack(settings: Settings, store: Store) -> Transport:
+    app = build_app(settings, store)
+    if settings.slack_mode == "http":
+        return Transport(routes=[slack_events(app)])
+    runner = connect_socket_mode(app, settings)
+    return Transport(health=[runner.health], close=runner.close)
