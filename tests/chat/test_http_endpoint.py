@@ -13,8 +13,8 @@ import pytest
 from slack_bolt import BoltRequest
 
 from bot.chat.slack.app import build_app
-from bot.chat.slack.socket_mode import connect_socket_mode
 from bot.chat.slack.ids import Action, Block
+from bot.chat.slack.socket_mode import connect_socket_mode
 from bot.config import ConfigError, load_settings
 from bot.models import Mention, Status
 from bot.store import Store

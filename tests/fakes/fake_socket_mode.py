@@ -14,6 +14,7 @@ envelope was acked within Slack's 3 seconds (`wait_for_ack`). Besides, it can:
   that gives up does (FIN, or RST with `reset=True`);
 - `go_silent()`: stop reading and answering on a connection (pings included) while the TCP
   connection stays up, as a half-open connection through a dead NAT looks to the client;
+- `refuse_next = n`: refuse the next n handshakes (HTTP 503), spending their tickets;
 - `refresh()`: send `disconnect` (reason `refresh_requested`, `warning`, ...) and keep the
   old connection open and quiet, as Slack does while the client moves to a new URL.
 
@@ -23,7 +24,6 @@ and wait on conditions, never on sleeps.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import threading
@@ -40,6 +40,8 @@ import pytest
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+
+from bot.loop_thread import LoopThread
 
 APP_ID = "A0000APP"
 
@@ -74,29 +76,32 @@ class FakeSocketMode:
         self.app_id = app_id
         self.connections: list[Connection] = []
         self.acks: dict[str, Ack] = {}
-        self.refused = 0  # handshakes refused (unknown or reused ticket)
+        self.refused = 0  # handshakes refused
+        self.refuse_next = 0  # refuse this many more handshakes (503), spending their tickets
         self._tickets: dict[str, bool] = {}  # issued ticket -> already used
         self._sent_at: dict[str, float] = {}
         self._after_hello: list[dict[str, Any]] = []
         self._envelope_ids = itertools.count(1)
         self._cond = threading.Condition()
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._io = LoopThread("fake-socket-mode")
         self._server: Server | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
     def start(self) -> FakeSocketMode:
-        self._thread.start()
+        self._io.start()
         self._server = self._call(self._serve())
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.close()
-            with suppress(Exception):
-                self._call(self._server.wait_closed(), timeout=5)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
+            self._call(self._close(self._server))
+        self._io.stop()
+
+    async def _close(self, server: Server) -> None:
+        for conn in self.connections:  # silent ones would make close() wait for them
+            conn.ws.transport.abort()
+        server.close()
+        await server.wait_closed()
 
     async def _serve(self) -> Server:
         # Slack's server does not ping the client; the client keeps the connection alive.
@@ -168,7 +173,7 @@ class FakeSocketMode:
                 with suppress(OSError):
                     transport.write_eof()
 
-        self._loop.call_soon_threadsafe(cut)
+        self._io.call_soon(cut)
 
     def go_silent(self, *, connection: int = -1) -> None:
         """Neither read nor answer on the connection any more (no pongs), TCP staying up."""
@@ -184,6 +189,11 @@ class FakeSocketMode:
                     f"waited {timeout} s for {count} connection(s); got {len(self.connections)}"
                 )
             return self.connections[count - 1]
+
+    def wait_for_refusals(self, count: int, timeout: float = 10.0) -> None:
+        with self._cond:
+            if not self._cond.wait_for(lambda: self.refused >= count, timeout):
+                raise AssertionError(f"waited {timeout} s for {count} refused handshake(s)")
 
     def wait_for_close(self, connection: int, timeout: float = 10.0) -> Connection:
         with self._cond:
@@ -210,7 +220,7 @@ class FakeSocketMode:
         }
 
     def _call(self, coro: Any, timeout: float = 10.0) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+        return self._io.run(coro, timeout)
 
     async def _send(self, conn: Connection, envelope: dict[str, Any]) -> None:
         with self._cond:
@@ -229,6 +239,11 @@ class FakeSocketMode:
                 self._cond.notify_all()
                 return ws.respond(HTTPStatus.UNAUTHORIZED, "invalid or used ticket\n")
             self._tickets[ticket] = True
+            if self.refuse_next > 0:
+                self.refuse_next -= 1
+                self.refused += 1
+                self._cond.notify_all()
+                return ws.respond(HTTPStatus.SERVICE_UNAVAILABLE, "try again\n")
         return None
 
     async def _handle(self, ws: ServerConnection) -> None:

@@ -36,7 +36,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import threading
 import time
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
@@ -56,6 +55,7 @@ from websockets.protocol import State
 
 from bot.chat.slack.notifier import secret
 from bot.config import ConfigError, Settings
+from bot.loop_thread import LoopThread
 
 log = logging.getLogger(__name__)
 
@@ -206,6 +206,7 @@ class SocketModeRunner:
         ping_interval: float = PING_INTERVAL,
         ping_timeout: float = PING_TIMEOUT,
         workers: int = 8,
+        unhealthy_after: float = DOWN_UNHEALTHY_AFTER,
     ) -> None:
         if not app_token.startswith("xapp-"):
             raise ConfigError("SLACK_APP_TOKEN must be an app-level token (xapp-...)")
@@ -213,41 +214,40 @@ class SocketModeRunner:
         self._token = app_token
         self._api_url = api_url
         self._ping = (ping_interval, ping_timeout)
+        self._unhealthy_after = unhealthy_after
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="slack-socket")
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name="slack-socket-mode", daemon=True
-        )
+        self._io = LoopThread("slack-socket-mode")
         self.client: ReconnectingSocketModeClient | None = None
 
     def start(self, timeout: float = 30.0) -> SocketModeRunner:
         """Check the app token with Slack, then connect. A rejected token is a ConfigError
         naming SLACK_APP_TOKEN and Slack's error (never the token)."""
-        self._thread.start()
+        self._io.start()
         try:
-            asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout)
+            self._io.run(self._start(), timeout)
         except BaseException:
             self.close()
             raise
         return self
 
     def close(self) -> None:
-        if self._thread.is_alive():
-            if self.client is not None:
-                closing = asyncio.run_coroutine_threadsafe(self.client.close(), self._loop)
-                try:
-                    closing.result(CLOSE_TIMEOUT + 1)
-                except Exception as exc:  # a close that fails leaves nothing to keep
-                    log.debug("Socket Mode close: %s", type(exc).__name__)
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join(timeout=5)
+        if self._io.alive and self.client is not None:
+            try:
+                self._io.run(self.client.close(), CLOSE_TIMEOUT + 1)
+            except Exception as exc:  # a close that fails leaves nothing to keep
+                log.debug("Socket Mode close: %s", type(exc).__name__)
+        self._io.stop()
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+    @property
+    def running(self) -> bool:
+        return self._io.alive
 
     def health(self) -> str | None:
         """None while connected or briefly reconnecting; else what is wrong (for /healthz)."""
         client = self.client
         down = client.down_since if client is not None else None
-        if down is None or time.monotonic() - down < DOWN_UNHEALTHY_AFTER:
+        if down is None or time.monotonic() - down < self._unhealthy_after:
             return None
         return f"Slack Socket Mode disconnected for {time.monotonic() - down:.0f} s"
 
