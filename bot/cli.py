@@ -84,6 +84,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     # slack_sdk logs request bodies at DEBUG; keep it at INFO so no token reaches a log.
     logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLogger().level))
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)  # its start/stop chatter
     return settings
 
 

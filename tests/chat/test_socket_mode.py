@@ -173,17 +173,17 @@ def test_a_refused_handshake_is_retried_with_a_fresh_url(
 ) -> None:
     """Socket Mode URLs are one-time: retrying the spent one would fail forever."""
     runner = start(plain_app(fake_slack), unhealthy_after=0)
-    slack.wait_for_connections(1)
+    answered(slack, "before", connection=0)
     assert runner.health() is None
     slack.refuse_next = 1
     slack.drop()
     slack.wait_for_refusals(1)
     assert runner.health() is not None and "disconnected" in str(runner.health())
     slack.wait_for_connections(2)
+    answered(slack, "after", connection=1)  # read: the client has taken the connection
     assert runner.health() is None
     assert len(fake_slack.calls_to("apps.connections.open")) == 3
     assert slack.refused == 1  # no spent ticket was tried again
-    answered(slack, "after", connection=1)
 
 
 def test_a_first_connection_that_fails_is_retried_in_the_background(
