@@ -14,12 +14,11 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from slack_bolt import App
-from slack_sdk import WebClient
 
 from bot.chat.slack.http import EVENTS_PATH, slack_events
 from bot.config import ConfigError
 from bot.web import MAX_BODY_BYTES, WebFront, build_web_app
+from tests.fakes.echo_app import echo_app
 from tests.fakes.fake_slack import FakeSlack, slack_post, slash_command_body
 
 SIGNING_SECRET = "web-front-signing-secret-0123456789"
@@ -153,21 +152,8 @@ def test_a_slow_slack_request_does_not_hold_up_the_others(
     fake_slack: FakeSlack, serve: Callable[..., WebFront]
 ) -> None:
     """Bolt's App is sync: each dispatch runs in a worker thread, not on the event loop."""
-    app = App(
-        client=WebClient(token="xoxb-web", base_url=fake_slack.api_url),
-        signing_secret=SIGNING_SECRET,
-    )
-    gate, held = threading.Event(), threading.Event()
-
-    def hold_slow_ones(body: dict[str, Any], next: Callable[[], Any]) -> Any:
-        if body.get("text") == "slow":
-            held.set()
-            gate.wait(10)
-        return next()
-
-    app.use(hold_slow_ones)
-    app.command("/mentions")(lambda ack, command: ack(f"done {command['text']}"))
-    front = serve([slack_events(app)])
+    echo = echo_app(fake_slack.api_url, SIGNING_SECRET)
+    front = serve([slack_events(echo.app)])
     url = front.url + EVENTS_PATH
     answers: dict[str, Any] = {}
     slow = threading.Thread(
@@ -177,15 +163,15 @@ def test_a_slow_slack_request_does_not_hold_up_the_others(
     )
     slow.start()
     try:
-        assert held.wait(5)
+        assert echo.held.wait(5)
         quick = slack_post(url, slash_command_body("quick"), SIGNING_SECRET, timeout=5)
-        assert (quick.status, quick.body) == (200, "done quick")
+        assert (quick.status, quick.body) == (200, "got quick")
         assert get(front.url + "/healthz")[0] == 200
         assert "slow" not in answers  # still held while the others were answered
     finally:
-        gate.set()
+        echo.gate.set()
         slow.join(10)
-    assert (answers["slow"].status, answers["slow"].body) == (200, "done slow")
+    assert (answers["slow"].status, answers["slow"].body) == (200, "got slow")
 
 
 def test_stop_returns_promptly_with_an_idle_keep_alive_connection() -> None:

@@ -13,7 +13,6 @@ from urllib.parse import parse_qs, parse_qsl
 
 import pytest
 from slack_bolt import App
-from slack_sdk import WebClient
 
 from bot.chat.slack.app import build_app
 from bot.chat.slack.ids import Action
@@ -21,6 +20,7 @@ from bot.chat.slack.socket_mode import CLOSE_TIMEOUT, SocketModeRunner
 from bot.config import ConfigError, load_settings
 from bot.models import Mention, Status
 from bot.store import Store
+from tests.fakes.echo_app import echo_app
 from tests.fakes.fake_slack import FakeSlack, block_actions_body, slash_command_body
 from tests.fakes.fake_socket_mode import FakeSocketMode, socket_mode_server  # noqa: F401
 
@@ -72,10 +72,7 @@ def bot_app(fake_slack: FakeSlack, sqlite_store: Store) -> App:
 
 
 def plain_app(fake_slack: FakeSlack) -> App:
-    """A Bolt App answering /mentions with the text it got (no store, no workflow)."""
-    app = App(client=WebClient(token="xoxb-t", base_url=fake_slack.api_url))
-    app.command("/mentions")(lambda ack, command: ack(f"got {command['text']}"))
-    return app
+    return echo_app(fake_slack.api_url).app
 
 
 def answered(slack: FakeSocketMode, text: str, connection: int) -> None:
@@ -173,6 +170,7 @@ def test_a_refused_handshake_is_retried_with_a_fresh_url(
 ) -> None:
     """Socket Mode URLs are one-time: retrying the spent one would fail forever."""
     runner = start(plain_app(fake_slack), unhealthy_after=0)
+    slack.wait_for_connections(1)
     answered(slack, "before", connection=0)
     assert runner.health() is None
     slack.refuse_next = 1
@@ -198,25 +196,16 @@ def test_a_first_connection_that_fails_is_retried_in_the_background(
 def test_a_slow_listener_does_not_hold_up_other_acks(
     start: Callable[..., SocketModeRunner], slack: FakeSocketMode, fake_slack: FakeSlack
 ) -> None:
-    app = plain_app(fake_slack)
-    gate, held = threading.Event(), threading.Event()
-
-    def hold_slow_ones(body: dict[str, Any], next: Callable[[], Any]) -> Any:
-        if body.get("text") == "slow":
-            held.set()
-            gate.wait(10)
-        return next()
-
-    app.use(hold_slow_ones)
-    start(app)
+    echo = echo_app(fake_slack.api_url)
+    start(echo.app)
     slack.wait_for_connections(1)
     slow = slack.send_envelope("slash_commands", command("slow"))
     try:
-        assert held.wait(5)
+        assert echo.held.wait(5)
         answered(slack, "quick", connection=0)
         assert slow not in slack.acks
     finally:
-        gate.set()
+        echo.gate.set()
     assert slack.wait_for_ack(slow).payload == {"text": "got slow"}
 
 
@@ -247,10 +236,10 @@ def test_a_rejected_app_token_is_one_clear_error_without_the_token(
     error: str,
 ) -> None:
     fake_slack.revoked_tokens.add("xapp-1-A0000APP-9-revoked")
-    threads = threading.active_count()
     with pytest.raises(ConfigError) as rejected:
         start(plain_app(fake_slack), token)
     assert "SLACK_APP_TOKEN" in str(rejected.value) and error in str(rejected.value)
     assert token not in str(rejected.value)
     assert slack.connections == []
-    assert threading.active_count() <= threads  # nothing left running
+    running = [t.name for t in threading.enumerate() if t.name == "slack-socket-mode"]
+    assert running == []  # the connection's loop did not outlive the refusal
