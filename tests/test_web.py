@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from bot.chat.slack.http import EVENTS_PATH, slack_events
+from bot.chat.slack.events import EVENTS_PATH, slack_events
 from bot.config import ConfigError
 from bot.web import MAX_BODY_BYTES, WebFront, build_web_app
 from tests.fakes.echo_app import echo_app

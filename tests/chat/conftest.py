@@ -10,7 +10,7 @@ import pytest
 from slack_bolt import App
 
 from bot.chat.slack.app import build_app
-from bot.chat.slack.http import EVENTS_PATH, slack_events
+from bot.chat.slack.events import EVENTS_PATH, slack_events
 from bot.chat.slack.notifier import SlackNotifier, notifier_client
 from bot.config import Settings, load_settings
 from bot.models import Mention

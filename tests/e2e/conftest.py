@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.chat.slack.app import build_app
-from bot.chat.slack.http import EVENTS_PATH, slack_events
+from bot.chat.slack.events import EVENTS_PATH, slack_events
 from bot.chat.slack.notifier import SlackNotifier, notifier_client
 from bot.config import BrandConfig, Settings, SourceConfig, WatchList, load_settings
 from bot.demo import serve_directory

@@ -1,4 +1,4 @@
-"""Build the Bolt app from settings (its transports: http.py on the web front, socket_mode.py).
+"""Build the Bolt app from settings (transports: events.py on the web front, socket_mode.py).
 
 No App exists at import time: `build_app` makes one per call, from settings, with request
 signature verification on. Listeners run with `process_before_response=False` (Bolt's

@@ -5,7 +5,7 @@ connection to /healthz."""
 from __future__ import annotations
 
 from bot.chat.slack.app import build_app
-from bot.chat.slack.http import slack_events
+from bot.chat.slack.events import slack_events
 from bot.chat.slack.socket_mode import connect_socket_mode
 from bot.config import Settings
 from bot.store.base import Store
