@@ -101,7 +101,7 @@ def _notifier(settings: Settings):  # type: ignore[no-untyped-def]
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.metrics import serve
     from bot.runtime import build_runtime, start_background
-    from bot.web import Transport, WebFront, build_web_app
+    from bot.web import Inbound, WebFront, build_web_app
 
     settings = _settings(args)
     runtime = build_runtime(settings, _notifier(settings))
@@ -114,13 +114,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         _safe_url(settings.database_url),
         runtime.scorer.name, "Slack" if settings.slack_enabled else "this terminal",
     )  # fmt: skip
-    chat, front, threads = Transport(), None, []
+    chat, front, threads = Inbound(), None, []
     try:
         if settings.slack_enabled:
-            from bot.chat.slack.transport import start_slack
+            from bot.chat.slack.inbound import start_inbound
 
             # Before any polling: a rejected token ends the start with one line.
-            chat = start_slack(settings, runtime.store)
+            chat = start_inbound(settings, runtime.store)
             web = build_web_app(chat.routes, health=chat.health, metrics=not settings.metrics_port)
             front = WebFront(web, settings.http_host, settings.http_port).start()
             log.info(

@@ -39,7 +39,7 @@ HealthCheck = Callable[[], str | None]  # None when healthy, else what is wrong
 
 
 @dataclass
-class Transport:
+class Inbound:
     """What a chat platform brings to `mentionbot run`: routes for the web front, checks for
     /healthz, and how to stop what it started (a Socket Mode connection)."""
 

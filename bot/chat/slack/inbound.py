@@ -9,12 +9,12 @@ from bot.chat.slack.events import slack_events
 from bot.chat.slack.socket_mode import connect_socket_mode
 from bot.config import Settings
 from bot.store.base import Store
-from bot.web import Transport
+from bot.web import Inbound
 
 
-def start_slack(settings: Settings, store: Store) -> Transport:
+def start_inbound(settings: Settings, store: Store) -> Inbound:
     app = build_app(settings, store)
     if settings.slack_mode == "http":
-        return Transport(routes=[slack_events(app)])
+        return Inbound(routes=[slack_events(app)])
     runner = connect_socket_mode(app, settings)
-    return Transport(health=[runner.health], close=runner.close)
+    return Inbound(health=[runner.health], close=runner.close)
