@@ -26,8 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot.analysis.base import get_scorer  # noqa: E402
 from bot.chat.slack.notifier import SlackNotifier, notifier_client  # noqa: E402
+
+from bot.analysis.base import get_scorer  # noqa: E402
 from bot.config import BrandConfig, Settings, SourceConfig, WatchList, load_settings  # noqa: E402
 from bot.runtime import Runtime, build_runtime, start_background  # noqa: E402
 from tests.fakes.fake_slack import FakeSlack  # noqa: E402

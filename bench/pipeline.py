@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from bot.analysis import available_scorers, get_scorer  # noqa: E402
 from bot.matching import TermSet  # noqa: E402
-from bot.models import RawEntry  # noqa: E402
+from bot.models import RawEntry, Route  # noqa: E402
 from bot.pipeline import BrandRule, Pipeline  # noqa: E402
 from bot.store import Store, open_store  # noqa: E402
 
@@ -61,7 +61,9 @@ def entries(texts: list[str], run: int) -> list[RawEntry]:
 
 
 def run_pipeline(store: Store, scorer_name: str, items: list[RawEntry]) -> float:
-    rule = BrandRule("Acme", TermSet.parse(["acme"]), "C1", alert_threshold=0.3)
+    rule = BrandRule(
+        "Acme", TermSet.parse(["acme"]), (Route("slack", "#alerts"),), alert_threshold=0.3
+    )
     pipeline = Pipeline(store, get_scorer(scorer_name), lambda: datetime.now(UTC))
     start = time.perf_counter()
     for i in range(0, len(items), BATCH):
@@ -92,7 +94,7 @@ def run_inserts_only(store: Store, items: list[RawEntry]) -> float:
                 fetched_at=now,
                 matched_term="acme",
                 verdict=verdict,
-                channel="C1",
+                routes=(Route("slack", "#alerts"),),
                 text_key=text_key(e.title, e.text, e.author),
             ),
             alert=False,

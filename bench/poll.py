@@ -149,6 +149,7 @@ def measure_poller(base_url: str, feeds: int, rounds: int, out: mp.Queue, backen
     from bot.analysis import get_scorer
     from bot.http import HttpFetcher
     from bot.matching import TermSet
+    from bot.models import Route
     from bot.pipeline import BrandRule, Pipeline
     from bot.poller import Job, Poller
     from bot.sources.base import FeedState
@@ -165,7 +166,9 @@ def measure_poller(base_url: str, feeds: int, rounds: int, out: mp.Queue, backen
             for f in range(feeds):
                 store.save_feed_state(f"feed{f}", FeedState(etag=etag_of(f, 0)), at=clock())
         fetcher = HttpFetcher(timeout=10, allow_private_hosts=["127.0.0.1"], async_backend=backend)
-        brand = BrandRule("Acme", TermSet.parse(["acme"]), "C0ALERTS", alert_threshold=0.5)
+        brand = BrandRule(
+            "Acme", TermSet.parse(["acme"]), (Route("slack", "#alerts"),), alert_threshold=0.5
+        )
         jobs = [
             Job(brand, FeedSource(f"feed{f}", f"{base_url}/f/{f}", fetcher), interval=300)
             for f in range(feeds)

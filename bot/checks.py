@@ -6,7 +6,7 @@ import argparse
 import os
 from collections.abc import Callable
 
-from bot.config import ConfigError, Settings, load_watch_list
+from bot.config import ConfigError, Settings, WatchList, load_watch_list
 
 
 class _Report:
@@ -32,7 +32,7 @@ def run_checks(args: argparse.Namespace, load: Callable[[argparse.Namespace], Se
     except ConfigError as exc:
         report.fail("settings", str(exc))
         return 1
-    report.ok("settings", f"loaded (.env and environment); Slack mode {settings.slack_mode}")
+    report.ok("settings", f"loaded (.env and environment); Slack mode {settings.slack.mode}")
 
     watch = None
     try:
@@ -44,14 +44,16 @@ def run_checks(args: argparse.Namespace, load: Callable[[argparse.Namespace], Se
         for brand in watch.brand:
             if not brand.sources:
                 report.warn("watch list", f"brand {brand.name!r} has no sources")
-            if settings.slack_enabled and not brand.channel:
-                report.fail("watch list", f"brand {brand.name!r} has no channel for its alerts")
+            routes = ", ".join(route.key for route in brand.routes)
+            report.ok("routes", f"brand {brand.name!r} alerts go to {routes}")
     except ConfigError as exc:
         report.fail("watch list", str(exc))
 
     _check_store(settings, report)
     _check_scorer(settings, report)
     _check_slack(settings, report)
+    if watch is not None and settings.slack.enabled:
+        _check_slack_channels(settings, watch, report)
     if args.sources and watch is not None:
         _check_sources(settings, watch, report)
 
@@ -98,14 +100,15 @@ def _check_scorer(settings: Settings, report: _Report) -> None:
 
 
 def _check_slack(settings: Settings, report: _Report) -> None:
-    if not settings.slack_enabled:
+    if not settings.slack.enabled:
         report.warn("slack", "no SLACK_BOT_TOKEN: alerts are printed to the terminal")
         return
     from slack_sdk.errors import SlackApiError
 
-    from bot.chat.slack.notifier import web_client
+    from bot.chat.slack.transport import web_client
 
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else ""
+    slack = settings.slack
+    token = slack.bot_token.get_secret_value() if slack.bot_token else ""
     if not token.startswith("xoxb-"):
         report.fail("slack", "SLACK_BOT_TOKEN should be a bot token starting with xoxb-")
     try:
@@ -114,16 +117,16 @@ def _check_slack(settings: Settings, report: _Report) -> None:
     except SlackApiError as exc:
         report.fail("slack", f"auth.test refused the bot token: {exc.response.get('error')}")
     except Exception as exc:
-        report.fail("slack", f"cannot reach {settings.slack_api_url}: {type(exc).__name__}")
-    if settings.slack_mode == "socket":
-        app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else ""
+        report.fail("slack", f"cannot reach {slack.api_url}: {type(exc).__name__}")
+    if slack.mode == "socket":
+        app_token = slack.app_token.get_secret_value() if slack.app_token else ""
         if not app_token:
             report.fail("slack", "Socket Mode needs SLACK_APP_TOKEN (xapp-…, connections:write)")
         elif not app_token.startswith("xapp-"):
             report.fail("slack", "SLACK_APP_TOKEN should be an app-level token (xapp-…)")
         else:
             _check_app_token(settings, app_token, report)
-    if settings.slack_mode == "http" and not settings.slack_signing_secret:
+    if slack.mode == "http" and not slack.signing_secret:
         report.fail("slack", "HTTP mode needs SLACK_SIGNING_SECRET to verify Slack's requests")
 
 
@@ -133,7 +136,7 @@ def _check_app_token(settings: Settings, app_token: str, report: _Report) -> Non
     from slack_sdk.errors import SlackApiError
 
     try:
-        WebClient(base_url=settings.slack_api_url, timeout=15).apps_connections_open(
+        WebClient(base_url=settings.slack.api_url, timeout=15).apps_connections_open(
             app_token=app_token
         )
         report.ok("slack", "app token valid: Slack opens Socket Mode connections for it")
@@ -142,7 +145,43 @@ def _check_app_token(settings: Settings, app_token: str, report: _Report) -> Non
         hint = " (an app-level token with connections:write?)" if error == "invalid_auth" else ""
         report.fail("slack", f"apps.connections.open refused SLACK_APP_TOKEN: {error}{hint}")
     except Exception as exc:
-        report.fail("slack", f"cannot reach {settings.slack_api_url}: {type(exc).__name__}")
+        report.fail("slack", f"cannot reach {settings.slack.api_url}: {type(exc).__name__}")
+
+
+def _check_slack_channels(settings: Settings, watch: WatchList, report: _Report) -> None:
+    """Each Slack channel a brand (or the ops notices) is routed to: does the bot see it, and
+    is it in it (it can post only where it was invited)?"""
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    from bot.chat.port import DeliveryError
+    from bot.chat.slack.channels import ChannelDirectory
+    from bot.chat.slack.transport import web_client
+
+    client = web_client(settings)
+    directory = ChannelDirectory(client)
+    routes = {route for brand in watch.brand for route in brand.routes}
+    if settings.ops_route is not None:
+        routes.add(settings.ops_route)
+    for route in sorted(r for r in routes if r.platform == "slack"):
+        what = f"channel {route.channel}"
+        try:
+            channel_id = directory.resolve(route.channel)
+            info = client.conversations_info(channel=channel_id).get("channel") or {}
+        except DeliveryError as exc:
+            report.fail(what, str(exc))
+            continue
+        except SlackApiError as exc:
+            report.fail(what, f"conversations.info refused: {exc.response.get('error')}")
+            continue
+        except (SlackClientError, OSError) as exc:
+            report.fail(what, f"cannot reach Slack: {type(exc).__name__}")
+            continue
+        if info.get("is_archived"):
+            report.fail(what, f"{channel_id} is archived")
+        elif not info.get("is_member", True):
+            report.fail(what, f"the bot is not in {channel_id}: /invite @mentionbot there")
+        else:
+            report.ok(what, f"{channel_id}, the bot can post there")
 
 
 def _check_sources(settings: Settings, watch: object, report: _Report) -> None:

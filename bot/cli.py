@@ -10,6 +10,7 @@ import sys
 import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings
@@ -88,14 +89,30 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
-def _notifier(settings: Settings):  # type: ignore[no-untyped-def]
-    if settings.slack_enabled:
-        from bot.chat.slack.notifier import SlackNotifier, web_client
+def chat_adapters(settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(for the outbox, for listeners), per platform. The outbox's never sleeps on a rate
+    limit (it pauses the route instead); the listeners' may wait one out, because a click
+    was already acknowledged and a late redraw beats a lost one. The console stands in for
+    every platform when no chat platform is configured (a first run, the demo)."""
+    from bot.chat.console import ConsoleAdapter
+    from bot.models import Platform
 
-        return SlackNotifier(web_client(settings))
-    from bot.chat.notifier import ConsoleNotifier
+    delivery: dict[str, Any] = {}
+    interactive: dict[str, Any] = {}
+    if settings.slack.enabled:
+        from bot.chat.slack.app import listener_client
+        from bot.chat.slack.channels import ChannelDirectory
+        from bot.chat.slack.transport import SlackAdapter, web_client
 
-    return ConsoleNotifier(sys.stdout)
+        client = listener_client(settings)
+        directory = ChannelDirectory(client)  # one cache of channel ids for both
+        delivery[Platform.SLACK] = SlackAdapter(web_client(settings), directory=directory)
+        interactive[Platform.SLACK] = SlackAdapter(client, directory=directory)
+    if not delivery:
+        console = ConsoleAdapter(sys.stdout)
+        delivery = dict.fromkeys(Platform, console)
+        interactive = dict(delivery)
+    return delivery, interactive
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -104,7 +121,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bot.web import Inbound, WebFront, build_web_app
 
     settings = _settings(args)
-    runtime = build_runtime(settings, _notifier(settings))
+    delivery, interactive = chat_adapters(settings)
+    runtime = build_runtime(settings, delivery, interactive=interactive)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     log.info(
@@ -112,25 +130,27 @@ def cmd_run(args: argparse.Namespace) -> int:
         "alerts to %s",
         len(runtime.watch.brand), len(runtime.poller.jobs), len(runtime.streams),
         _safe_url(settings.database_url),
-        runtime.scorer.name, "Slack" if settings.slack_enabled else "this terminal",
+        runtime.scorer.name, "Slack" if settings.slack.enabled else "this terminal",
     )  # fmt: skip
     chat, front, threads = Inbound(), None, []
     try:
-        if settings.slack_enabled:
+        if settings.slack.enabled:
+            from bot.chat.slack.app import build_app
             from bot.chat.slack.inbound import start_inbound
 
             # Before any polling: a rejected token ends the start with one line.
-            chat = start_inbound(settings, runtime.store)
+            app = build_app(settings, runtime.service, adapter=interactive["slack"])
+            chat = start_inbound(app, settings)
             web = build_web_app(chat.routes, health=chat.health, metrics=not settings.metrics_port)
             front = WebFront(web, settings.http_host, settings.http_port).start()
             log.info(
                 "web front on http://%s:%d: /healthz%s%s", settings.http_host, front.port,
                 "" if settings.metrics_port else ", /metrics",
-                ", /slack/events" if settings.slack_mode == "http" else "",
+                ", /slack/events" if settings.slack.mode == "http" else "",
             )  # fmt: skip
         serve(settings.metrics_port)
         threads = start_background(runtime, stop)
-        if not settings.slack_enabled:
+        if not settings.slack.enabled:
             log.info("no SLACK_BOT_TOKEN: printing alerts here. Ctrl-C to stop.")
         stop.wait()
     except KeyboardInterrupt:
@@ -150,7 +170,7 @@ def cmd_poll_once(args: argparse.Namespace) -> int:
     from bot.runtime import build_runtime
 
     settings = _settings(args)
-    runtime = build_runtime(settings, _notifier(settings))
+    runtime = build_runtime(settings, chat_adapters(settings)[0])
     try:
         report = runtime.poller.poll_once()
         delivery = runtime.outbox.deliver_due()

@@ -6,9 +6,11 @@ setting or the watch-list entry at fault, never as a stack trace.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -21,6 +23,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
+from bot.models import Platform, Route
+
 
 class ConfigError(Exception):
     """Configuration that cannot work; the message says what to change."""
@@ -30,22 +34,64 @@ class ConfigError(Exception):
 CommaList = Annotated[list[str], NoDecode]
 
 
+class SlackSettings(BaseModel):
+    """SLACK_*: the Slack app. Without a bot token, alerts for Slack routes print here."""
+
+    bot_token: SecretStr | None = None
+    app_token: SecretStr | None = None
+    signing_secret: SecretStr | None = None
+    app_id: str = ""
+    mode: Literal["socket", "http"] = "socket"
+    api_url: str = "https://slack.com/api/"  # tests and proxies only
+
+    @field_validator("api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+    @property
+    def enabled(self) -> bool:
+        return self.bot_token is not None and bool(self.bot_token.get_secret_value())
+
+
+class TeamsSettings(BaseModel):
+    """TEAMS_*: the Microsoft Teams bot (Azure bot registration)."""
+
+    app_id: str = ""
+    app_password: SecretStr | None = None
+    tenant_id: str = ""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.app_id)
+
+
 class Settings(BaseSettings):
-    """Every setting is listed, with a comment, in `.env.example`."""
+    """Every setting is listed, with a comment, in `.env.example`.
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    Each chat platform's settings are a group of their own (`settings.slack.bot_token` reads
+    SLACK_BOT_TOKEN); the rest are grouped below by concern."""
 
-    # Slack
-    slack_bot_token: SecretStr | None = None
-    slack_app_token: SecretStr | None = None
-    slack_signing_secret: SecretStr | None = None
-    slack_app_id: str = ""
-    slack_mode: Literal["socket", "http"] = "socket"
-    slack_api_url: str = "https://slack.com/api/"
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        # SLACK_BOT_TOKEN → slack.bot_token: one split, at the first underscore, for the
+        # nested platform groups only; flat settings keep their whole name.
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+    )
+
+    # Chat platforms
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    teams: TeamsSettings = Field(default_factory=TeamsSettings)
+
+    # Chat, whatever the platform
+    admin_users: CommaList = Field(default_factory=list)  # user keys ("slack:U1", "teams:…")
+    allowed_channels: CommaList = Field(default_factory=list)
+    ops_channel: str = ""  # a route: "#ops" (Slack) or "teams:Ops"
     http_host: str = "0.0.0.0"
     http_port: int = Field(default=3000, ge=0, le=65535)
-    admin_users: CommaList = Field(default_factory=list)
-    allowed_channels: CommaList = Field(default_factory=list)
 
     # Where and what to watch
     watch_list: Path = Path("watch.toml")
@@ -77,10 +123,9 @@ class Settings(BaseSettings):
     reddit_api_url: str = "https://oauth.reddit.com"
     hackernews_api_url: str = "https://hn.algolia.com/api/v1/"
 
-    # Delivery
-    ops_channel: str = ""
-    # Replicas: how long one may hold a feed it polls / an alert it delivers before another
-    # takes over. Longer than the slowest fetch or Slack call, or two could work at once.
+    # Delivery and replicas: how long one may hold a feed it polls / an alert it delivers
+    # before another takes over. Longer than the slowest fetch or chat call, or two could
+    # work at once.
     poll_lease_seconds: float = Field(default=300.0, gt=0)
     delivery_lease_seconds: float = Field(default=120.0, gt=0)
     outbox_batch: int = Field(default=20, ge=1)
@@ -96,20 +141,57 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("slack_api_url")
+    @field_validator("admin_users")
     @classmethod
-    def _trailing_slash(cls, value: str) -> str:
-        return value if value.endswith("/") else value + "/"
+    def _user_keys(cls, value: list[str]) -> list[str]:
+        """A bare id is a Slack user (as before platforms were named); "teams:<id>" is a
+        Teams user. Stored and compared as user keys, so the two never collide."""
+        keys = []
+        for item in value:
+            platform, sep, user_id = item.partition(":")
+            if sep and platform.lower() in ("slack", "teams") and user_id.strip():
+                keys.append(f"{platform.lower()}:{user_id.strip()}")
+            elif sep:
+                raise ValueError(f"{item!r}: write a Slack user id (U…) or teams:<user id>")
+            else:
+                keys.append(f"slack:{item}")
+        return keys
+
+    @field_validator("ops_channel")
+    @classmethod
+    def _ops_route(cls, value: str) -> str:
+        if value.strip():
+            parse_route(value)  # raises ValueError with the reason
+        return value.strip()
+
+    @property
+    def ops_route(self) -> Route | None:
+        return parse_route(self.ops_channel) if self.ops_channel else None
 
     @property
     def slack_enabled(self) -> bool:
-        return self.slack_bot_token is not None and bool(self.slack_bot_token.get_secret_value())
+        return self.slack.enabled
+
+
+# Flat override names (as in the environment) for the nested platform groups, so callers
+# and tests can say load_settings(slack_bot_token=...) just as they would write the variable.
+_GROUPS = ("slack", "teams")
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Read settings; overrides (used by tests and the CLI) win over the environment."""
+    """Read settings; overrides (used by tests and the CLI) win over the environment. They
+    are named as the variables are: `slack_bot_token=` sets SLACK_BOT_TOKEN."""
+    grouped: dict[str, object] = {}
+    nested: dict[str, dict[str, object]] = {}
+    for name, value in overrides.items():
+        group, _, rest = name.partition("_")
+        if group in _GROUPS and rest:
+            nested.setdefault(group, {})[rest] = value
+        else:
+            grouped[name] = value
+    grouped.update(nested)  # pydantic-settings merges each group with the environment's
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**grouped)  # type: ignore[arg-type]
     except ValidationError as exc:
         raise ConfigError(_describe(exc, prefix="setting")) from None
     except SettingsError as exc:
@@ -143,6 +225,14 @@ class SourceConfig(BaseModel):
     def _web_url(cls, value: str) -> str:
         if value and not value.startswith(("http://", "https://", "ws://", "wss://")):
             raise ValueError("must start with http://, https://, ws:// or wss://")
+        if value:
+            parts = urlsplit(value)
+            if not parts.hostname:
+                raise ValueError(f"{value!r} has no host")
+            try:
+                parts.port  # noqa: B018 (raises ValueError for a port out of range)
+            except ValueError:
+                raise ValueError(f"{value!r} has an invalid port") from None
         return value
 
     @model_validator(mode="after")
@@ -154,15 +244,95 @@ class SourceConfig(BaseModel):
         return self
 
 
+# Slack channel ids (C…, G… for old private channels) and names as Slack allows them.
+_SLACK_ID = re.compile(r"^[CG][A-Z0-9]{6,20}$")
+_SLACK_NAME = re.compile(r"^#?[a-z0-9][a-z0-9._\-]{0,79}$")
+
+
+def parse_route(text: str) -> Route:
+    """ "#acme" or "C0123ABCD" → a Slack route; "teams:Customer care" → a Teams route."""
+    platform, sep, channel = text.partition(":")
+    if sep and platform.strip().lower() in Platform.__members__.values():
+        return RouteConfig(platform=platform.strip().lower(), channel=channel).as_route()
+    return RouteConfig(platform="slack", channel=text).as_route()
+
+
+def check_channel(platform: str, channel: str) -> str:
+    """The channel, stripped; ValueError saying what is wrong with it."""
+    channel = channel.strip()
+    if not channel:
+        raise ValueError("is empty: name the channel alerts go to")
+    if len(channel) > 200 or any(ord(c) < 32 for c in channel):
+        raise ValueError(f"{channel[:40]!r} is not a channel name")
+    if platform == "slack" and not (_SLACK_ID.match(channel) or _SLACK_NAME.match(channel.lower())):
+        raise ValueError(
+            f"{channel!r} is not a Slack channel: write its name (#acme-mentions) or id (C0123ABCD)"
+        )
+    return channel
+
+
+class RouteConfig(BaseModel):
+    """`[[brand.route]]`: one place a brand's alerts go."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    platform: Literal["slack", "teams"] = "slack"
+    channel: str
+
+    @model_validator(mode="after")
+    def _valid_channel(self) -> RouteConfig:
+        self.channel = check_channel(self.platform, self.channel)
+        return self
+
+    def as_route(self) -> Route:
+        return Route(self.platform, self.channel)
+
+
 class BrandConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1)
     terms: list[str] = Field(min_length=1)
     exclude: list[str] = Field(default_factory=list)
-    channel: str = ""
+    channel: str | None = None  # shorthand for one Slack route
+    route: list[RouteConfig] = Field(default_factory=list)
     alert_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     sources: list[SourceConfig] = Field(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("name is empty")
+        return value.strip()
+
+    @field_validator("channel")
+    @classmethod
+    def _slack_channel(cls, value: str | None) -> str | None:
+        return None if value is None else check_channel("slack", value)
+
+    @field_validator("terms")
+    @classmethod
+    def _some_term(cls, value: list[str]) -> list[str]:
+        positive = [t for t in value if t.strip() and not t.strip().startswith("-")]
+        if not positive:
+            raise ValueError('has no term to match: every term is empty or an exclusion (-"…")')
+        return value
+
+    @model_validator(mode="after")
+    def _routed(self) -> BrandConfig:
+        if self.channel is not None:
+            self.route.insert(0, RouteConfig(platform="slack", channel=self.channel))
+            self.channel = None
+        if not self.route:
+            raise ValueError(
+                'has no channel for its alerts: set channel = "#name" or add [[brand.route]]'
+            )
+        return self
+
+    @property
+    def routes(self) -> tuple[Route, ...]:
+        return tuple(dict.fromkeys(r.as_route() for r in self.route))
 
 
 class WatchList(BaseModel):
@@ -181,14 +351,18 @@ def load_watch_list(path: Path) -> WatchList:
             f"watch list {path} not found; copy watch.example.toml to {path} "
             "or set WATCH_LIST to its path"
         )
+    if not path.is_file():
+        raise ConfigError(f"watch list {path} is not a file (WATCH_LIST names a TOML file)")
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"watch list {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"watch list {path} cannot be read: {exc.strerror}") from None
     try:
         watch = WatchList.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(f"watch list {path}: " + _describe(exc, prefix="entry")) from None
+        raise ConfigError(f"watch list {path}: " + _describe_watch(exc, raw)) from None
     seen: set[str] = set()
     for brand in watch.brand:
         for index, source in enumerate(brand.sources, start=1):
@@ -217,5 +391,33 @@ def _describe(exc: ValidationError, *, prefix: str) -> str:
     lines = []
     for error in exc.errors():
         where = ".".join(str(part) for part in error["loc"]) or "(top level)"
-        lines.append(f"{prefix} {where}: {error['msg']}")
+        lines.append(f"{prefix} {where}: {_message(error['msg'])}")
     return "; ".join(lines)
+
+
+def _describe_watch(exc: ValidationError, raw: object) -> str:
+    """Errors named as a person finds them in the file: `brand "Acme" sources[2].url: …`."""
+    brands = raw.get("brand") if isinstance(raw, dict) else None
+    lines = []
+    for error in exc.errors():
+        loc = list(error["loc"])
+        where = ".".join(str(part) for part in loc) or "(top level)"
+        if len(loc) >= 2 and loc[0] == "brand" and isinstance(loc[1], int):
+            entry = brands[loc[1]] if isinstance(brands, list) and loc[1] < len(brands) else {}
+            name = entry.get("name") if isinstance(entry, dict) else None
+            who = (
+                f"brand {name!r}"
+                if isinstance(name, str) and name.strip()
+                else (f"brand #{loc[1] + 1}")
+            )
+            rest = loc[2:]
+            key = ""
+            for part in rest:
+                key += f"[{part + 1}]" if isinstance(part, int) else (f".{part}" if key else part)
+            where = f"{who} {key}".strip() if key else who
+        lines.append(f"{where}: {_message(error['msg'])}")
+    return "; ".join(lines)
+
+
+def _message(text: str) -> str:
+    return text.removeprefix("Value error, ")

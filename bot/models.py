@@ -1,7 +1,12 @@
 """The nouns of mentionbot: plain dataclasses and enums, no I/O.
 
-Sources yield `RawEntry`; the pipeline turns a matching entry into a scored `Mention`;
-the store keeps mentions, their `Transition` history and the outbox of `Alert`s.
+Sources yield `RawEntry`; the pipeline turns a matching entry into a scored `Mention` with
+the `Route`s its brand sends alerts to; the store keeps mentions, their `Transition` history,
+their `Reply`s and one `Delivery` per route (the platform's own reference to the posted
+message), plus `Notice`s (plain messages such as ops warnings) waiting to be sent.
+
+People are identified by a *user key* that carries their platform ("slack:U123",
+"teams:29:1abc..."), so a Slack user and a Teams user never collide; "system" is the bot.
 """
 
 from __future__ import annotations
@@ -15,6 +20,52 @@ class Sentiment(enum.StrEnum):
     NEGATIVE = "negative"
     NEUTRAL = "neutral"
     POSITIVE = "positive"
+
+
+class Platform(enum.StrEnum):
+    """The chat platforms alerts can go to."""
+
+    SLACK = "slack"
+    TEAMS = "teams"
+
+
+SYSTEM = "system"  # the user key of the bot itself (deliveries, automatic transitions)
+
+
+def user_key(platform: str, user_id: str) -> str:
+    """The store's name for a person: their platform and the platform's id for them."""
+    return f"{platform}:{user_id}"
+
+
+def split_user_key(key: str) -> tuple[str, str]:
+    """("slack", "U123") from "slack:U123"; ("", key) for "system" or anything unprefixed."""
+    platform, sep, user_id = key.partition(":")
+    if sep and platform in Platform.__members__.values():
+        return platform, user_id
+    return "", key
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """Where a brand's alerts go: a platform and a channel as the watch list names it
+    ("#acme-mentions" or "C0123ABC" on Slack; a channel name on Teams)."""
+
+    platform: str
+    channel: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.platform}:{self.channel}"
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRef:
+    """A posted message as its platform names it: Slack's channel id and ts; Teams'
+    conversation id and activity id. Never a channel *name*: platforms update by id."""
+
+    platform: str
+    channel_id: str
+    message_id: str
 
 
 class Status(enum.StrEnum):
@@ -79,12 +130,13 @@ class Mention:
     fetched_at: datetime
     matched_term: str
     verdict: Verdict
-    channel: str = ""  # chat channel the brand's alerts go to
+    routes: tuple[Route, ...] = ()  # where its alerts go (the brand's routes when stored)
     status: Status = Status.NEW
     id: int | None = None
-    owner: str = ""  # chat user id of whoever claimed it
+    owner: str = ""  # user key of whoever holds it ("slack:U123"); "" when nobody does
     text_key: str = ""  # normalised-text dedup key (bot/matching.py)
     labels: tuple[str, ...] = field(default_factory=tuple)
+    revision: int = 0  # bumped by every change a chat message shows; redraws compare it
 
 
 # "Wrong label" corrections from chat → the label recorded. Sentiment and complaint labels use
@@ -105,22 +157,56 @@ class Transition:
     mention_id: int
     from_status: Status
     to_status: Status
-    actor: str  # chat user id, or "system"
+    actor: str  # user key, or "system"
     at: datetime
     note: str = ""
 
 
+class ReplyWhere(enum.StrEnum):
+    """Where a reply went. Only a note in the chat thread so far: the customer has not seen it."""
+
+    THREAD = "thread"
+
+
 @dataclass(frozen=True, slots=True)
-class Alert:
-    """An outbox row: one message to post (or redraw) for one mention in one channel."""
+class Reply:
+    actor: str  # user key
+    text: str
+    at: datetime
+    where: ReplyWhere = ReplyWhere.THREAD
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One mention's alert on one route: queued until posted, then the platform's reference
+    to the message, which every later redraw uses."""
 
     id: int
     mention_id: int
-    channel: str
-    attempts: int
-    chat_ts: str = ""  # the posted message's timestamp once delivered; used by chat.update
+    route: Route
+    attempts: int = 0
+    channel_id: str = ""  # what the platform returned (Slack: the channel id); "" until known
+    message_id: str = ""  # Slack: the message ts; Teams: the activity id
     delivered_at: datetime | None = None
     last_error: str = ""
     # An earlier attempt may have posted it (the process died mid-delivery, or the request
     # timed out): look for that message before posting again.
     maybe_posted: bool = False
+
+    @property
+    def message(self) -> MessageRef | None:
+        if not self.message_id:
+            return None
+        return MessageRef(self.route.platform, self.channel_id, self.message_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A plain message waiting to be sent to a route: an ops warning, a note for the owner in
+    an alert's thread (`thread_of`: that alert's delivery id)."""
+
+    id: int
+    route: Route
+    text: str
+    attempts: int = 0
+    thread_of: int | None = None

@@ -1,12 +1,13 @@
 """Operational notices: a source that has failed for a long time is told to the ops channel
-once per failure streak (the store remembers), however many polls keep failing."""
+once per failure streak (the store remembers), however many polls keep failing. The notice is
+queued like an alert (the outbox sends it): the poll loop never waits for a chat platform."""
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
 
-from bot.chat.notifier import DeliveryError, Notifier
+from bot.models import Route
 from bot.status import duration
 from bot.store.base import Store
 
@@ -16,9 +17,9 @@ FAILING_FOR = timedelta(hours=1)
 
 
 def notify_failing_sources(
-    store: Store, notifier: Notifier, channel: str, now: datetime, *, after: timedelta = FAILING_FOR
+    store: Store, route: Route, now: datetime, *, after: timedelta = FAILING_FOR
 ) -> list[str]:
-    """Post one notice per source failing for longer than `after`; return their names."""
+    """Queue one notice per source failing for longer than `after`; return their names."""
     told = []
     for status in store.source_statuses():
         if status.failing_since is None or status.ops_alerted_at is not None:
@@ -32,11 +33,7 @@ def notify_failing_sources(
             "Its mentions are not being collected until it recovers; `mentionbot status` "
             "shows every source."
         )
-        try:
-            notifier.post_notice(channel, text)
-        except DeliveryError as exc:
-            log.warning("could not tell %s that %s is failing: %s", channel, status.source, exc)
-            continue
+        store.add_notice(route, text, at=now)
         store.mark_ops_alerted(status.source, at=now)
         told.append(status.source)
     return told

@@ -11,7 +11,7 @@ from bot import metrics
 from bot.analysis.base import Scorer
 from bot.config import BrandConfig, Settings
 from bot.matching import TermSet, canonical_url, text_key
-from bot.models import Mention, RawEntry
+from bot.models import Mention, RawEntry, Route
 from bot.store.base import Store
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ class BrandRule:
 
     name: str
     terms: TermSet
-    channel: str
+    routes: tuple[Route, ...]
     alert_threshold: float
 
     @classmethod
@@ -32,7 +32,7 @@ class BrandRule:
         return cls(
             name=brand.name,
             terms=TermSet.parse(brand.terms, brand.exclude),
-            channel=brand.channel,
+            routes=brand.routes,
             alert_threshold=settings.alert_threshold if threshold is None else threshold,
         )
 
@@ -96,7 +96,7 @@ class Pipeline:
                 fetched_at=now,
                 matched_term=term,
                 verdict=verdict,
-                channel=brand.channel,
+                routes=brand.routes,
                 text_key=text_key(entry.title, entry.text, entry.author),
             )
             batch.append((mention, verdict.attention >= brand.alert_threshold))

@@ -1,4 +1,4 @@
-"""Assembles the parts from settings: store, scorer, pipeline, poller, outbox, notifier.
+"""Assembles the parts from settings: store, scorer, pipeline, poller, outbox, chat service.
 
 The only module that knows every part; each part knows only its own neighbours.
 """
@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from bot.analysis.base import Scorer, get_scorer
-from bot.chat.notifier import Notifier
+from bot.chat.port import ChatAdapter
+from bot.chat.service import ChatService
 from bot.config import Settings, WatchList, load_watch_list
 from bot.http import HttpFetcher
-from bot.models import RawEntry
+from bot.models import Platform, RawEntry
 from bot.ops import notify_failing_sources
 from bot.outbox import Outbox
 from bot.pipeline import BrandRule, Pipeline
@@ -46,6 +47,7 @@ class Runtime:
     pipeline: Pipeline
     poller: Poller
     outbox: Outbox
+    service: ChatService
     fetcher: HttpFetcher
     streams: list[StreamJob]
 
@@ -57,12 +59,15 @@ class Runtime:
 
 def build_runtime(
     settings: Settings,
-    notifier: Notifier,
+    chat: ChatAdapter | Mapping[str, ChatAdapter],
     *,
     clock: Callable[[], datetime] = utcnow,
     watch: WatchList | None = None,
     store: Store | None = None,
+    interactive: Mapping[str, ChatAdapter] | None = None,
 ) -> Runtime:
+    """`chat`: the adapters the outbox delivers with (one adapter: for every platform);
+    `interactive`: those the chat service redraws and answers with (default: the same)."""
     watch = watch or load_watch_list(settings.watch_list)
     store = store or open_store(settings.database_url)
     scorer = get_scorer(settings.scorer)
@@ -92,15 +97,27 @@ def build_runtime(
         min_interval=settings.poll_interval_min,
         max_interval=settings.poll_interval_max,
     )
+    # One adapter for everything (the console) stands in for every platform.
+    adapters = dict(chat) if isinstance(chat, Mapping) else dict.fromkeys(Platform, chat)
     outbox = Outbox(
         store,
-        notifier,
+        adapters,
         clock,
         batch=settings.outbox_batch,
         max_backoff=settings.outbox_max_backoff,
         lease_seconds=settings.delivery_lease_seconds,
     )
-    return Runtime(settings, watch, store, scorer, pipeline, poller, outbox, fetcher, streams)
+    service = ChatService(
+        store,
+        dict(interactive) if interactive is not None else adapters,
+        clock,
+        admins=frozenset(settings.admin_users),
+        brand_routes={brand.name: brand.routes for brand in watch.brand},
+        allowed_channels=frozenset(settings.allowed_channels),
+    )
+    return Runtime(
+        settings, watch, store, scorer, pipeline, poller, outbox, service, fetcher, streams
+    )
 
 
 def run_outbox(outbox: Outbox, stop: threading.Event, wake: threading.Event) -> None:
@@ -146,12 +163,11 @@ def start_background(runtime: Runtime, stop: threading.Event) -> list[threading.
                         "every source failed; if this machine is offline, `mentionbot demo` "
                         "shows the bot at work on bundled sample feeds"
                     )
-                if report.failed and runtime.settings.ops_channel:
+                ops_route = runtime.settings.ops_route
+                if report.failed and ops_route is not None:
                     try:
-                        notify_failing_sources(
-                            runtime.store, runtime.outbox.notifier, runtime.settings.ops_channel,
-                            poller.clock(),
-                        )  # fmt: skip
+                        if notify_failing_sources(runtime.store, ops_route, poller.clock()):
+                            wake.set()
                     except Exception:
                         log.exception("could not check for failing sources")
             stop.wait(min(60.0, max(0.5, poller.seconds_until_next(poller.clock()))))

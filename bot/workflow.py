@@ -1,123 +1,179 @@
 """The state machine of an alert: the only place that changes a mention's status.
 
-Chat adapters (Slack, Teams, the slash command) call these functions and redraw the message
-from the returned mention; they never write status themselves.
+The chat service (bot/chat/service.py) calls these functions for every platform and redraws
+the messages from the returned mention; adapters never write status themselves. Outcomes are
+structured (what was refused, and who holds the mention), never chat markup: each platform
+says it in its own words.
 
     new ──deliver──► alerted ──claim──► claimed ──reply──► replied ──resolve──► resolved
                         │  ▲              │   │                                   │
                         │  └───unclaim────┘   └──────────resolve──────────────────┤
                         └──resolve / dismiss────────────────────────────────────► │
                                                            reopen ◄───────────────┘
+
+Every step is one transaction with the mention's row locked (bot/store): the owner is
+computed from the row as it is when the step runs, and a reply's text is stored with its
+status change, so concurrent clicks on several replicas cannot overwrite each other.
 """
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.models import Mention, Status
-from bot.store.base import Store
+from bot.models import Mention, Reply, ReplyWhere, Status
+from bot.store.base import OwnerRule, Store
 
-SYSTEM = "system"
+
+class Action(enum.StrEnum):
+    """What a person can do to an alert. The values double as Slack action ids and Teams
+    Action.Execute verbs, so one name travels from the button to the workflow."""
+
+    CLAIM = "mention-claim"
+    UNCLAIM = "mention-unclaim"
+    REPLY = "mention-reply"
+    RESOLVE = "mention-resolve"
+    DISMISS = "mention-dismiss"
+    REOPEN = "mention-reopen"
+
 
 OPEN = (Status.NEW, Status.ALERTED)
-CLAIMABLE = OPEN
-REPLYABLE = (Status.NEW, Status.ALERTED, Status.CLAIMED, Status.REPLIED)
-RESOLVABLE = (Status.NEW, Status.ALERTED, Status.CLAIMED, Status.REPLIED)
-DISMISSABLE = (Status.NEW, Status.ALERTED, Status.CLAIMED)
-REOPENABLE = (Status.RESOLVED, Status.DISMISSED)
+
+# The single source of truth for which actions a status allows: the workflow refuses the
+# rest, and every platform draws exactly these buttons.
+ALLOWED: dict[Status, tuple[Action, ...]] = {
+    Status.NEW: (Action.CLAIM, Action.REPLY, Action.RESOLVE, Action.DISMISS),
+    Status.ALERTED: (Action.CLAIM, Action.REPLY, Action.RESOLVE, Action.DISMISS),
+    Status.CLAIMED: (Action.REPLY, Action.RESOLVE, Action.UNCLAIM, Action.DISMISS),
+    Status.REPLIED: (Action.REPLY, Action.RESOLVE),
+    Status.RESOLVED: (Action.REOPEN,),
+    Status.DISMISSED: (Action.REOPEN,),
+}
+
+
+def allowed_actions(status: Status) -> tuple[Action, ...]:
+    return ALLOWED[status]
+
+
+def statuses_allowing(action: Action) -> tuple[Status, ...]:
+    return tuple(status for status, actions in ALLOWED.items() if action in actions)
+
+
+class Refusal(enum.StrEnum):
+    """Why a step did not happen."""
+
+    NOT_FOUND = "not_found"  # no such mention
+    HELD_BY_OTHER = "held_by_other"  # someone else claimed it first
+    ALREADY_YOURS = "already_yours"  # a second claim by its owner
+    NOT_OWNER = "not_owner"  # only the owner (or an admin) may release it
+    WRONG_STATUS = "wrong_status"  # the status does not allow this action
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What happened. `message` is a sentence for the person who acted (shown ephemerally)."""
+    """What happened. On a refusal, `mention` is the state that won and `holder` the user
+    key of whoever holds it ("" when nobody does)."""
 
     ok: bool
+    action: Action
     mention: Mention | None
-    message: str
+    refusal: Refusal | None = None
+    holder: str = ""
+    previous_owner: str = ""  # who held it before this step (to tell them it changed)
 
 
-def claim(store: Store, mention_id: int, user: str, now: datetime) -> Outcome:
-    """Atomic: of two simultaneous claims exactly one wins; the other learns who owns it."""
+def act(
+    store: Store,
+    action: Action,
+    mention_id: int,
+    actor: str,
+    now: datetime,
+    *,
+    admins: frozenset[str] = frozenset(),
+    reply_text: str = "",
+    reply_where: ReplyWhere = ReplyWhere.THREAD,
+) -> Outcome:
+    """Apply one action for `actor` (a user key). A reply needs `reply_text`."""
+    owner_rule, owner_must_be = _owner_rules(action, actor, admins)
     result = store.transition(
-        mention_id, allowed_from=CLAIMABLE, to=Status.CLAIMED, actor=user, at=now, owner=user
+        mention_id,
+        allowed_from=statuses_allowing(action),
+        to=_TARGET[action],
+        actor=actor,
+        at=now,
+        owner=owner_rule,
+        owner_must_be=owner_must_be,
+        reply=Reply(actor, reply_text, now, reply_where) if action == Action.REPLY else None,
     )
+    mention = result.mention
+    holder = mention.owner if mention else ""
     if result.ok:
-        return Outcome(True, result.mention, "You claimed this mention.")
-    return Outcome(False, result.mention, _refusal(result.mention, user, "claim"))
+        return Outcome(True, action, mention, holder=holder, previous_owner=result.previous_owner)
+    return Outcome(False, action, mention, refusal=_refusal(action, mention, actor), holder=holder)
+
+
+# The convenience names the rest of the code (and tests) read best with.
+def claim(store: Store, mention_id: int, user: str, now: datetime) -> Outcome:
+    """Atomic: of two simultaneous claims exactly one wins; the other learns who holds it."""
+    return act(store, Action.CLAIM, mention_id, user, now)
 
 
 def unclaim(
     store: Store, mention_id: int, user: str, now: datetime, *, admins: frozenset[str] = frozenset()
 ) -> Outcome:
     """Only the owner (or an admin) can give a mention back."""
-    result = store.transition(
-        mention_id,
-        allowed_from=(Status.CLAIMED,),
-        to=Status.ALERTED,
-        actor=user,
-        at=now,
-        owner="",
-        owner_must_be=None if user in admins else user,
-    )
-    if result.ok:
-        return Outcome(True, result.mention, "You released this mention.")
-    return Outcome(False, result.mention, _refusal(result.mention, user, "unclaim"))
+    return act(store, Action.UNCLAIM, mention_id, user, now, admins=admins)
 
 
 def reply(store: Store, mention_id: int, user: str, text: str, now: datetime) -> Outcome:
-    """Record a reply; whoever replies to an unowned mention becomes its owner."""
-    current = store.get_mention(mention_id)
-    if current is None:
-        return Outcome(False, None, f"Mention {mention_id} does not exist.")
-    if current.status == Status.CLAIMED and current.owner and current.owner != user:
-        # Someone else holds it: still record the reply (nothing is lost), keep their ownership.
-        owner = current.owner
-    else:
-        owner = current.owner or user
-    result = store.transition(
-        mention_id, allowed_from=REPLYABLE, to=Status.REPLIED, actor=user, at=now, owner=owner
-    )
-    if not result.ok:
-        return Outcome(False, result.mention, _refusal(result.mention, user, "reply to"))
-    store.add_reply(mention_id, actor=user, text=text, at=now)
-    return Outcome(True, result.mention, "Your reply is recorded.")
+    """Record a reply with its status change; whoever replies to an unowned mention becomes
+    its owner, and someone else's claim is kept."""
+    return act(store, Action.REPLY, mention_id, user, now, reply_text=text)
 
 
 def resolve(store: Store, mention_id: int, user: str, now: datetime) -> Outcome:
-    current = store.get_mention(mention_id)
-    owner = (current.owner if current else "") or user
-    result = store.transition(
-        mention_id, allowed_from=RESOLVABLE, to=Status.RESOLVED, actor=user, at=now, owner=owner
-    )
-    if result.ok:
-        return Outcome(True, result.mention, "Marked resolved.")
-    return Outcome(False, result.mention, _refusal(result.mention, user, "resolve"))
+    return act(store, Action.RESOLVE, mention_id, user, now)
 
 
 def dismiss(store: Store, mention_id: int, user: str, now: datetime) -> Outcome:
-    result = store.transition(
-        mention_id, allowed_from=DISMISSABLE, to=Status.DISMISSED, actor=user, at=now
-    )
-    if result.ok:
-        return Outcome(True, result.mention, "Dismissed.")
-    return Outcome(False, result.mention, _refusal(result.mention, user, "dismiss"))
+    return act(store, Action.DISMISS, mention_id, user, now)
 
 
 def reopen(store: Store, mention_id: int, user: str, now: datetime) -> Outcome:
-    result = store.transition(
-        mention_id, allowed_from=REOPENABLE, to=Status.ALERTED, actor=user, at=now, owner=""
-    )
-    if result.ok:
-        return Outcome(True, result.mention, "Reopened.")
-    return Outcome(False, result.mention, _refusal(result.mention, user, "reopen"))
+    return act(store, Action.REOPEN, mention_id, user, now)
 
 
-def _refusal(mention: Mention | None, user: str, verb: str) -> str:
+_TARGET = {
+    Action.CLAIM: Status.CLAIMED,
+    Action.UNCLAIM: Status.ALERTED,
+    Action.REPLY: Status.REPLIED,
+    Action.RESOLVE: Status.RESOLVED,
+    Action.DISMISS: Status.DISMISSED,
+    Action.REOPEN: Status.ALERTED,
+}
+
+
+def _owner_rules(
+    action: Action, actor: str, admins: frozenset[str]
+) -> tuple[OwnerRule, str | None]:
+    if action == Action.CLAIM:
+        return OwnerRule.ACTOR, None
+    if action == Action.UNCLAIM:
+        return OwnerRule.CLEAR, None if actor in admins else actor
+    if action in (Action.REPLY, Action.RESOLVE):
+        return OwnerRule.ACTOR_IF_FREE, None
+    if action == Action.REOPEN:
+        return OwnerRule.CLEAR, None
+    return OwnerRule.KEEP, None
+
+
+def _refusal(action: Action, mention: Mention | None, actor: str) -> Refusal:
     if mention is None:
-        return "That mention does not exist."
-    if mention.status == Status.CLAIMED and mention.owner and mention.owner != user:
-        return f"<@{mention.owner}> already claimed this mention."
-    if mention.status == Status.CLAIMED and mention.owner == user and verb == "claim":
-        return "You already own this mention."
-    return f"Cannot {verb} a mention that is {mention.status.value}."
+        return Refusal.NOT_FOUND
+    held_by_other = bool(mention.owner) and mention.owner != actor
+    if action == Action.CLAIM and mention.status == Status.CLAIMED:
+        return Refusal.HELD_BY_OTHER if held_by_other else Refusal.ALREADY_YOURS
+    if action == Action.UNCLAIM and mention.status == Status.CLAIMED and held_by_other:
+        return Refusal.NOT_OWNER
+    return Refusal.WRONG_STATUS

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.models import Mention, Sentiment, Verdict
+from bot.models import Mention, Route, Sentiment, Verdict
 from bot.store import Store, open_store
 
 pytest_plugins = ["tests.fakes.slack_fixtures", "tests.fakes.feed_server"]
@@ -128,7 +128,7 @@ def make_mention(clock: Clock) -> Callable[..., Mention]:
             "fetched_at": clock(),
             "matched_term": "acme",
             "verdict": make_verdict(),
-            "channel": "C0ALERTS",
+            "routes": (Route("slack", "#alerts"),),
             "text_key": "",
         }
         values.update(fields)

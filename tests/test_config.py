@@ -17,6 +17,8 @@ def test_example_watch_list_is_valid() -> None:
 
 
 def test_env_example_lists_every_setting() -> None:
+    from pydantic import BaseModel
+
     from bot.config import Settings
 
     listed = {
@@ -24,22 +26,62 @@ def test_env_example_lists_every_setting() -> None:
         for line in (ROOT / ".env.example").read_text().splitlines()
         if "=" in line and not line.lstrip().startswith("#")
     }
-    assert set(Settings.model_fields) == listed
+    names = set()
+    for name, field in Settings.model_fields.items():
+        group = field.annotation
+        if isinstance(group, type) and issubclass(group, BaseModel):
+            names |= {f"{name}_{inner}" for inner in group.model_fields}
+        else:
+            names.add(name)
+    assert names == listed
 
 
 @pytest.mark.parametrize(
     ("toml", "message"),
     [
         ("brand = []", "brand"),
-        ('[[brand]]\nname = "A"\nterms = []', "terms"),
-        ('[[brand]]\nname = "A"\nterms = ["a"]\ncolour = "red"', "colour"),
-        ('[[brand]]\nname = "A"\nterms = ["a"]\n[[brand.sources]]\nurl = "ftp://x"', "http"),
-        ('[[brand]]\nname = "A"\nterms = ["a"]\nalert_threshold = 2', "alert_threshold"),
+        ('[[brand]]\nname = "A"\nterms = []\nchannel = "#a"', "terms"),
+        ('[[brand]]\nname = "A"\nterms = ["a"]\nchannel = "#a"\ncolour = "red"', "colour"),
+        (
+            '[[brand]]\nname = "A"\nterms = ["a"]\nchannel = "#a"\n[[brand.sources]]\nurl = "ftp://x"',
+            "http",
+        ),
+        (
+            '[[brand]]\nname = "A"\nterms = ["a"]\nchannel = "#a"\nalert_threshold = 2',
+            "alert_threshold",
+        ),
         ("[[brand]\n", "not valid TOML"),
         (
-            '[[brand]]\nname = "A"\nterms = ["a"]\n[[brand.sources]]\nname = "x"\nurl = "http://a"'
-            '\n[[brand.sources]]\nname = "x"\nurl = "http://b"',
+            '[[brand]]\nname = "A"\nterms = ["a"]\nchannel = "#a"\n[[brand.sources]]\nname = "x"'
+            '\nurl = "http://a"\n[[brand.sources]]\nname = "x"\nurl = "http://b"',
             "used twice",
+        ),
+        # Each of these used to pass `check` and start `run`: one line naming brand and key.
+        ('[[brand]]\nname = "Acme"\nterms = ["a"]', "brand 'Acme': has no channel for its alerts"),
+        ('[[brand]]\nname = "Acme"\nterms = ["a"]\nchannel = ""', "brand 'Acme' channel: is empty"),
+        ('[[brand]]\nname = "Acme"\nterms = ["a"]\nchannel = "   "', "is empty"),
+        (
+            '[[brand]]\nname = "Acme"\nterms = ["a"]\nchannel = "#a"\n[[brand.sources]]\n'
+            'url = "http://"',
+            "brand 'Acme' sources\\[1\\].url: .*has no host",
+        ),
+        (
+            '[[brand]]\nname = "Acme"\nterms = ["a"]\nchannel = "#a"\n[[brand.sources]]\n'
+            'url = "https://example.com:99999/feed"',
+            "has an invalid port",
+        ),
+        (
+            '[[brand]]\nname = "Acme"\nterms = ["-acme markets", "  "]\nchannel = "#a"',
+            "brand 'Acme' terms: has no term to match",
+        ),
+        (
+            '[[brand]]\nname = "Acme"\nterms = ["a"]\nchannel = "#a"\n[[brand.route]]\n'
+            'platform = "irc"\nchannel = "x"',
+            "brand 'Acme' route\\[1\\].platform",
+        ),
+        (
+            '[[brand]]\nname = "Acme"\nterms = ["a"]\nchannel = "#Acme Mentions"',
+            "not a Slack channel",
         ),
     ],
 )
@@ -50,6 +92,26 @@ def test_watch_list_mistakes_are_reported_by_name(tmp_path: Path, toml: str, mes
         load_watch_list(path)
 
 
+def test_a_watch_list_that_is_a_directory_is_named_not_traced(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="is not a file"):
+        load_watch_list(tmp_path)
+
+
+def test_routes_per_brand_and_the_channel_shorthand(tmp_path: Path) -> None:
+    from bot.models import Route
+
+    path = tmp_path / "watch.toml"
+    path.write_text(
+        '[[brand]]\nname = "Acme"\nterms = ["acme"]\nchannel = "#acme-mentions"\n'
+        '[[brand.route]]\nplatform = "teams"\nchannel = "Klantenservice"\n'
+        '[[brand]]\nname = "Globex"\nterms = ["globex"]\n'
+        '[[brand.route]]\nchannel = "C0GLOBEX1"\n'
+    )
+    acme, globex = load_watch_list(path).brand
+    assert acme.routes == (Route("slack", "#acme-mentions"), Route("teams", "Klantenservice"))
+    assert globex.routes == (Route("slack", "C0GLOBEX1"),)
+
+
 def test_missing_watch_list_says_how_to_make_one(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"copy watch\.example\.toml"):
         load_watch_list(tmp_path / "nope.toml")
@@ -58,7 +120,7 @@ def test_missing_watch_list_says_how_to_make_one(tmp_path: Path) -> None:
 def test_unnamed_sources_get_stable_names(tmp_path: Path) -> None:
     path = tmp_path / "watch.toml"
     path.write_text(
-        '[[brand]]\nname = "Acme Corp"\nterms = ["acme"]\n'
+        '[[brand]]\nname = "Acme Corp"\nterms = ["acme"]\nchannel = "#acme"\n'
         '[[brand.sources]]\nurl = "https://a.example/feed"\n'
         '[[brand.sources]]\nurl = "https://b.example/feed"\n'
     )
@@ -67,11 +129,19 @@ def test_unnamed_sources_get_stable_names(tmp_path: Path) -> None:
 
 
 def test_settings_read_comma_lists_and_reject_bad_values(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ADMIN_USERS", "U1, U2")
+    monkeypatch.setenv("ADMIN_USERS", "U1, teams:29:1abc-def")
     monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9999/api")
+    monkeypatch.setenv("SLACK_MODE", "http")
     settings = load_settings()
-    assert settings.admin_users == ["U1", "U2"]
-    assert settings.slack_api_url == "http://127.0.0.1:9999/api/"
+    # A bare id is a Slack user; a Teams user says so. They never collide.
+    assert settings.admin_users == ["slack:U1", "teams:29:1abc-def"]
+    assert settings.slack.api_url == "http://127.0.0.1:9999/api/"
+    assert settings.slack.mode == "http"
+    assert load_settings(slack_mode="socket").slack.api_url == "http://127.0.0.1:9999/api/"
+    monkeypatch.setenv("ADMIN_USERS", "irc:someone")
+    with pytest.raises(ConfigError, match="teams:<user id>"):
+        load_settings()
+    monkeypatch.setenv("ADMIN_USERS", "")
     monkeypatch.setenv("POLL_INTERVAL", "soon")
     with pytest.raises(ConfigError, match="poll_interval"):
         load_settings()
@@ -91,6 +161,7 @@ def test_search_sources_default_their_query_to_the_brands_terms(tmp_path: Path) 
 [[brand]]
 name = "Acme"
 terms = ["acme", "acme rockets", '"road runner"', '-"acme corp"']
+channel = "#acme"
 [[brand.sources]]
 kind = "hackernews"
 [[brand.sources]]

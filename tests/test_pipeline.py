@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from bot.analysis import get_scorer
 from bot.config import BrandConfig, load_settings
 from bot.matching import TermSet
-from bot.models import RawEntry, Sentiment, Status
+from bot.models import RawEntry, Route, Sentiment, Status
 from bot.pipeline import BrandRule, Pipeline
 from bot.store import MentionQuery, Store
 from tests.conftest import Clock
@@ -15,7 +15,7 @@ from tests.conftest import Clock
 RULE = BrandRule(
     name="Acme",
     terms=TermSet.parse(["acme"], exclude=["acme markets"]),
-    channel="C0ALERTS",
+    routes=(Route("slack", "#alerts"),),
     alert_threshold=0.05,
 )
 
@@ -58,7 +58,7 @@ def test_only_matching_entries_are_stored_once_and_negatives_queued(
     assert set(by_title) == {"Acme is terrible", "Acme opens an office"}
     bad = by_title["Acme is terrible"]
     assert bad.verdict.sentiment == Sentiment.NEGATIVE
-    assert bad.matched_term == "acme" and bad.channel == "C0ALERTS"
+    assert bad.matched_term == "acme" and bad.routes == (Route("slack", "#alerts"),)
     assert bad.canonical_url == "https://example.com/1"
     assert bad.status == Status.NEW and sqlite_store.pending_count() == 1
 
@@ -72,14 +72,14 @@ def test_processing_the_same_entries_again_adds_nothing(sqlite_store: Store, clo
 
 
 def test_brand_threshold_decides_what_is_alerted(sqlite_store: Store, clock: Clock) -> None:
-    strict = BrandRule(RULE.name, RULE.terms, RULE.channel, alert_threshold=1.0)
+    strict = BrandRule(RULE.name, RULE.terms, RULE.routes, alert_threshold=1.0)
     report = Pipeline(sqlite_store, get_scorer("textblob"), clock).process(strict, ENTRIES)
     assert report.stored == 2 and report.alerts == 0
 
 
 def test_brand_rule_takes_the_global_threshold_unless_the_brand_sets_one() -> None:
     settings = load_settings(alert_threshold=0.3)
-    plain = BrandConfig(name="A", terms=["a"])
-    own = BrandConfig(name="B", terms=["b"], alert_threshold=0.7)
+    plain = BrandConfig(name="A", terms=["a"], channel="#a")
+    own = BrandConfig(name="B", terms=["b"], channel="#b", alert_threshold=0.7)
     assert BrandRule.from_config(plain, settings).alert_threshold == 0.3
     assert BrandRule.from_config(own, settings).alert_threshold == 0.7

@@ -14,7 +14,7 @@ from bot.analysis import get_scorer
 from bot.http import HttpFetcher
 from bot.http_async import BACKENDS
 from bot.matching import TermSet
-from bot.models import RawEntry
+from bot.models import RawEntry, Route
 from bot.pipeline import BrandRule, Pipeline
 from bot.poller import Job, Poller, SourceHealth
 from bot.sources.base import FeedState, FetchResult
@@ -24,7 +24,9 @@ from tests.conftest import Clock
 from tests.fakes.counting_server import CountingServer
 from tests.fakes.feed_server import FeedServer
 
-RULE = BrandRule("Acme", TermSet.parse(["acme"]), "C0ALERTS", alert_threshold=0.05)
+RULE = BrandRule(
+    "Acme", TermSet.parse(["acme"]), (Route("slack", "#alerts"),), alert_threshold=0.05
+)
 
 
 def rss(*titles: str) -> bytes:

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from bot.models import Mention
+from bot.models import Mention, MessageRef
 from bot.status import format_table, gather_status, percentile
 from bot.store import Store
 from tests.conftest import Clock
@@ -30,8 +30,10 @@ def test_status_shows_each_source_its_state_and_delays(
         sqlite_store.add_mention(
             make_mention(published_at=clock() - timedelta(seconds=seconds)), alert=True
         )
-    for alert in sqlite_store.due_alerts(clock(), 10):
-        sqlite_store.mark_delivered(alert.id, chat_ts="1.0", at=clock())
+    for alert in sqlite_store.due_deliveries(clock(), 10):
+        sqlite_store.mark_delivered(
+            alert.id, message=MessageRef("slack", "C0ALERTS", "1.0"), at=clock()
+        )
     report = gather_status(sqlite_store, clock.advance(5))
     by_source = {r.status.source: r for r in report.sources}
     assert by_source["test-feed"].delay_median == pytest.approx(20)

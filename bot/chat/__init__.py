@@ -1,8 +1,3 @@
-"""Chat adapters: the outbox hands alerts to a `Notifier`; Slack (and later Teams) turn clicks
-and commands into calls on bot.workflow and redraw the alert from the store."""
-
-from __future__ import annotations
-
-from bot.chat.notifier import ConsoleNotifier, DeliveryError, Notifier
-
-__all__ = ["ConsoleNotifier", "DeliveryError", "Notifier"]
+"""Chat: one platform-neutral core (views, commands, service, the adapter port) and one
+adapter per platform (bot/chat/slack, and the console) that only verifies, parses, renders
+and sends."""

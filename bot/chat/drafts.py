@@ -3,11 +3,16 @@
 Deliberately plain and short: it acknowledges, apologises where the author is unhappy, says
 what happens next, and never promises what only a person can promise. Dutch when the scorer
 says the mention is Dutch; English otherwise.
+
+The author's name and the brand are strangers' text: they are put into the phrases by one
+plain replacement each, never through a format string, so "{0}" or "{brand}" in a name is
+just text.
 """
 
 from __future__ import annotations
 
 from bot.chat.text import one_line, trim
+from bot.chat.views import author_name
 from bot.models import Mention, Sentiment
 
 COMPLAINT_P = 0.5  # p_complaint above which the author is treated as complaining
@@ -49,7 +54,7 @@ def draft_reply(mention: Mention) -> str:
     words = _PHRASES["nl" if v.lang == "nl" else "en"]
     brand = one_line(mention.brand) or "us"
     name = _display_name(mention.author)
-    greet = words["greet"].format(name=name) if name else words["greet_anon"]
+    greet = words["greet"].replace("{name}", name) if name else words["greet_anon"]
     complaint = v.sentiment == Sentiment.NEGATIVE or v.p_complaint >= COMPLAINT_P
     if complaint:
         body = [words["sorry"], words["next"]]
@@ -59,13 +64,14 @@ def draft_reply(mention: Mention) -> str:
         body = [words["praise"]]
     else:
         body = [words["neutral"]]
-    text = "\n\n".join([greet, *body, words["sign"]])
-    return text.format(brand=brand)
+    # The brand goes into our phrases only (never into the greeting that holds the name).
+    body = [phrase.replace("{brand}", brand) for phrase in [*body, words["sign"]]]
+    return "\n\n".join([greet, *body])
 
 
 def _display_name(author: str) -> str:
     """A first name or handle to greet; "" when the author is unknown or looks like a URL."""
-    name = one_line(author)
+    name = author_name(author)
     if not name or "://" in name or ("@" in name.strip("@") and "." in name):
         return ""
     if name.startswith("@") or name.startswith("u/"):

@@ -18,8 +18,9 @@ _BLANK_LINES = re.compile(r"\n{3,}")
 _SPACES = re.compile(r"[ \t\u00a0]+")
 
 
-def clean(text: str | None) -> str:
-    """Drop control characters (tabs become spaces, newlines stay); normalise line ends."""
+def clean(text: str | None, *, strip: bool = True) -> str:
+    """Drop control characters (tabs become spaces, newlines stay); normalise line ends.
+    `strip=False` keeps the spaces at either end (a piece of a longer line)."""
     if not text:
         return ""
     text = text.replace("\r\n", "\n").replace("\r", "\n").translate(_BIDI)
@@ -28,8 +29,8 @@ def clean(text: str | None) -> str:
         for ch in text
         if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs", "Co", "Cn")
     ]
-    text = _SPACES.sub(" ", "".join(kept))
-    return _BLANK_LINES.sub("\n\n", text).strip()
+    text = _BLANK_LINES.sub("\n\n", _SPACES.sub(" ", "".join(kept)))
+    return text.strip() if strip else text
 
 
 def one_line(text: str | None) -> str:

@@ -17,7 +17,7 @@ from importlib.resources import as_file, files
 from pathlib import Path
 from typing import TextIO
 
-from bot.chat.notifier import ConsoleNotifier
+from bot.chat.console import ConsoleAdapter
 from bot.config import BrandConfig, SourceConfig, WatchList, load_settings
 
 FEEDS = ("news.atom", "forum.rss", "social.rss")
@@ -75,7 +75,7 @@ def run_demo(out: TextIO) -> int:
             allow_private_hosts=["127.0.0.1"],
             slack_bot_token=None,
         )
-        runtime = build_runtime(settings, ConsoleNotifier(out), watch=demo_watch_list(base_url))
+        runtime = build_runtime(settings, ConsoleAdapter(out), watch=demo_watch_list(base_url))
         try:
             print(f"mentionbot demo: polling {len(FEEDS)} sample feeds at {base_url}", file=out)
             print(f"scorer: {runtime.scorer.name}\n", file=out)

@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import abc
+import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from bot.models import Alert, Mention, Sentiment, Status, Transition
+from bot.models import (
+    Delivery,
+    Mention,
+    MessageRef,
+    Notice,
+    Platform,
+    Reply,
+    Route,
+    Sentiment,
+    Status,
+    Transition,
+)
 from bot.sources.base import FeedState
 
 
@@ -21,6 +33,17 @@ class TransitionResult:
 
     ok: bool
     mention: Mention | None
+    previous_owner: str = ""  # who held it when the step ran (read under the row lock)
+
+
+class OwnerRule(enum.Enum):
+    """What a transition does to the mention's owner, decided inside its transaction (from
+    the row as locked, never from an earlier read)."""
+
+    KEEP = "keep"
+    CLEAR = "clear"
+    ACTOR = "actor"  # the actor becomes the owner
+    ACTOR_IF_FREE = "actor_if_free"  # the actor becomes the owner unless someone holds it
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +51,7 @@ class MentionQuery:
     words: tuple[str, ...] = ()
     source: str = ""
     brand: str = ""
+    brands: tuple[str, ...] | None = None  # only these brands (case-insensitive); None: all
     sentiment: Sentiment | None = None
     statuses: tuple[Status, ...] = ()
     owner: str = ""
@@ -43,6 +67,29 @@ class Stats:
     median_seconds_to_claim: float | None = None
     median_seconds_to_resolve: float | None = None
     total: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class RouteHealth:
+    """A route that is paused or failing: deliveries to it wait, in order, until it is due."""
+
+    route: Route
+    paused_until: datetime | None
+    consecutive_failures: int
+    last_error: str
+    last_error_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Dialog:
+    """A reply dialog someone opened: its submission may act only on this mention, for this
+    person."""
+
+    id: str
+    mention_id: int
+    delivery_id: int | None
+    user: str
+    opened_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +129,8 @@ class Store(abc.ABC):
     # --- mentions -------------------------------------------------------------------------
     @abc.abstractmethod
     def add_mention(self, mention: Mention, *, alert: bool) -> int | None:
-        """Store a mention unless it is a duplicate; queue an alert in the same transaction.
+        """Store a mention unless it is a duplicate; with `alert`, queue one delivery per
+        route in `mention.routes` in the same transaction.
 
         A duplicate is the same (source, external_id), the same canonical URL for the same
         brand, or the same normalised text (`text_key`) for the same brand. Returns the new id,
@@ -114,54 +162,125 @@ class Store(abc.ABC):
         to: Status,
         actor: str,
         at: datetime,
-        owner: str | None = None,
+        owner: OwnerRule = OwnerRule.KEEP,
         note: str = "",
         owner_must_be: str | None = None,
+        reply: Reply | None = None,
     ) -> TransitionResult:
-        """Atomically move a mention to `to` if its status is in `allowed_from` (and, when
-        `owner_must_be` is given, it is owned by that user); record the transition. `owner`
-        sets the owner column when not None ("" clears it)."""
+        """In one transaction, with the mention's row locked: move it to `to` if its status
+        is in `allowed_from` (and, when `owner_must_be` is given, it is held by that user or
+        by nobody), apply `owner`, record the transition from the status it really had, and
+        store `reply` with it. Refused: nothing is written and `mention` is the state that
+        won."""
 
     @abc.abstractmethod
     def history(self, mention_id: int) -> list[Transition]: ...
 
     @abc.abstractmethod
-    def add_reply(self, mention_id: int, *, actor: str, text: str, at: datetime) -> None: ...
+    def replies(self, mention_id: int) -> list[Reply]:
+        """Oldest first."""
 
     @abc.abstractmethod
-    def replies(self, mention_id: int) -> list[tuple[str, str, datetime]]:
-        """(actor, text, at) oldest first."""
+    def stats(self, since: datetime | None, *, brands: Sequence[str] | None = None) -> Stats: ...
+
+    # --- deliveries (the outbox) ----------------------------------------------------------
+    @abc.abstractmethod
+    def due_deliveries(
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        platforms: Iterable[str] = tuple(Platform),
+        lease_seconds: float = 120.0,
+    ) -> list[Delivery]:
+        """Lease undelivered deliveries to these platforms whose attempt is due, on routes
+        that are not paused, oldest mention first. One whose previous lease ran out
+        mid-delivery comes back with `maybe_posted`."""
 
     @abc.abstractmethod
-    def stats(self, since: datetime | None) -> Stats: ...
-
-    # --- outbox ---------------------------------------------------------------------------
-    @abc.abstractmethod
-    def due_alerts(self, now: datetime, limit: int, *, lease_seconds: float = 120.0) -> list[Alert]:
-        """Lease undelivered alerts whose next attempt is due, oldest first. An alert whose
-        previous lease ran out mid-delivery comes back with `maybe_posted`."""
-
-    @abc.abstractmethod
-    def mark_delivered(self, alert_id: int, *, chat_ts: str, at: datetime) -> None:
-        """Record the posted message and move the mention new → alerted."""
+    def mark_delivered(self, delivery_id: int, *, message: MessageRef, at: datetime) -> None:
+        """Record the message the platform returned, clear the route's pause, and move the
+        mention new → alerted."""
 
     @abc.abstractmethod
     def mark_failed(
-        self, alert_id: int, *, error: str, retry_at: datetime, uncertain: bool = False
+        self, delivery_id: int, *, error: str, retry_at: datetime, uncertain: bool = False
     ) -> None:
         """Record a failed attempt. `uncertain`: it may have been posted all the same (a
         timeout), so the next attempt looks for it first."""
 
     @abc.abstractmethod
-    def alert_for(self, mention_id: int) -> Alert | None:
-        """The alert (channel, ts) of a mention, delivered or not."""
+    def pause_route(self, route: Route, *, until: datetime, error: str, at: datetime) -> None:
+        """Hold every delivery and notice to `route` until `until` (an outage, a rate limit),
+        so that they go out in order once it answers again."""
 
     @abc.abstractmethod
-    def release_alerts(self, alert_ids: Iterable[int]) -> None:
-        """Give leased alerts back untouched (delivery paused, e.g. rate limited)."""
+    def route_health(self) -> list[RouteHealth]:
+        """Routes that failed at least once since they last worked."""
 
     @abc.abstractmethod
-    def pending_count(self) -> int: ...
+    def get_delivery(self, delivery_id: int) -> Delivery | None: ...
+
+    @abc.abstractmethod
+    def deliveries(self, mention_id: int) -> list[Delivery]:
+        """Every delivery of a mention (posted or not), in route order."""
+
+    @abc.abstractmethod
+    def delivery_of_message(self, message: MessageRef) -> Delivery | None:
+        """The delivery that posted this message. A delivery migrated from before message
+        references were kept has no channel id yet: it is found by its message id alone."""
+
+    @abc.abstractmethod
+    def set_delivery_channel(self, delivery_id: int, channel_id: str) -> None:
+        """Fill in the channel id of a delivery that had only a channel name."""
+
+    @abc.abstractmethod
+    def release_deliveries(self, delivery_ids: Iterable[int]) -> None:
+        """Give leased deliveries back untouched (delivery paused, e.g. rate limited)."""
+
+    @abc.abstractmethod
+    def pending_count(self) -> int:
+        """Deliveries not yet posted."""
+
+    # --- notices ----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def add_notice(
+        self, route: Route, text: str, *, at: datetime, thread_of: int | None = None
+    ) -> int: ...
+
+    @abc.abstractmethod
+    def due_notices(
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        platforms: Iterable[str] = tuple(Platform),
+        lease_seconds: float = 120.0,
+    ) -> list[Notice]:
+        """Lease due notices on routes that are not paused, oldest first."""
+
+    @abc.abstractmethod
+    def mark_notice_sent(self, notice_id: int, *, at: datetime) -> None: ...
+
+    @abc.abstractmethod
+    def mark_notice_failed(self, notice_id: int, *, error: str, retry_at: datetime) -> None: ...
+
+    # --- people and dialogs -----------------------------------------------------------------
+    @abc.abstractmethod
+    def remember_names(self, names: dict[str, str], *, at: datetime) -> None:
+        """The display name of each user key, as their platform last gave it."""
+
+    @abc.abstractmethod
+    def names(self, user_keys: Iterable[str]) -> dict[str, str]: ...
+
+    @abc.abstractmethod
+    def open_dialog(self, dialog: Dialog) -> None: ...
+
+    @abc.abstractmethod
+    def dialog(self, dialog_id: str) -> Dialog | None: ...
+
+    @abc.abstractmethod
+    def close_dialog(self, dialog_id: str) -> None: ...
 
     # --- sources --------------------------------------------------------------------------
     @abc.abstractmethod
@@ -215,7 +334,8 @@ class Store(abc.ABC):
 
     # --- labels (corrections from chat) ---------------------------------------------------
     @abc.abstractmethod
-    def add_label(self, mention_id: int, *, label: str, actor: str, at: datetime) -> None: ...
+    def add_label(self, mention_id: int, *, label: str, actor: str, at: datetime) -> None:
+        """Record a correction (and bump the mention's revision: its alert shows labels)."""
 
     @abc.abstractmethod
     def labels(self) -> list[dict[str, object]]:

@@ -29,12 +29,16 @@ class _PgTx(Tx):
         self._conn = conn
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        cur = self._conn.execute(sql.replace("?", "%s"), tuple(params))  # type: ignore[arg-type]
-        return cur.rowcount
+        return self._run(sql, params).rowcount
 
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        cur = self._conn.execute(sql.replace("?", "%s"), tuple(params))  # type: ignore[arg-type]
+        cur = self._run(sql, params)
         return cur.fetchall() if cur.description else []
+
+    def _run(self, sql: str, params: Sequence[Any]) -> psycopg.Cursor[Any]:
+        if not params:  # no placeholders to fill: a literal % (as in LIKE '%:%') stays as is
+            return self._conn.execute(sql.encode())
+        return self._conn.execute(sql.replace("?", "%s"), tuple(params))  # type: ignore[arg-type]
 
 
 class PostgresStore(SqlStore):
@@ -49,8 +53,11 @@ class PostgresStore(SqlStore):
     def _dialect(self) -> dict[str, str]:
         return {"id": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "bool": "BOOLEAN"}
 
-    def _skip_locked(self) -> str:
-        return " FOR UPDATE SKIP LOCKED"
+    def _skip_locked(self, table: str) -> str:
+        return f" FOR UPDATE OF {table} SKIP LOCKED"
+
+    def _lock_row(self) -> str:
+        return " FOR UPDATE"
 
     def _connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed or self._conn.broken:

@@ -111,6 +111,78 @@ MIGRATIONS: list[list[str]] = [
         # Set while a delivery is under way or ended without a known outcome.
         "ALTER TABLE outbox ADD COLUMN in_flight {bool} NOT NULL DEFAULT FALSE",
     ],
+    # 3: platform-neutral chat. One delivery per (mention, route) with the message reference
+    #    the platform returned, instead of one outbox row per mention holding a channel *name*;
+    #    queued notices; per-route pauses; people's names; open reply dialogs; identities that
+    #    carry their platform; where a reply went; a revision for ordered redraws.
+    [
+        """CREATE TABLE deliveries (
+            id {id},
+            mention_id BIGINT NOT NULL REFERENCES mentions (id),
+            platform TEXT NOT NULL,
+            target TEXT NOT NULL,
+            channel_id TEXT NOT NULL DEFAULT '',
+            message_id TEXT NOT NULL DEFAULT '',
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at DOUBLE PRECISION NOT NULL,
+            lease_until DOUBLE PRECISION NOT NULL DEFAULT 0,
+            delivered_at DOUBLE PRECISION,
+            last_error TEXT NOT NULL DEFAULT '',
+            in_flight {bool} NOT NULL DEFAULT FALSE,
+            UNIQUE (mention_id, platform, target)
+        )""",
+        "CREATE INDEX deliveries_due ON deliveries (delivered_at, next_attempt_at)",
+        "CREATE INDEX deliveries_message ON deliveries (platform, message_id)",
+        # The old outbox knew only Slack and stored the channel as configured (often a name);
+        # channel_id stays empty so the Slack adapter resolves the name on first use.
+        """INSERT INTO deliveries (mention_id, platform, target, channel_id, message_id,
+            attempts, next_attempt_at, lease_until, delivered_at, last_error, in_flight)
+           SELECT mention_id, 'slack', channel, '', chat_ts, attempts, next_attempt_at,
+            lease_until, delivered_at, last_error, in_flight FROM outbox ORDER BY id""",
+        "DROP TABLE outbox",
+        """CREATE TABLE notices (
+            id {id},
+            platform TEXT NOT NULL,
+            target TEXT NOT NULL,
+            body TEXT NOT NULL,
+            thread_of BIGINT REFERENCES deliveries (id),
+            created_at DOUBLE PRECISION NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at DOUBLE PRECISION NOT NULL,
+            lease_until DOUBLE PRECISION NOT NULL DEFAULT 0,
+            delivered_at DOUBLE PRECISION,
+            last_error TEXT NOT NULL DEFAULT ''
+        )""",
+        "CREATE INDEX notices_due ON notices (delivered_at, next_attempt_at)",
+        """CREATE TABLE route_health (
+            platform TEXT NOT NULL,
+            target TEXT NOT NULL,
+            paused_until DOUBLE PRECISION NOT NULL DEFAULT 0,
+            consecutive_failures INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT NOT NULL DEFAULT '',
+            last_error_at DOUBLE PRECISION,
+            PRIMARY KEY (platform, target)
+        )""",
+        """CREATE TABLE people (
+            user_key TEXT PRIMARY KEY,
+            name TEXT NOT NULL,
+            updated_at DOUBLE PRECISION NOT NULL
+        )""",
+        """CREATE TABLE dialogs (
+            id TEXT PRIMARY KEY,
+            mention_id BIGINT NOT NULL REFERENCES mentions (id),
+            delivery_id BIGINT REFERENCES deliveries (id),
+            user_key TEXT NOT NULL,
+            opened_at DOUBLE PRECISION NOT NULL
+        )""",
+        "UPDATE mentions SET owner = 'slack:' || owner WHERE owner <> '' AND owner NOT LIKE '%:%'",
+        "UPDATE transitions SET actor = 'slack:' || actor"
+        " WHERE actor <> 'system' AND actor NOT LIKE '%:%'",
+        "UPDATE replies SET actor = 'slack:' || actor WHERE actor NOT LIKE '%:%'",
+        "UPDATE labels SET actor = 'slack:' || actor WHERE actor NOT LIKE '%:%'",
+        "ALTER TABLE replies ADD COLUMN destination TEXT NOT NULL DEFAULT 'thread'",
+        "ALTER TABLE mentions ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -10,22 +10,23 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.models import Mention, Sentiment, Status, Transition, Verdict
-from bot.store.base import MentionQuery, Stats, TransitionResult
+from bot.models import Mention, Reply, ReplyWhere, Route, Sentiment, Status, Transition, Verdict
+from bot.store.base import MentionQuery, OwnerRule, Stats, TransitionResult
 from bot.store.schema import MIGRATIONS
 from bot.store.sql_base import Tx, from_epoch, to_epoch
-from bot.store.sql_outbox import OutboxSql
+from bot.store.sql_chat import ChatSql
+from bot.store.sql_deliveries import DeliveriesSql
 from bot.store.sql_sources import SourcesSql
 
 MENTION_COLUMNS = (
     "id, brand, source, external_id, url, canonical_url, text_key, title, body, author, "
     "published_at, fetched_at, matched_term, channel, flagged, sentiment, score, p_negative, "
     "p_neutral, p_positive, p_complaint, attention, question, praise, lang, reason, scorer, "
-    "status, owner"
+    "status, owner, revision"
 )
 
 
-class SqlStore(OutboxSql, SourcesSql):
+class SqlStore(DeliveriesSql, ChatSql, SourcesSql):
     @abc.abstractmethod
     def _dialect(self) -> dict[str, str]:
         """DDL fragments: {"id": ..., "bool": ...}."""
@@ -61,24 +62,48 @@ class SqlStore(OutboxSql, SourcesSql):
         row = tx.one(
             f"INSERT INTO mentions ({MENTION_COLUMNS.removeprefix('id, ')}) VALUES "
             "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "?, ?) ON CONFLICT DO NOTHING RETURNING id",
+            "?, ?, 0) ON CONFLICT DO NOTHING RETURNING id",
             (
-                mention.brand, mention.source, mention.external_id, mention.url,
-                mention.canonical_url, mention.text_key, mention.title, mention.text,
-                mention.author, to_epoch(mention.published_at), to_epoch(mention.fetched_at),
-                mention.matched_term, mention.channel, alert, v.sentiment.value, v.score,
-                v.p_negative, v.p_neutral, v.p_positive, v.p_complaint, v.attention,
-                v.question, v.praise, v.lang, v.reason, v.scorer, Status.NEW.value, "",
+                mention.brand,
+                mention.source,
+                mention.external_id,
+                mention.url,
+                mention.canonical_url,
+                mention.text_key,
+                mention.title,
+                mention.text,
+                mention.author,
+                to_epoch(mention.published_at),
+                to_epoch(mention.fetched_at),
+                mention.matched_term,
+                _routes_text(mention.routes),
+                alert,
+                v.sentiment.value,
+                v.score,
+                v.p_negative,
+                v.p_neutral,
+                v.p_positive,
+                v.p_complaint,
+                v.attention,
+                v.question,
+                v.praise,
+                v.lang,
+                v.reason,
+                v.scorer,
+                Status.NEW.value,
+                "",
             ),
-        )  # fmt: skip
+        )
         if row is None:
             return None
         mention_id = int(row[0])
         if alert:
-            tx.execute(
-                "INSERT INTO outbox (mention_id, channel, next_attempt_at) VALUES (?, ?, ?)",
-                (mention_id, mention.channel, to_epoch(mention.fetched_at)),
-            )
+            for route in dict.fromkeys(mention.routes):
+                tx.execute(
+                    "INSERT INTO deliveries (mention_id, platform, target, next_attempt_at)"
+                    " VALUES (?, ?, ?, ?)",
+                    (mention_id, route.platform, route.channel, to_epoch(mention.fetched_at)),
+                )
         return mention_id
 
     def known_ids(self, source: str, external_ids: Iterable[str]) -> set[str]:
@@ -124,6 +149,8 @@ class SqlStore(OutboxSql, SourcesSql):
         if query.brand:
             where.append("LOWER(brand) = ?")
             params.append(query.brand.lower())
+        if query.brands is not None:
+            where.append(_brands_clause(query.brands, params))
         if query.sentiment is not None:
             where.append("sentiment = ?")
             params.append(query.sentiment.value)
@@ -155,34 +182,53 @@ class SqlStore(OutboxSql, SourcesSql):
         to: Status,
         actor: str,
         at: datetime,
-        owner: str | None = None,
+        owner: OwnerRule = OwnerRule.KEEP,
         note: str = "",
         owner_must_be: str | None = None,
+        reply: Reply | None = None,
     ) -> TransitionResult:
-        allowed = [s.value for s in allowed_from]
+        allowed = {s.value for s in allowed_from}
         with self.transaction() as tx:
-            before = tx.one("SELECT status FROM mentions WHERE id = ?", (mention_id,))
+            # Locked (PostgreSQL: FOR UPDATE; SQLite: BEGIN IMMEDIATE holds the write lock):
+            # a concurrent click waits here and then sees this one's outcome, so the status
+            # we record as `from` and the owner we compute are the ones that really were.
+            before = tx.one(
+                "SELECT status, owner FROM mentions WHERE id = ?" + self._lock_row(),
+                (mention_id,),
+            )
             if before is None:
                 return TransitionResult(False, None)
-            # The compare-and-set: of two racing writers exactly one sees its WHERE hold.
-            sql = "UPDATE mentions SET status = ?"
-            params: list[Any] = [to.value]
-            if owner is not None:
-                sql += ", owner = ?"
-                params.append(owner)
-            sql += " WHERE id = ? AND status IN (" + ", ".join("?" for _ in allowed) + ")"
-            params += [mention_id, *allowed]
-            if owner_must_be is not None:
-                sql += " AND owner = ?"
-                params.append(owner_must_be)
-            if tx.execute(sql, params) == 1:
+            status, holder = before[0], before[1]
+            if status not in allowed or (
+                owner_must_be is not None and holder not in ("", owner_must_be)
+            ):
+                return TransitionResult(False, self._read_mention(tx, mention_id))
+            new_owner = {
+                OwnerRule.KEEP: holder,
+                OwnerRule.CLEAR: "",
+                OwnerRule.ACTOR: actor,
+                OwnerRule.ACTOR_IF_FREE: holder or actor,
+            }[owner]
+            tx.execute(
+                "UPDATE mentions SET status = ?, owner = ?, revision = revision + 1 WHERE id = ?",
+                (to.value, new_owner, mention_id),
+            )
+            tx.execute(
+                "INSERT INTO transitions (mention_id, from_status, to_status, actor, at, note)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (mention_id, status, to.value, actor, to_epoch(at), note),
+            )
+            if reply is not None:
                 tx.execute(
-                    "INSERT INTO transitions (mention_id, from_status, to_status, actor, at, note)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (mention_id, before[0], to.value, actor, to_epoch(at), note),
+                    "INSERT INTO replies (mention_id, actor, body, at, destination)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (mention_id, reply.actor, reply.text, to_epoch(reply.at), reply.where.value),
                 )
-                return TransitionResult(True, self._read_mention(tx, mention_id))
-            return TransitionResult(False, self._read_mention(tx, mention_id))
+            return TransitionResult(True, self._read_mention(tx, mention_id), holder)
+
+    def _lock_row(self) -> str:
+        """What makes a SELECT lock the row it reads until the transaction ends."""
+        return ""
 
     def history(self, mention_id: int) -> list[Transition]:
         with self.transaction() as tx:
@@ -196,42 +242,39 @@ class SqlStore(OutboxSql, SourcesSql):
             for r in rows
         ]
 
-    def add_reply(self, mention_id: int, *, actor: str, text: str, at: datetime) -> None:
-        with self.transaction() as tx:
-            tx.execute(
-                "INSERT INTO replies (mention_id, actor, body, at) VALUES (?, ?, ?, ?)",
-                (mention_id, actor, text, to_epoch(at)),
-            )
-
-    def replies(self, mention_id: int) -> list[tuple[str, str, datetime]]:
+    def replies(self, mention_id: int) -> list[Reply]:
         with self.transaction() as tx:
             rows = tx.all(
-                "SELECT actor, body, at FROM replies WHERE mention_id = ? ORDER BY at, id",
+                "SELECT actor, body, at, destination FROM replies WHERE mention_id = ?"
+                " ORDER BY at, id",
                 (mention_id,),
             )
-        return [(r[0], r[1], from_epoch(r[2])) for r in rows]  # type: ignore[misc]
+        return [Reply(r[0], r[1], from_epoch(r[2]), ReplyWhere(r[3])) for r in rows]  # type: ignore[arg-type]
 
-    def stats(self, since: datetime | None) -> Stats:
+    def stats(self, since: datetime | None, *, brands: Sequence[str] | None = None) -> Stats:
         cutoff = to_epoch(since) if since is not None else float("-inf")
+        params: list[Any] = [cutoff]
+        scope = "" if brands is None else " AND " + _brands_clause(brands, params, "m.")
         with self.transaction() as tx:
             by_sentiment = dict(
                 tx.all(
-                    "SELECT sentiment, COUNT(*) FROM mentions WHERE fetched_at >= ?"
+                    f"SELECT sentiment, COUNT(*) FROM mentions m WHERE fetched_at >= ?{scope}"
                     " GROUP BY sentiment",
-                    (cutoff,),
+                    params,
                 )
             )
             by_status = dict(
                 tx.all(
-                    "SELECT status, COUNT(*) FROM mentions WHERE fetched_at >= ? GROUP BY status",
-                    (cutoff,),
+                    f"SELECT status, COUNT(*) FROM mentions m WHERE fetched_at >= ?{scope}"
+                    " GROUP BY status",
+                    params,
                 )
             )
             events = tx.all(
                 "SELECT t.mention_id, t.to_status, MIN(t.at) FROM transitions t"
-                " JOIN mentions m ON m.id = t.mention_id WHERE m.fetched_at >= ?"
+                f" JOIN mentions m ON m.id = t.mention_id WHERE m.fetched_at >= ?{scope}"
                 " GROUP BY t.mention_id, t.to_status",
-                (cutoff,),
+                params,
             )
         first: dict[int, dict[str, float]] = {}
         for mention_id, status, at in events:
@@ -282,8 +325,37 @@ def _mention_from_row(r: Sequence[Any]) -> Mention:
         published_at=from_epoch(r[10]),
         fetched_at=from_epoch(r[11]),  # type: ignore[arg-type]
         matched_term=r[12],
-        channel=r[13],
+        routes=_routes_from_text(r[13]),
         verdict=verdict,
         status=Status(r[27]),
         owner=r[28],
+        revision=int(r[29]),
     )
+
+
+def _routes_text(routes: Sequence[Route]) -> str:
+    """The routes as kept in mentions.channel, one "platform:channel" per line."""
+    return "\n".join(route.key for route in routes)
+
+
+def _routes_from_text(text: str) -> tuple[Route, ...]:
+    routes = []
+    for line in text.split("\n"):
+        platform, sep, channel = line.partition(":")
+        if not line:
+            continue
+        # Before routes, the column held a bare Slack channel as the watch list named it.
+        routes.append(
+            Route(platform, channel)
+            if sep and platform in ("slack", "teams")
+            else Route("slack", line)
+        )
+    return tuple(routes)
+
+
+def _brands_clause(brands: Sequence[str], params: list[Any], prefix: str = "") -> str:
+    """`brand IN (...)`, case-insensitive; an empty list matches nothing."""
+    if not brands:
+        return "1 = 0"
+    params.extend(b.lower() for b in brands)
+    return f"LOWER({prefix}brand) IN (" + ", ".join("?" for _ in brands) + ")"

@@ -107,9 +107,12 @@ class SourcesSql(SqlBase):
     def alert_delays(self, since: datetime) -> dict[str, list[float]]:
         with self.transaction() as tx:
             rows = tx.all(
-                "SELECT m.source, o.delivered_at - COALESCE(m.published_at, m.fetched_at)"
-                " FROM outbox o JOIN mentions m ON m.id = o.mention_id"
-                " WHERE o.delivered_at >= ? ORDER BY o.delivered_at",
+                # A mention delivered to several routes counts once, at its first delivery.
+                "SELECT m.source, MIN(d.delivered_at) - COALESCE(m.published_at, m.fetched_at)"
+                " FROM deliveries d JOIN mentions m ON m.id = d.mention_id"
+                " WHERE d.delivered_at >= ?"
+                " GROUP BY m.id, m.source, m.published_at, m.fetched_at"
+                " ORDER BY MIN(d.delivered_at)",
                 (to_epoch(since),),
             )
         delays: dict[str, list[float]] = {}
@@ -124,6 +127,7 @@ class SourcesSql(SqlBase):
                 "INSERT INTO labels (mention_id, label, actor, at) VALUES (?, ?, ?, ?)",
                 (mention_id, label, actor, to_epoch(at)),
             )
+            tx.execute("UPDATE mentions SET revision = revision + 1 WHERE id = ?", (mention_id,))
 
     def labels(self) -> list[dict[str, object]]:
         with self.transaction() as tx:

@@ -1,4 +1,5 @@
-"""`/mentions`: the pure parser (table-driven) and answers through the real app."""
+"""`/mentions`: the pure parser (table-driven) and Slack-specific answers through the real
+app (the platform-neutral scenarios are in test_contract.py)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from bot.chat.slack.commands import Command, parse_command
+from bot.chat.commands import Command, parse_command
+from bot.chat.service import Actor
 from bot.models import Mention, Sentiment, Status
+from bot.store.base import OwnerRule
 from tests.chat.conftest import ALERT_CHANNEL, SlackEnv
 from tests.conftest import make_verdict
 from tests.fakes.fake_slack import Call, slash_command_body
@@ -51,18 +54,19 @@ def test_parser_understands_every_documented_form(text: str, expected: Command) 
 
 
 ERRORS = [
-    ("frobnicate", "I don't know `frobnicate`."),
-    ("show", "`show` needs one mention number"),
-    ("show abc", "`show` needs one mention number"),
-    ("claim 1 2", "`claim` needs one mention number"),
-    ("resolve 99999999999999999999999", "`resolve` needs one mention number"),
-    ("open now", "`open` takes no arguments."),
-    ("stats forever", "`stats` takes a period"),
-    ("stats 0d", "`stats` takes a period"),
-    ("search", "`search` needs words or a filter"),
-    ("search x since:soon", "`since:` takes a period"),
-    ("search x sentiment:angry", "`sentiment:` is one of"),
-    ("<!channel>", "I don't know `&lt;!channel&gt;`."),
+    ("frobnicate", "I don't know “frobnicate”."),
+    ("show", "“show” needs one mention number"),
+    ("show abc", "“show” needs one mention number"),
+    ("claim 1 2", "“claim” needs one mention number"),
+    ("resolve 99999999999999999999999", "“resolve” needs one mention number"),
+    ("open now", "“open” takes no arguments."),
+    ("stats forever", "“stats” takes a period"),
+    ("stats 0d", "“stats” takes a period"),
+    ("search", "“search” needs words or a filter"),
+    ("search x since:soon", "“since:” takes a period"),
+    ("search x sentiment:angry", "“sentiment:” is one of"),
+    ("search " + "w " * 9, "at most 8 words (9 given)"),
+    ("search " + "x" * 61, "at most 60 characters"),
 ]
 
 
@@ -74,6 +78,21 @@ def test_parser_turns_bad_input_into_help_with_the_reason(text: str, message: st
 
 
 # --- through the app ---------------------------------------------------------------------------
+
+
+def test_a_stranger_command_text_is_escaped_in_the_answer(slack_env: SlackEnv) -> None:
+    text = run(slack_env, "<!channel>").body["text"]
+    assert "I don't know “&lt;!channel&gt;”." in text and "<!channel>" not in text
+
+
+def test_a_huge_search_is_refused_with_a_hint_and_never_logged_whole(
+    slack_env: SlackEnv, caplog: pytest.LogCaptureFixture
+) -> None:
+    words = " ".join(f"secretword{n}" for n in range(400))
+    caplog.set_level("DEBUG")
+    text = run(slack_env, f"search {words}").body["text"]
+    assert "at most 8 words (400 given)" in text and "source:" in text
+    assert "secretword399" not in caplog.text
 
 
 def run(env: SlackEnv, text: str, user: str = "U0000001", channel: str = ALERT_CHANNEL) -> Call:
@@ -94,8 +113,8 @@ def test_open_lists_only_unclaimed_alerts(
     open_id, _ = slack_env.alert(make_mention(title="Open one"))
     claimed_id, _ = slack_env.alert(make_mention(title="Claimed one"))
     slack_env.store.transition(
-        claimed_id, allowed_from=(Status.ALERTED,), to=Status.CLAIMED, actor="U9",
-        at=slack_env.clock(), owner="U9",
+        claimed_id, allowed_from=(Status.ALERTED,), to=Status.CLAIMED, actor="slack:U9",
+        at=slack_env.clock(), owner=OwnerRule.ACTOR,
     )  # fmt: skip
     answer = run(slack_env, "open")
     assert f"`#{open_id}`" in answer.body["text"]
@@ -120,8 +139,8 @@ def test_show_gives_the_mention_and_its_history(
     assert answer.body["text"] == f"Mention #{mention_id}: Broken &lt;b&gt;box&lt;/b&gt;"
     blocks = answer.body["blocks"]
     assert all(b["type"] != "actions" for b in blocks)
-    assert "new → alerted · system" in blocks[-1]["text"]["text"]
-    assert run(slack_env, "show 999").body["text"] == "There is no mention #999."
+    assert "new → alerted · mentionbot" in blocks[-1]["text"]["text"]
+    assert run(slack_env, "show 999").body["text"] == "There is no mention #999 here."
 
 
 def test_claim_from_the_command_redraws_the_posted_alert(
@@ -135,6 +154,7 @@ def test_claim_from_the_command_redraws_the_posted_alert(
     assert "Claimed by <@UCMD0001>" in str(update.body["blocks"])
     again = run(slack_env, f"claim {mention_id}", user="UOTHER01")
     assert again.body["text"] == f"#{mention_id}: <@UCMD0001> already claimed this mention."
+    assert slack_env.store.get_mention(mention_id).owner == "slack:UCMD0001"  # type: ignore[union-attr]
 
 
 def test_resolve_from_the_command(
@@ -166,7 +186,7 @@ def test_stats_counts_by_sentiment_and_status_with_medians(
     run(slack_env, f"claim {mention_id}")
     text = run(slack_env, "stats 7d").body["text"]
     assert text == (
-        "*Mentions, last 7 d*: 1\n"
+        "Mentions, last 7 d: 1 — Acme (routed to this channel)\n"
         "• by sentiment: negative 1\n"
         "• by status: claimed 1\n"
         "• median time to claim: 5 min\n"
@@ -184,15 +204,12 @@ def test_garbage_gets_usage_not_a_trace(slack_env: SlackEnv, text: str) -> None:
 def test_commands_are_refused_outside_allowed_channels(
     slack_env: SlackEnv, make_mention: Callable[..., Mention]
 ) -> None:
-    from bot.chat.slack.actions import Deps
-    from bot.chat.slack.commands import answer_command
-
-    deps = Deps(slack_env.store, slack_env.clock, allowed_channels=frozenset({"CALLOWED1"}))
-    command = {"text": "open", "user_id": "U1", "channel_id": "CELSEWHERE"}
-    answer = answer_command(command, deps, slack_env.app.client)
-    assert answer.text == "/mentions works only in <#CALLOWED1>."
-    command["channel_id"] = "CALLOWED1"
-    assert "nothing found" in answer_command(command, deps, slack_env.app.client).text
+    slack_env.service.allowed_channels = frozenset({"C0OPS"})
+    actor = Actor("slack:U1")
+    answer = slack_env.service.answer(actor, "slack", "C0ALERTS", "open")
+    assert "works only in the channels set in ALLOWED_CHANNELS" in str(answer)
+    text = run(slack_env, "open", channel="C0OPS").body["text"]
+    assert "No brand sends its alerts to this channel" in text
 
 
 def test_status_shows_source_health_and_delay(

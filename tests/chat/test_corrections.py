@@ -42,7 +42,7 @@ def test_a_correction_is_recorded_shown_and_exported(
     assert thanks.body["user"] == "U0ANNA" and "is a complaint" in thanks.body["text"]
 
     [row] = slack_env.store.labels()
-    assert row["label"] == "complaint" and row["labelled_by"] == "U0ANNA"
+    assert row["label"] == "complaint" and row["labelled_by"] == "slack:U0ANNA"
     assert row["text"] == "Waar blijft mijn pakket?"
     assert row["labelled_at"] == slack_env.clock().isoformat()
 

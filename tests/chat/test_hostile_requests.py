@@ -11,7 +11,7 @@ import pytest
 
 from bot.chat.slack.app import build_app
 from bot.chat.slack.ids import Action
-from bot.chat.slack.notifier import SlackNotifier, notifier_client
+from bot.chat.slack.transport import SlackAdapter, delivery_client
 from bot.config import ConfigError, load_settings
 from bot.models import Mention, Status
 from bot.outbox import Outbox
@@ -57,7 +57,7 @@ def test_a_click_for_another_app_is_refused_when_the_app_id_is_set(
         slack_api_url=fake_slack.api_url,
         slack_app_id="A0000APP",
     )
-    app = build_app(settings, slack_env.store, clock=slack_env.clock)
+    app = build_app(settings, slack_env.service)
     mention_id, ts = slack_env.alert(make_mention())
     from slack_bolt import BoltRequest
 
@@ -105,16 +105,16 @@ def test_tokens_and_secrets_never_reach_logs_or_errors(
     # A delivery that fails in every way Slack can fail it.
     for status, error in ((200, "invalid_auth"), (500, ""), (429, "")):
         fake_slack.fail_next("chat.postMessage", status=status, error=error, retry_after=1)
-    notifier = SlackNotifier(notifier_client(BOT_TOKEN, fake_slack.api_url))
+    adapter = SlackAdapter(delivery_client(BOT_TOKEN, fake_slack.api_url))
     slack_env.store.add_mention(make_mention(), alert=True)
-    outbox = Outbox(slack_env.store, notifier, slack_env.clock)
+    outbox = Outbox(slack_env.store, {"slack": adapter}, slack_env.clock)
     for _ in range(3):
         outbox.deliver_due()
         slack_env.clock.advance(700)
     # A rejected token at start.
     fake_slack.fail_next("auth.test", error="invalid_auth")
     with pytest.raises(ConfigError) as rejected:
-        build_app(slack_env.settings, slack_env.store)
+        build_app(slack_env.settings, slack_env.service)
     # Forged and unsigned requests.
     slack_env.post("payload=%7B%7D", signing_secret="wrong-secret")
     slack_env.post("payload=%7B%7D", signing_secret=None)

@@ -17,7 +17,6 @@ from bot.chat.slack.ids import Action, Block
 from bot.chat.slack.socket_mode import connect_socket_mode
 from bot.config import ConfigError, load_settings
 from bot.models import Mention, Status
-from bot.store import Store
 from bot.web import MAX_BODY_BYTES
 from tests.chat.conftest import ALERT_CHANNEL, SlackEnv
 from tests.fakes.fake_slack import FakeSlack, block_actions_body, slack_post
@@ -81,25 +80,26 @@ def test_socket_mode_needs_an_app_level_token(slack_env: SlackEnv) -> None:
         connect_socket_mode(slack_env.app, settings)
     from pydantic import SecretStr
 
-    wrong = slack_env.settings.model_copy(update={"slack_app_token": SecretStr("xoxb-nope")})
+    slack = slack_env.settings.slack.model_copy(update={"app_token": SecretStr("xoxb-nope")})
+    wrong = slack_env.settings.model_copy(update={"slack": slack})
     with pytest.raises(ConfigError, match="app-level token"):
         connect_socket_mode(slack_env.app, wrong)
 
 
 def test_socket_mode_requests_need_no_signing_secret(
     fake_slack: FakeSlack,
-    sqlite_store: Store,
+    slack_env: SlackEnv,
     make_mention: Callable[..., Mention],
 ) -> None:
     """What SocketModeHandler does with each envelope: dispatch with mode="socket_mode"."""
     settings = load_settings(
         slack_bot_token="xoxb-t", slack_api_url=fake_slack.api_url, slack_mode="socket"
     )
-    app = build_app(settings, sqlite_store)
-    mention_id = sqlite_store.add_mention(make_mention(), alert=True)
-    body = block_actions_body(Action.CLAIM, str(mention_id), channel=ALERT_CHANNEL)
+    app = build_app(settings, slack_env.service)
+    mention_id, ts = slack_env.alert(make_mention())
+    body = block_actions_body(Action.CLAIM, str(mention_id), channel=ALERT_CHANNEL, message_ts=ts)
     response = app.dispatch(BoltRequest(body=body, mode="socket_mode"))
     assert response.status == 200
     fake_slack.wait_for("chat.update")
-    mention = sqlite_store.get_mention(mention_id)  # type: ignore[arg-type]
+    mention = slack_env.store.get_mention(mention_id)
     assert mention is not None and mention.status == Status.CLAIMED

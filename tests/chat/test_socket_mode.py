@@ -19,7 +19,7 @@ from bot.chat.slack.ids import Action
 from bot.chat.slack.socket_mode import CLOSE_TIMEOUT, SocketModeRunner
 from bot.config import ConfigError, load_settings
 from bot.models import Mention, Status
-from bot.store import Store
+from tests.chat.conftest import ALERT_CHANNEL, SlackEnv
 from tests.fakes.echo_app import echo_app
 from tests.fakes.fake_slack import FakeSlack, block_actions_body, slash_command_body
 from tests.fakes.fake_socket_mode import FakeSocketMode, socket_mode_server  # noqa: F401
@@ -29,8 +29,8 @@ SLACK_DEADLINE = 3.0  # seconds Slack gives an envelope's ack
 PING = 0.3  # keepalive interval and pong deadline in these tests (5 s each in production)
 
 
-def interactive(action: str, value: str) -> dict[str, Any]:
-    return json.loads(parse_qs(block_actions_body(action, value))["payload"][0])
+def interactive(action: str, value: str, **where: str) -> dict[str, Any]:
+    return json.loads(parse_qs(block_actions_body(action, value, **where))["payload"][0])
 
 
 def command(text: str) -> dict[str, str]:
@@ -63,14 +63,6 @@ def start(
         runner.close()
 
 
-@pytest.fixture
-def bot_app(fake_slack: FakeSlack, sqlite_store: Store) -> App:
-    settings = load_settings(
-        slack_bot_token="xoxb-t", slack_api_url=fake_slack.api_url, slack_mode="socket"
-    )
-    return build_app(settings, sqlite_store)
-
-
 def plain_app(fake_slack: FakeSlack) -> App:
     return echo_app(fake_slack.api_url).app
 
@@ -87,17 +79,19 @@ def test_a_click_over_socket_mode_is_acked_and_acts(
     start: Callable[..., SocketModeRunner],
     slack: FakeSocketMode,
     fake_slack: FakeSlack,
-    bot_app: App,
-    sqlite_store: Store,
+    slack_env: SlackEnv,
     make_mention: Callable[..., Mention],
 ) -> None:
-    start(bot_app)
+    settings = load_settings(
+        slack_bot_token="xoxb-t", slack_api_url=fake_slack.api_url, slack_mode="socket"
+    )
+    start(build_app(settings, slack_env.service))
     slack.wait_for_connections(1)
-    mention_id = sqlite_store.add_mention(make_mention(), alert=True)
-    envelope = slack.send_envelope("interactive", interactive(Action.CLAIM, str(mention_id)))
-    assert slack.wait_for_ack(envelope).latency < SLACK_DEADLINE
+    mention_id, ts = slack_env.alert(make_mention())
+    click = interactive(Action.CLAIM, str(mention_id), channel=ALERT_CHANNEL, message_ts=ts)
+    assert slack.wait_for_ack(slack.send_envelope("interactive", click)).latency < SLACK_DEADLINE
     fake_slack.wait_for("chat.update")
-    mention = sqlite_store.get_mention(mention_id)  # type: ignore[arg-type]
+    mention = slack_env.store.get_mention(mention_id)
     assert mention is not None and mention.status == Status.CLAIMED
 
 

@@ -1,6 +1,7 @@
 """The whole bot on loopback: real feed files served over HTTP, the real fetcher, parser,
-pipeline, SQLite store and outbox, the real Slack notifier and Bolt app against the fake
-Slack Web API, and interactions POSTed to /slack/events signed as Slack signs them."""
+pipeline, SQLite store and outbox, the real Slack adapter and Bolt app against the fake
+Slack Web API, and interactions POSTed to /slack/events signed as Slack signs them. The
+alert channel is named in the watch list as users name it ("#acme-alerts")."""
 
 from __future__ import annotations
 
@@ -14,17 +15,19 @@ import pytest
 
 from bot.chat.slack.app import build_app
 from bot.chat.slack.events import EVENTS_PATH, slack_events
-from bot.chat.slack.notifier import SlackNotifier, notifier_client
+from bot.chat.slack.transport import SlackAdapter, delivery_client
 from bot.config import BrandConfig, Settings, SourceConfig, WatchList, load_settings
 from bot.demo import serve_directory
 from bot.runtime import Runtime, build_runtime
 from bot.web import WebFront, build_web_app
 from tests.conftest import Clock, shared_path
 from tests.fakes.fake_slack import FakeSlack, Response, slack_post
+from tests.fakes.idle_executor import IdleTrackingExecutor
 
 SIGNING_SECRET = "e2e-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-e2e-token"
-CHANNEL = "C0ACMEALERTS"
+CHANNEL = "#acme-alerts"  # as the watch list names it
+CHANNEL_ID = "C0ACMEALERTS"  # as Slack knows it
 SHARED_FEEDS = ("reddit-search.atom", "hnrss-newest-q-acme.xml", "mastodon-tag-acme.rss",
                 "bluesky-profile.rss", "google-news-search-acme.rss")  # fmt: skip
 DEMO_FEEDS = ("news.atom", "forum.rss", "social.rss")
@@ -83,21 +86,28 @@ class Bot:
     runtime: Runtime
     fake: FakeSlack
     url: str
+    listeners: IdleTrackingExecutor
 
     def post(self, body: str, **kwargs: object) -> Response:
+        """Signed as Slack signs; returns once the listeners it started have finished."""
         secret = kwargs.pop("signing_secret", SIGNING_SECRET)
-        return slack_post(self.url, body, secret, **kwargs)  # type: ignore[arg-type]
+        response = slack_post(self.url, body, secret, **kwargs)  # type: ignore[arg-type]
+        self.listeners.wait_idle()
+        return response
 
 
 @pytest.fixture
 def bot(fake_slack: FakeSlack, feed_url: str, tmp_path: Path, clock: Clock) -> Iterator[Bot]:
+    fake_slack.add_channel(CHANNEL, CHANNEL_ID)
     settings = e2e_settings(fake_slack, f"sqlite:///{tmp_path / 'bot.db'}")
-    notifier = SlackNotifier(notifier_client(BOT_TOKEN, fake_slack.api_url), clock=clock)
-    runtime = build_runtime(settings, notifier, clock=clock, watch=watch_list(feed_url))
-    app = build_app(settings, runtime.store, clock=clock)
+    adapter = SlackAdapter(delivery_client(BOT_TOKEN, fake_slack.api_url))
+    runtime = build_runtime(settings, {"slack": adapter}, clock=clock, watch=watch_list(feed_url))
+    executor = IdleTrackingExecutor()
+    app = build_app(settings, runtime.service, listener_executor=executor)
     front = WebFront(build_web_app([slack_events(app)])).start()
     try:
-        yield Bot(runtime, fake_slack, front.url + EVENTS_PATH)
+        yield Bot(runtime, fake_slack, front.url + EVENTS_PATH, executor)
     finally:
         front.stop()
+        executor.shutdown(wait=True)
         runtime.close()

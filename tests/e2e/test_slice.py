@@ -7,7 +7,7 @@ import json
 from bot.chat.slack.ids import Action, Block, Callback
 from bot.models import Status
 from bot.store import MentionQuery
-from tests.e2e.conftest import CHANNEL, Bot
+from tests.e2e.conftest import CHANNEL_ID, Bot
 from tests.fakes.fake_slack import (
     Call,
     block_actions_body,
@@ -47,7 +47,7 @@ def test_feeds_to_alerts_exactly_once_then_claim_reply_resolve_from_slack(bot: B
     posts = fake.calls_to("chat.postMessage")
     assert sorted(alerted_ids(posts)) == sorted(m.id for m in flagged)  # each exactly once
     for post in posts:
-        assert post.body["channel"] == CHANNEL
+        assert post.body["channel"] == CHANNEL_ID  # resolved from the name, by Slack's list
         assert post.body["unfurl_links"] is False and post.body["text"]
         assert len(post.body["blocks"]) <= 50
         assert "<!channel>" not in json.dumps(post.body)  # mention text can never ping
@@ -61,13 +61,13 @@ def test_feeds_to_alerts_exactly_once_then_claim_reply_resolve_from_slack(bot: B
     # --- claim from the alert's button: the message is redrawn in place -------------------
     target = flagged[0]
     assert target.id is not None
-    alert = store.alert_for(target.id)
-    assert alert is not None and alert.chat_ts
-    ts = alert.chat_ts
+    [delivery] = store.deliveries(target.id)
+    assert delivery.message is not None and delivery.message.channel_id == CHANNEL_ID
+    ts = delivery.message.message_id
 
     def click(action: Action, user: str) -> None:
         body = block_actions_body(
-            action.value, str(target.id), user=user, channel=CHANNEL, message_ts=ts,
+            action.value, str(target.id), user=user, channel=CHANNEL_ID, message_ts=ts,
             response_url=fake.response_url(),
         )  # fmt: skip
         assert bot.post(body).status == 200
@@ -98,7 +98,8 @@ def test_feeds_to_alerts_exactly_once_then_claim_reply_resolve_from_slack(bot: B
     [thread] = fake.wait_for("chat.postMessage", where=lambda c: c.body.get("thread_ts") == ts)
     assert "Sorry, we are on it." in thread.body["text"]
     assert store.get_mention(target.id).status == Status.REPLIED  # type: ignore[union-attr]
-    assert store.replies(target.id)[0][:2] == ("U0SANNE", "Sorry, we are on it.")
+    [reply] = store.replies(target.id)
+    assert (reply.actor, reply.text) == ("slack:U0SANNE", "Sorry, we are on it.")
 
     # --- resolve: who, and the message says so ---------------------------------------------
     seen = len(updates())
@@ -108,13 +109,15 @@ def test_feeds_to_alerts_exactly_once_then_claim_reply_resolve_from_slack(bot: B
     history = [(t.to_status, t.actor) for t in store.history(target.id)]
     assert history == [
         (Status.ALERTED, "system"),
-        (Status.CLAIMED, "U0SANNE"),
-        (Status.REPLIED, "U0SANNE"),
-        (Status.RESOLVED, "U0SANNE"),
+        (Status.CLAIMED, "slack:U0SANNE"),
+        (Status.REPLIED, "slack:U0SANNE"),
+        (Status.RESOLVED, "slack:U0SANNE"),
     ]
 
     # --- the slash command sees it all -----------------------------------------------------
-    body = slash_command_body("stats 7d", user="U0TOM", response_url=fake.response_url("stats"))
+    body = slash_command_body(
+        "stats 7d", user="U0TOM", channel=CHANNEL_ID, response_url=fake.response_url("stats")
+    )
     assert bot.post(body).status == 200
     [answer] = fake.wait_for("response_url")
     assert answer.body["response_type"] == "ephemeral"
@@ -125,7 +128,7 @@ def test_unsigned_and_stale_requests_change_nothing(bot: Bot) -> None:
     bot.runtime.poller.poll_once()
     bot.runtime.outbox.deliver_due()
     [target] = bot.runtime.store.find_mentions(MentionQuery(flagged_only=True, limit=1))
-    body = block_actions_body(Action.CLAIM.value, str(target.id), channel=CHANNEL)
+    body = block_actions_body(Action.CLAIM.value, str(target.id), channel=CHANNEL_ID)
     assert bot.post(body, signing_secret=None).status == 401
     assert bot.post(body, timestamp=1_000_000_000).status == 401  # 2001: a replay
     assert bot.post(body, signing_secret="not-the-secret").status == 401

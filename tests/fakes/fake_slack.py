@@ -6,6 +6,13 @@ and can be told to fail the next N calls of a method (HTTP 429 with Retry-After,
 `{"ok": false, "error": ...}` body, or a 500). `response_url`s handed to the bot in payloads
 point here too (`/respond/<n>`), so `respond()` calls are recorded as method "response_url".
 
+It is as strict as Slack where mentionbot could go wrong: every method needs a bot token;
+channels exist (`add_channel`) with a name, an id and whether the bot is a member;
+chat.postMessage takes a channel id or name and answers with the id, while chat.update,
+chat.postEphemeral, conversations.history and conversations.info take ids only (a name is
+`channel_not_found`, as on Slack); chat.update needs a message that exists; required
+arguments are checked; conversations.list and conversations.history paginate.
+
 Also here: `slack_post`, which POSTs to the bot's `/slack/events` signed exactly as Slack
 signs, and builders for block_actions, view_submission and slash-command bodies.
 """
@@ -30,6 +37,13 @@ from tests.fakes.fake_socket_mode import FakeSocketMode
 
 BOT_USER_ID = "UBOT000001"
 TEAM_ID = "T0000TEAM"
+# Channels every fake starts with: (id, name). The bot is a member of each.
+DEFAULT_CHANNELS = (
+    ("C0ALERTS", "alerts"),
+    ("C0OPS", "ops"),
+    ("C0000001", "general"),
+    ("C0ACME0001", "acme-mentions"),
+)
 
 
 @dataclass(frozen=True)
@@ -66,7 +80,12 @@ class FakeSlack:
         self._changed = threading.Condition()
         self._failures: dict[str, list[_Failure]] = {}
         self._ts = itertools.count(1)
-        self.messages: dict[str, list[dict[str, Any]]] = {}  # channel → posted, oldest first
+        self.messages: dict[str, list[dict[str, Any]]] = {}  # channel id → posted, oldest first
+        self.channels: dict[str, dict[str, Any]] = {}  # id → conversation object
+        self.list_page_size = 100  # conversations.list page size cap (tests make it small)
+        self._views = itertools.count(1)
+        for channel_id, name in DEFAULT_CHANNELS:
+            self.add_channel(name, channel_id)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -104,6 +123,35 @@ class FakeSlack:
 
     def response_url(self, name: str = "1") -> str:
         return f"http://127.0.0.1:{self.port}/respond/{name}"
+
+    def add_channel(
+        self,
+        name: str,
+        channel_id: str | None = None,
+        *,
+        member: bool = True,
+        private: bool = False,
+        archived: bool = False,
+    ) -> str:
+        """A channel that exists in the workspace; returns its id."""
+        channel_id = channel_id or f"C{len(self.channels) + 1:08d}X"
+        with self._changed:
+            self.channels[channel_id] = {
+                "id": channel_id,
+                "name": name.lstrip("#"),
+                "is_channel": True,
+                "is_private": private,
+                "is_member": member,
+                "is_archived": archived,
+            }
+        return channel_id
+
+    def channel_by_name(self, name: str) -> dict[str, Any] | None:
+        name = name.lstrip("#").lower()
+        for channel in self.channels.values():
+            if channel["name"] == name:
+                return channel
+        return None
 
     # --- programming failures ---------------------------------------------------------------
     def fail_next(
@@ -195,7 +243,6 @@ class FakeSlack:
         return f"1700000000.{next(self._ts):06d}"
 
     def answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
-        channel = body.get("channel", "")
         if method == "auth.test":
             return {
                 "ok": True,
@@ -207,52 +254,129 @@ class FakeSlack:
                 "bot_id": "B0000BOT",
                 "is_enterprise_install": False,
             }
-        if method == "chat.postMessage":
-            ts = self._next_ts()
-            message = {
-                "type": "message",
-                "ts": ts,
-                "text": body.get("text", ""),
-                "user": BOT_USER_ID,
-            }
-            if "thread_ts" in body:
-                message["thread_ts"] = body["thread_ts"]
-            if "metadata" in body:
-                message["metadata"] = body["metadata"]
-            with self._changed:
-                self.messages.setdefault(channel, []).append(message)
-            return {"ok": True, "channel": channel, "ts": ts, "message": message}
-        if method == "chat.update":
-            return {
-                "ok": True,
-                "channel": channel,
-                "ts": body.get("ts", ""),
-                "text": body.get("text", ""),
-            }
-        if method == "chat.postEphemeral":
-            return {"ok": True, "message_ts": self._next_ts()}
-        if method in ("views.open", "views.update", "views.push"):
-            view = body.get("view")
-            if isinstance(view, str):
-                view = json.loads(view)
-            return {"ok": True, "view": {"id": "V0000001", **(view or {})}}
-        if method == "conversations.history":
-            oldest = float(body.get("oldest") or 0)
-            with self._changed:
-                posted = [m for m in self.messages.get(channel, []) if float(m["ts"]) >= oldest]
-            with_metadata = str(body.get("include_all_metadata")).lower() in ("true", "1")
-            found = [
-                m if with_metadata else {k: v for k, v in m.items() if k != "metadata"}
-                for m in reversed(posted)  # newest first, as Slack answers
-            ]
-            return {"ok": True, "messages": found, "has_more": False}
         if method == "apps.connections.open":
             if self.socket_mode is None:  # a URL nothing answers on as a WebSocket
                 return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link/?ticket=none"}
             return {"ok": True, "url": self.socket_mode.url_for_ticket()}
+        missing = [name for name in REQUIRED.get(method, ()) if not body.get(name)]
+        if missing:
+            return {"ok": False, "error": "invalid_arguments", "missing": missing}
+        if method in NEEDS_TEXT and not (body.get("text") or body.get("blocks")):
+            return {"ok": False, "error": "no_text"}
+        if method == "chat.postMessage":
+            return self._post_message(body)
+        if method == "conversations.list":
+            return self._list_channels(body)
+        if method in ("views.open", "views.update", "views.push"):
+            view = body.get("view")
+            if isinstance(view, str):
+                view = json.loads(view)
+            return {"ok": True, "view": {**(view or {}), "id": f"V{next(self._views):08d}"}}
+        if not method.startswith(("chat.", "conversations.")):
+            return {"ok": True}
+        channel = self._by_id(str(body.get("channel", "")))
+        if channel is None:  # unknown, or a name where Slack takes only an id
+            return {"ok": False, "error": "channel_not_found"}
+        if method == "chat.update":
+            with self._changed:
+                posted = self.messages.get(channel["id"], [])
+                found = [m for m in posted if m["ts"] == body.get("ts")]
+            if not found:
+                return {"ok": False, "error": "message_not_found"}
+            found[0]["text"] = body.get("text", "")
+            return {
+                "ok": True,
+                "channel": channel["id"],
+                "ts": body["ts"],
+                "text": body.get("text", ""),
+            }
+        if method == "chat.postEphemeral":
+            if not channel["is_member"]:
+                return {"ok": False, "error": "not_in_channel"}
+            return {"ok": True, "message_ts": self._next_ts()}
+        if method == "conversations.history":
+            return self._history(channel, body)
         if method == "conversations.info":
-            return {"ok": True, "channel": {"id": channel, "name": "fake", "is_member": True}}
+            return {"ok": True, "channel": dict(channel)}
         return {"ok": True}
+
+    def _by_id(self, channel: str) -> dict[str, Any] | None:
+        with self._changed:
+            return self.channels.get(channel)
+
+    def _post_message(self, body: dict[str, Any]) -> dict[str, Any]:
+        target = str(body.get("channel", ""))
+        channel = self._by_id(target) or (
+            self.channel_by_name(target)
+            if not target.startswith(("C", "G", "D")) or target.startswith("#")
+            else None
+        )
+        if channel is None or channel["is_archived"]:
+            return {"ok": False, "error": "is_archived" if channel else "channel_not_found"}
+        if not channel["is_member"]:
+            return {"ok": False, "error": "not_in_channel"}
+        ts = self._next_ts()
+        message = {"type": "message", "ts": ts, "text": body.get("text", ""), "user": BOT_USER_ID}
+        if "thread_ts" in body:
+            message["thread_ts"] = body["thread_ts"]
+        if "metadata" in body:
+            message["metadata"] = body["metadata"]
+        with self._changed:
+            self.messages.setdefault(channel["id"], []).append(message)
+        return {"ok": True, "channel": channel["id"], "ts": ts, "message": message}
+
+    def _list_channels(self, body: dict[str, Any]) -> dict[str, Any]:
+        with self._changed:
+            everything = [
+                dict(c)
+                for c in self.channels.values()
+                if not (c["is_private"] and not c["is_member"])  # private: members only
+                and not (
+                    c["is_archived"] and str(body.get("exclude_archived")).lower() in ("true", "1")
+                )
+            ]
+        limit = min(int(body.get("limit") or 100), self.list_page_size)
+        start = int(body.get("cursor") or 0)
+        page = everything[start : start + limit]
+        more = start + limit < len(everything)
+        return {
+            "ok": True,
+            "channels": page,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
+
+    def _history(self, channel: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+        oldest = float(body.get("oldest") or 0)
+        with self._changed:
+            posted = [m for m in self.messages.get(channel["id"], []) if float(m["ts"]) >= oldest]
+        with_metadata = str(body.get("include_all_metadata")).lower() in ("true", "1")
+        found = [
+            m if with_metadata else {k: v for k, v in m.items() if k != "metadata"}
+            for m in reversed(posted)  # newest first, as Slack answers
+        ]
+        limit = int(body.get("limit") or 100)
+        start = int(body.get("cursor") or 0)
+        page = found[start : start + limit]
+        more = start + limit < len(found)
+        return {
+            "ok": True,
+            "messages": page,
+            "has_more": more,
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
+
+
+# Arguments Slack requires, per method (https://api.slack.com/methods).
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "chat.postMessage": ("channel",),
+    "chat.update": ("channel", "ts"),
+    "chat.postEphemeral": ("channel", "user"),
+    "conversations.history": ("channel",),
+    "conversations.info": ("channel",),
+    "views.open": ("trigger_id", "view"),
+    "views.update": ("view",),
+}
+NEEDS_TEXT = ("chat.postMessage", "chat.update", "chat.postEphemeral")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -272,15 +396,18 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, {"ok": True})
             return
         method = self.path.split("?", 1)[0].removeprefix("/api/")
-        refusal = _token_refusal(method, headers, self.owner.revoked_tokens)
-        if refusal:
-            self.owner._record(Call(method, body, headers, self.path))
-            self._send(200, {"ok": False, "error": refusal})
-            return
         held = self.owner._holds.get(method)
         if held is not None:
             held.wait(timeout=30)  # a slow Slack, until the test releases it
         self.owner._record(Call(method, body, headers, self.path))
+        auth = headers.get("authorization", "") or f"Bearer {body.get('token', '')}"
+        if not auth.removeprefix("Bearer ").startswith(("xoxb-", "xapp-")):
+            self._send(200, {"ok": False, "error": "not_authed"})
+            return
+        refusal = _token_refusal(method, headers, self.owner.revoked_tokens)
+        if refusal:
+            self._send(200, {"ok": False, "error": refusal})
+            return
         failure = self.owner._take_failure(method)
         if failure is not None and failure.after_effect:
             self.owner.answer(method, body)
@@ -310,7 +437,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-# Methods that take an app-level token (xapp-) and refuse any other, as Slack does.
+# Methods that take an app-level token (xapp-) in the Authorization header and refuse any
+# other, as Slack does.
 APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
 
 
@@ -435,8 +563,10 @@ def view_submission_body(
     values: dict[str, dict[str, dict[str, Any]]],
     *,
     user: str = "U0000001",
+    view_id: str = "V00000001",
 ) -> str:
-    """`values` as Slack nests them: {block_id: {action_id: {"type": ..., "value": ...}}}."""
+    """`values` as Slack nests them: {block_id: {action_id: {"type": ..., "value": ...}}}.
+    `view_id` is the id views.open answered with (the fake numbers them V00000001, …)."""
     payload = {
         "type": "view_submission",
         "team": {"id": TEAM_ID, "domain": "fake"},
@@ -445,7 +575,7 @@ def view_submission_body(
         "token": "legacy-verification-token",
         "trigger_id": "3333.4444.abcdef",
         "view": {
-            "id": "V0000001",
+            "id": view_id,
             "team_id": TEAM_ID,
             "type": "modal",
             "callback_id": callback_id,

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bot.chat.notifier import ConsoleNotifier
+from bot.chat.console import ConsoleAdapter
 from bot.config import BrandConfig, SourceConfig, WatchList, load_settings
 from bot.models import RawEntry
 from bot.runtime import Runtime, StreamJob, build_runtime, run_stream
@@ -96,10 +96,10 @@ class StoredStream:
             database_url=f"sqlite:///{tmp_path / 'bot.db'}",
             scorer="lexicon",
         )
-        self.watch = WatchList(brand=[BrandConfig(name="Acme", terms=["acme"], sources=[config])])
-        self.runtime = build_runtime(
-            self.settings, ConsoleNotifier(io.StringIO()), watch=self.watch
+        self.watch = WatchList(
+            brand=[BrandConfig(name="Acme", terms=["acme"], channel="#alerts", sources=[config])]
         )
+        self.runtime = build_runtime(self.settings, ConsoleAdapter(io.StringIO()), watch=self.watch)
         [self.job] = self.runtime.streams
         self.stored = stored
         self.stop = threading.Event()
@@ -135,7 +135,7 @@ class StoredStream:
 
     @contextmanager
     def reopened(self) -> Iterator[Runtime]:
-        runtime = build_runtime(self.settings, ConsoleNotifier(io.StringIO()), watch=self.watch)
+        runtime = build_runtime(self.settings, ConsoleAdapter(io.StringIO()), watch=self.watch)
         try:
             yield runtime
         finally:

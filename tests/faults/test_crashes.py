@@ -15,7 +15,7 @@ from bot.demo import serve_directory
 from tests.fakes.fake_slack import FakeSlack
 from tests.faults.harness import Replicas, crash_trial, replica_env, write_feeds, write_watch_list
 
-CHANNEL = "C0FAULTS"
+CHANNEL = "#faults"  # named as users name it; the replicas resolve it to Slack's id
 SEED = int(os.environ.get("CRASH_SEED", "20261125"))
 
 
@@ -23,6 +23,7 @@ SEED = int(os.environ.get("CRASH_SEED", "20261125"))
 def fake_slack() -> Iterator[FakeSlack]:
     """Message ts are real posting times here: the outbox reads the channel back by time."""
     fake = FakeSlack(realtime=True).start()
+    fake.add_channel(CHANNEL, "C0FAULTS")
     try:
         yield fake
     finally:

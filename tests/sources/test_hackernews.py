@@ -13,6 +13,7 @@ from bot.analysis import get_scorer
 from bot.config import SourceConfig, load_settings, search_query
 from bot.http import HttpFetcher
 from bot.matching import TermSet
+from bot.models import Route
 from bot.pipeline import BrandRule, Pipeline
 from bot.poller import Job, Poller
 from bot.sources.base import FeedState, SourceError
@@ -213,7 +214,9 @@ def test_build_reads_the_settings_and_check_says_what_it_found(
 def test_a_poller_round_stores_each_mention_once(
     sqlite_store: Store, platform_api: PlatformApi, fetcher: HttpFetcher, clock: Clock
 ) -> None:
-    rule = BrandRule("Acme", TermSet.parse(["acme"]), "C0ALERTS", alert_threshold=0.05)
+    rule = BrandRule(
+        "Acme", TermSet.parse(["acme"]), (Route("slack", "#alerts"),), alert_threshold=0.05
+    )
     now = Now()
     source = source_for(platform_api, fetcher, now)
     pipeline = Pipeline(sqlite_store, get_scorer("lexicon"), clock)

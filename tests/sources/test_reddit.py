@@ -17,6 +17,7 @@ from bot.analysis import get_scorer
 from bot.config import Settings, SourceConfig, load_settings, search_query
 from bot.http import HttpFetcher
 from bot.matching import TermSet
+from bot.models import Route
 from bot.pipeline import BrandRule, Pipeline
 from bot.poller import Job, Poller
 from bot.sources.base import FeedState, SourceError
@@ -294,7 +295,9 @@ def test_limits_follow_reddits_published_figures(
 def test_a_poller_round_in_either_mode_stores_each_post_once(
     sqlite_store: Store, platform_api: PlatformApi, fetcher: HttpFetcher, clock: Clock
 ) -> None:
-    rule = BrandRule("Acme", TermSet.parse(["acme"]), "C0ALERTS", alert_threshold=0.05)
+    rule = BrandRule(
+        "Acme", TermSet.parse(["acme"]), (Route("slack", "#alerts"),), alert_threshold=0.05
+    )
     pipeline = Pipeline(sqlite_store, get_scorer("lexicon"), clock)
     now = Now()
     rss_source = source_for(platform_api, fetcher, oauth=False, now=now)

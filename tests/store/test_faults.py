@@ -13,6 +13,7 @@ from bot.outbox import Outbox
 from bot.store import open_store
 from bot.store.sqlite import SqliteStore
 from tests.conftest import PG_URL, Clock
+from tests.test_outbox import ScriptedAdapter
 
 
 @pytest.mark.postgres
@@ -74,14 +75,8 @@ def test_outbox_cycle_that_hits_a_locked_database_leaves_alerts_queued(
     path = tmp_path / "locked.db"
     store = SqliteStore(path, busy_timeout_ms=50)
     store.add_mention(make_mention(), alert=True)
-    posted: list[int] = []
-
-    class Recorder:
-        def post_alert(self, mention: Mention, channel: str) -> str:
-            posted.append(mention.id or 0)
-            return "1.0"
-
-    outbox = Outbox(store, Recorder(), clock)
+    adapter = ScriptedAdapter()
+    outbox = Outbox(store, {"slack": adapter}, clock)
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     with pytest.raises(sqlite3.OperationalError):
@@ -89,5 +84,5 @@ def test_outbox_cycle_that_hits_a_locked_database_leaves_alerts_queued(
     other.execute("ROLLBACK")
     other.close()
     assert outbox.deliver_due().delivered == 1
-    assert len(posted) == 1
+    assert len(adapter.posted) == 1
     store.close()

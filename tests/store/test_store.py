@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from bot import workflow
-from bot.models import Mention, Sentiment, Status
+from bot.models import Mention, MessageRef, Sentiment, Status
 from bot.sources.base import FeedState
 from bot.store import MentionQuery, Store, open_store
 from bot.store.schema import SCHEMA_VERSION
@@ -25,7 +25,7 @@ def test_add_mention_assigns_id_and_round_trips_every_field(
     back = store.get_mention(mention_id)
     assert back is not None
     assert back.id == mention_id
-    for name in ("brand", "source", "external_id", "url", "title", "text", "author", "channel"):
+    for name in ("brand", "source", "external_id", "url", "title", "text", "author", "routes"):
         assert getattr(back, name) == getattr(mention, name), name
     assert back.published_at == mention.published_at
     assert back.verdict.sentiment == Sentiment.NEGATIVE
@@ -82,39 +82,41 @@ def test_outbox_leases_an_alert_to_one_caller_and_retries_after_failure(
     store: Store, make_mention: Callable[..., Mention], clock: Clock
 ) -> None:
     mention_id = store.add_mention(make_mention(), alert=True)
-    [alert] = store.due_alerts(clock(), 10)
+    [alert] = store.due_deliveries(clock(), 10)
     assert alert.mention_id == mention_id
-    assert store.due_alerts(clock(), 10) == []  # leased: nobody else gets it
+    assert store.due_deliveries(clock(), 10) == []  # leased: nobody else gets it
     store.mark_failed(alert.id, error="boom", retry_at=clock() + timedelta(seconds=30))
-    assert store.due_alerts(clock(), 10) == []  # not due yet
-    [again] = store.due_alerts(clock.advance(31), 10)
+    assert store.due_deliveries(clock(), 10) == []  # not due yet
+    [again] = store.due_deliveries(clock.advance(31), 10)
     assert again.attempts == 1
     assert again.last_error == "boom"
-    store.mark_delivered(again.id, chat_ts="1700000000.000100", at=clock())
-    assert store.due_alerts(clock.advance(3600), 10) == []
+    store.mark_delivered(
+        again.id, message=MessageRef("slack", "C0ALERTS", "1700000000.000100"), at=clock()
+    )
+    assert store.due_deliveries(clock.advance(3600), 10) == []
     assert store.pending_count() == 0
     stored = store.get_mention(mention_id)  # type: ignore[arg-type]
     assert stored is not None and stored.status == Status.ALERTED
-    delivered = store.alert_for(mention_id)  # type: ignore[arg-type]
-    assert delivered is not None and delivered.chat_ts == "1700000000.000100"
+    [delivered] = store.deliveries(mention_id)  # type: ignore[arg-type]
+    assert delivered.message == MessageRef("slack", "C0ALERTS", "1700000000.000100")
 
 
 def test_expired_lease_is_taken_over(
     store: Store, make_mention: Callable[..., Mention], clock: Clock
 ) -> None:
     store.add_mention(make_mention(), alert=True)
-    assert len(store.due_alerts(clock(), 10)) == 1
+    assert len(store.due_deliveries(clock(), 10)) == 1
     # The replica holding it died; after the lease expires another one delivers it.
-    assert len(store.due_alerts(clock.advance(121), 10)) == 1
+    assert len(store.due_deliveries(clock.advance(121), 10)) == 1
 
 
 def test_released_alerts_are_due_again_without_an_attempt(
     store: Store, make_mention: Callable[..., Mention], clock: Clock
 ) -> None:
     store.add_mention(make_mention(), alert=True)
-    [alert] = store.due_alerts(clock(), 10)
-    store.release_alerts([alert.id])
-    [again] = store.due_alerts(clock(), 10)
+    [alert] = store.due_deliveries(clock(), 10)
+    store.release_deliveries([alert.id])
+    [again] = store.due_deliveries(clock(), 10)
     assert again.attempts == 0
 
 
@@ -146,12 +148,64 @@ def test_concurrent_claims_from_separate_connections_have_exactly_one_winner(
     owner = winners[0]
     for user, outcome in outcomes.items():
         if user != owner:
-            assert f"<@{owner}>" in outcome.message
+            assert outcome.refusal == workflow.Refusal.HELD_BY_OTHER
+            assert outcome.holder == owner
     final = setup.get_mention(mention_id)
     assert final is not None and final.owner == owner and final.status == Status.CLAIMED
     assert [t.to_status for t in setup.history(mention_id)] == [Status.CLAIMED]
     for s in [setup, *stores]:
         s.close()
+
+
+@pytest.mark.parametrize("second", [workflow.Action.REPLY, workflow.Action.RESOLVE])
+def test_a_claim_racing_a_reply_or_resolve_is_never_overwritten(
+    database_url: str,
+    make_mention: Callable[..., Mention],
+    clock: Clock,
+    second: workflow.Action,
+) -> None:
+    """Two replicas (two connections) click at once, many times over. Whatever the order,
+    the history is one unbroken chain, the owner is whoever acted first, and a reply's text
+    is stored exactly when its status change is."""
+    setup = open_store(database_url)
+    replicas = [open_store(database_url), open_store(database_url)]
+    try:
+        ids = []
+        for _ in range(12):
+            mention_id = setup.add_mention(make_mention(), alert=True)
+            assert mention_id is not None
+            ids.append(mention_id)
+        for mention_id in ids:
+            barrier = threading.Barrier(2)
+
+            def claim(mention_id: int = mention_id, barrier: threading.Barrier = barrier) -> None:
+                barrier.wait()
+                workflow.claim(replicas[0], mention_id, "slack:UCLAIM", clock())
+
+            def other(mention_id: int = mention_id, barrier: threading.Barrier = barrier) -> None:
+                barrier.wait()
+                workflow.act(replicas[1], second, mention_id, "slack:UOTHER", clock(),
+                             reply_text="on it")  # fmt: skip
+
+            threads = [threading.Thread(target=claim), threading.Thread(target=other)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=30)
+            history = setup.history(mention_id)
+            assert history, "at least one click must win"
+            status = Status.NEW
+            for step in history:
+                assert step.from_status == status, "each step starts where the last ended"
+                status = step.to_status
+            final = setup.get_mention(mention_id)
+            assert final is not None and final.status == status
+            assert final.owner == history[0].actor
+            replied = [t for t in history if t.to_status == Status.REPLIED]
+            assert len(setup.replies(mention_id)) == len(replied)
+    finally:
+        for s in [setup, *replicas]:
+            s.close()
 
 
 def test_find_mentions_filters_by_words_source_sentiment_status_owner_and_since(
@@ -189,8 +243,8 @@ def test_stats_count_and_median_times(
     store: Store, make_mention: Callable[..., Mention], clock: Clock
 ) -> None:
     ids = [store.add_mention(make_mention(), alert=True) for _ in range(3)]
-    for alert in store.due_alerts(clock(), 10):
-        store.mark_delivered(alert.id, chat_ts="1.1", at=clock())
+    for alert in store.due_deliveries(clock(), 10):
+        store.mark_delivered(alert.id, message=MessageRef("slack", "C0ALERTS", "1.1"), at=clock())
     start = clock()
     workflow.claim(store, ids[0], "U1", start + timedelta(seconds=60))  # type: ignore[arg-type]
     workflow.claim(store, ids[1], "U1", start + timedelta(seconds=180))  # type: ignore[arg-type]
@@ -260,8 +314,10 @@ def test_alert_delay_runs_from_publication_to_posting(
     published = clock() - timedelta(seconds=40)
     store.add_mention(make_mention(published_at=published), alert=True)
     store.add_mention(make_mention(published_at=None, source="other"), alert=True)
-    for alert in store.due_alerts(clock(), 10):
-        store.mark_delivered(alert.id, chat_ts="1.0", at=clock.advance(2))
+    for alert in store.due_deliveries(clock(), 10):
+        store.mark_delivered(
+            alert.id, message=MessageRef("slack", "C0ALERTS", "1.0"), at=clock.advance(2)
+        )
     delays = store.alert_delays(clock() - timedelta(days=1))
     assert delays["test-feed"] == [pytest.approx(42)]
     assert delays["other"] == [pytest.approx(4)]  # no publication time: from fetching

@@ -53,7 +53,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 from websockets.protocol import State
 
-from bot.chat.slack.notifier import secret
+from bot.chat.slack.transport import secret
 from bot.config import ConfigError, Settings
 from bot.loop_thread import LoopThread
 
@@ -274,8 +274,8 @@ class SocketModeRunner:
 
 def connect_socket_mode(app: App, settings: Settings) -> SocketModeRunner:
     """Serve `app` over Socket Mode with SLACK_APP_TOKEN; a ConfigError if Slack refuses it."""
-    token = secret(settings.slack_app_token, "SLACK_APP_TOKEN")
-    return SocketModeRunner(app, token, api_url=settings.slack_api_url).start()
+    token = secret(settings.slack.app_token, "SLACK_APP_TOKEN")
+    return SocketModeRunner(app, token, api_url=settings.slack.api_url).start()
 
 
 async def open_connection_url(web_client: AsyncWebClient, app_token: str) -> str:

@@ -15,22 +15,23 @@ from bot.chat.text import clean, one_line, trim
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,20}$")
 
 
-def escape(text: str) -> str:
+def escape(text: str, *, strip: bool = True) -> str:
     """Slack's three reserved characters, after control characters are removed."""
-    return clean(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    cleaned = clean(text, strip=strip)
+    return cleaned.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def escape_line(text: str) -> str:
     return escape(one_line(text))
 
 
-def escape_trim(text: str, limit: int, *, single_line: bool = False) -> str:
+def escape_trim(text: str, limit: int, *, single_line: bool = False, strip: bool = True) -> str:
     """Escaped text of at most `limit` characters, cut before escaping so that an entity
     such as `&amp;` is never cut in half."""
-    raw = one_line(text) if single_line else clean(text)
+    raw = one_line(text) if single_line else clean(text, strip=strip)
     keep = min(len(raw), limit)
     while keep > 0:
-        escaped = escape(trim(raw, keep))
+        escaped = escape(trim(raw, keep), strip=strip)
         if len(escaped) <= limit:
             return escaped
         # Each escape adds at most four characters: drop at least a quarter of the excess.

@@ -1,4 +1,5 @@
-"""Block Kit builders: escaping, Slack's limits, and what each status shows. Pure, no I/O."""
+"""Block Kit for the neutral views: escaping, Slack's limits, and what each status shows.
+Pure, no I/O."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.chat.drafts import draft_reply
-from bot.chat.slack.blocks import LIMITS, alert_blocks, alert_text, reply_modal, state_line
+from bot.chat.slack import render
 from bot.chat.slack.ids import Action, Block, Callback
+from bot.chat.slack.render import LIMITS, mrkdwn
 from bot.chat.slack.text import escape, escape_trim, link, quote
 from bot.chat.text import ago, clean, duration, trim
-from bot.models import Mention, Sentiment, Status, Transition
+from bot.chat.views import ReplyForm, alert_view, state_line
+from bot.models import Mention, Reply, Sentiment, Status, Transition
 from tests.conftest import make_verdict
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
@@ -32,6 +35,29 @@ def mention(make_mention: Callable[..., Mention]) -> Callable[..., Mention]:
 
 def transitions(*steps: tuple[Status, Status, str, int]) -> list[Transition]:
     return [Transition(42, a, b, actor, T0 + timedelta(minutes=m)) for a, b, actor, m in steps]
+
+
+def alert_blocks(
+    mention: Mention, history: list[Transition], replies: list[Reply], now: datetime = NOW
+) -> list[dict]:
+    return render.alert_blocks(alert_view(mention, history, replies))
+
+
+def alert_text(mention: Mention) -> str:
+    return render.alert_text(alert_view(mention, [], []))
+
+
+def reply_modal(mention: Mention, draft: str) -> dict:
+    assert mention.id is not None
+    form = ReplyForm(mention.id, None, mention.title or mention.text, mention.text, mention.url,
+                     mention.source, draft)  # fmt: skip
+    return render.reply_modal(form)
+
+
+def slack_date(at: datetime) -> str:
+    return (
+        f"<!date^{int(at.timestamp())}^{{date_short_pretty}} at {{time}}|{at:%Y-%m-%d %H:%M} UTC>"
+    )
 
 
 ALERTED = (Status.NEW, Status.ALERTED, "system", 0)
@@ -76,9 +102,9 @@ def test_mention_text_can_never_ping_or_link(mention: Callable[..., Mention], ho
         if obj["type"] != "mrkdwn":
             continue
         text = obj["text"]
-        # Every "<" in mrkdwn is ours: the title link and nothing else.
+        # Every "<" in mrkdwn is ours: the title link and dates, nothing else.
         for chunk in text.split("<")[1:]:
-            assert chunk.startswith("https://example.com/post/"), text
+            assert chunk.startswith(("https://example.com/post/", "!date^")), text
     assert "<!" not in alert_text(m) and "<@" not in alert_text(m)
 
 
@@ -134,7 +160,7 @@ def test_huge_mentions_stay_within_slack_limits(
     mention: Callable[..., Mention], fields: dict[str, object]
 ) -> None:
     m = mention(**fields)
-    many_replies = [("U1", HUGE, NOW)] * 100
+    many_replies = [Reply("slack:U1", HUGE, NOW)] * 100
     history = transitions(ALERTED, (Status.ALERTED, Status.REPLIED, "U1", 5))
     blocks = alert_blocks(m, history, many_replies, NOW)
     assert len(blocks) <= LIMITS["blocks"]
@@ -165,7 +191,7 @@ def test_huge_mentions_stay_within_slack_limits(
 
 
 def test_many_replies_show_only_the_latest_three(mention: Callable[..., Mention]) -> None:
-    replies = [("U1", f"reply {n}", NOW) for n in range(10)]
+    replies = [Reply("slack:U1", f"reply {n}", NOW) for n in range(10)]
     blocks = alert_blocks(mention(status=Status.REPLIED), [], replies, NOW)
     shown = [b for b in blocks if str(b.get("block_id", "")).startswith(Block.REPLIES)]
     assert [b["elements"][0]["text"].split(">")[-1] for b in shown] == [
@@ -175,25 +201,34 @@ def test_many_replies_show_only_the_latest_three(mention: Callable[..., Mention]
 
 # --- status → state line and buttons ------------------------------------------------------------
 
+
+def at(minutes: int) -> str:
+    return slack_date(T0 + timedelta(minutes=minutes))
+
+
 STATES = [
     (Status.ALERTED, "", [ALERTED], "🆕 Open — nobody owns it yet",
      ["mention-claim", "mention-reply", "mention-resolve", "mention-dismiss"]),
-    (Status.CLAIMED, "U0CLAIM1", [ALERTED, (Status.ALERTED, Status.CLAIMED, "U0CLAIM1", 175)],
-     "👤 Claimed by <@U0CLAIM1> · 5 min ago",
-     ["mention-reply", "mention-resolve", "mention-unclaim"]),
-    (Status.REPLIED, "U0CLAIM1", [ALERTED, (Status.ALERTED, Status.REPLIED, "U0REPLY1", 120)],
-     "💬 Replied by <@U0REPLY1> · 1 h ago", ["mention-reply", "mention-resolve"]),
-    (Status.RESOLVED, "U0CLAIM1", [ALERTED, (Status.ALERTED, Status.RESOLVED, "U0RES001", 125)],
-     "✅ Resolved by <@U0RES001> after 2 h 5 min · 55 min ago", ["mention-reopen"]),
-    (Status.DISMISSED, "", [ALERTED, (Status.ALERTED, Status.DISMISSED, "U0DIS001", 10)],
-     "🚫 Dismissed by <@U0DIS001> · 2 h ago", ["mention-reopen"]),
-    (Status.ALERTED, "", [ALERTED, (Status.ALERTED, Status.RESOLVED, "U1", 10),
-                          (Status.RESOLVED, Status.ALERTED, "U0REOPEN", 170)],
-     "↩️ Reopened by <@U0REOPEN> · 10 min ago — nobody owns it yet",
+    (Status.CLAIMED, "slack:U0CLAIM1",
+     [ALERTED, (Status.ALERTED, Status.CLAIMED, "slack:U0CLAIM1", 175)],
+     f"👤 Claimed by <@U0CLAIM1> · {at(175)}",
+     ["mention-reply", "mention-resolve", "mention-unclaim", "mention-dismiss"]),
+    (Status.REPLIED, "slack:U0CLAIM1",
+     [ALERTED, (Status.ALERTED, Status.REPLIED, "slack:U0REPLY1", 120)],
+     "💬 Replied by <@U0REPLY1> (a note in the alert's thread; the customer has not seen it)"
+     f" · {at(120)} · held by <@U0CLAIM1>", ["mention-reply", "mention-resolve"]),
+    (Status.RESOLVED, "slack:U0CLAIM1",
+     [ALERTED, (Status.ALERTED, Status.RESOLVED, "slack:U0RES001", 125)],
+     f"✅ Resolved by <@U0RES001> after 2 h 5 min · {at(125)}", ["mention-reopen"]),
+    (Status.DISMISSED, "", [ALERTED, (Status.ALERTED, Status.DISMISSED, "slack:U0DIS001", 10)],
+     f"🚫 Dismissed by <@U0DIS001> · {at(10)}", ["mention-reopen"]),
+    (Status.ALERTED, "", [ALERTED, (Status.ALERTED, Status.RESOLVED, "slack:U1", 10),
+                          (Status.RESOLVED, Status.ALERTED, "slack:U0REOPEN", 170)],
+     f"↩️ Reopened by <@U0REOPEN> · {at(170)} — nobody owns it yet",
      ["mention-claim", "mention-reply", "mention-resolve", "mention-dismiss"]),
-    (Status.ALERTED, "", [ALERTED, (Status.ALERTED, Status.CLAIMED, "U1", 10),
-                          (Status.CLAIMED, Status.ALERTED, "U0000001", 150)],
-     "🔓 Released by <@U0000001> · 30 min ago — nobody owns it yet",
+    (Status.ALERTED, "", [ALERTED, (Status.ALERTED, Status.CLAIMED, "slack:U1", 10),
+                          (Status.CLAIMED, Status.ALERTED, "teams:29:1xyz", 150)],
+     f"🔓 Released by Jan Jansen (Teams) · {at(150)} — nobody owns it yet",
      ["mention-claim", "mention-reply", "mention-resolve", "mention-dismiss"]),
 ]  # fmt: skip
 
@@ -213,15 +248,27 @@ def test_state_line_and_buttons_follow_the_status(
 ) -> None:
     m = mention(status=status, owner=owner)
     history = transitions(*steps)
-    assert state_line(m, history, NOW) == line
-    blocks = alert_blocks(m, history, [], NOW)
+    names = {"teams:29:1xyz": "Jan Jansen"}
+    assert mrkdwn(state_line(m, history, [], names)) == line
+    blocks = render.alert_blocks(alert_view(m, history, [], names))
     [state] = [b for b in blocks if b.get("block_id") == Block.STATE]
-    assert state["text"]["text"] == line
+    assert state["text"] == {"type": "mrkdwn", "text": line, "verbatim": True}
     actions = blocks[-1]
     assert actions["block_id"] == Block.ACTIONS
     ids = [e["action_id"] for e in actions["elements"]]
     assert ids == [*button_ids, Action.OPEN_LINK, Action.WRONG_LABEL]
     assert all(e["value"] == "42" for e in actions["elements"] if "value" in e)
+
+
+def test_times_are_drawn_by_slack_for_each_reader_never_frozen_as_an_age(
+    mention: Callable[..., Mention],
+) -> None:
+    m = mention(status=Status.CLAIMED, owner="slack:U1")
+    history = transitions(ALERTED, (Status.ALERTED, Status.CLAIMED, "slack:U1", 5))
+    replies = [Reply("slack:U1", "on it", T0 + timedelta(minutes=6))]
+    text = all_text(alert_blocks(m, history, replies))
+    assert "ago" not in text and "just now" not in text
+    assert slack_date(T0) in text and slack_date(T0 + timedelta(minutes=6)) in text
 
 
 def test_alert_shows_the_facts_a_reader_needs(mention: Callable[..., Mention]) -> None:
@@ -248,8 +295,9 @@ def test_alert_shows_the_facts_a_reader_needs(mention: Callable[..., Mention]) -
         "*Author*\njdoe",
         "*Sentiment*\nnegative (-0.60) · attention 0.60",
         "*Matched*\n“acme”",
-        "*Published*\n3 h ago",
+        f"*Published*\n{slack_date(T0)}",
     ]
+    assert all(f["verbatim"] is True for f in blocks[2]["fields"])
     assert blocks[3]["elements"][0]["text"] == (
         "Why: complaint about delivery · lang en · scored by textblob · mention #42"
     )
@@ -282,9 +330,12 @@ def test_reply_modal_carries_the_id_the_draft_and_the_original_link(
         "max_length": 3000,
         "initial_value": "Hi there",
     }
-    assert view["blocks"][-1]["elements"][0]["text"] == (
-        "Answer on reddit-acme: <https://example.com/post/1|https://example.com/post/1>"
-    )
+    assert view["blocks"][-1]["elements"][0] == {
+        "type": "mrkdwn",
+        "verbatim": True,
+        "text": "Answer the customer on reddit-acme: "
+        "<https://example.com/post/1|https://example.com/post/1>",
+    }
 
 
 DRAFTS = [
@@ -296,6 +347,38 @@ DRAFTS = [
     ({"verdict": make_verdict(Sentiment.NEUTRAL), "author": ""}, ["Hi,", "Thanks for mentioning"]),
     ({"verdict": make_verdict(Sentiment.NEUTRAL, lang="nl", question=True)}, ["Bedankt voor je"]),
 ]
+
+
+@pytest.mark.parametrize(
+    "author",
+    ["{brand} {0} {name}", "Jane {", "}}{{", "%(name)s", "Sanne {!r}"],
+)
+def test_a_draft_is_safe_for_any_author_name(mention: Callable[..., Mention], author: str) -> None:
+    draft = draft_reply(mention(author=author))
+    assert draft.startswith(f"Hi {author.split(' ')[0]},")
+    assert "Acme" in draft and "{brand}" not in draft.split("\n", 1)[1]
+
+
+def test_an_author_given_as_email_and_name_is_shown_and_greeted_by_name(
+    mention: Callable[..., Mention],
+) -> None:
+    m = mention(author="sanne@example.nl (Sanne de Vries)")
+    fields = [f["text"] for f in alert_blocks(m, [], [])[2]["fields"]]
+    assert "*Author*\nSanne de Vries" in fields
+    assert draft_reply(m).startswith("Hi Sanne,")
+    assert "sanne@example.nl" not in alert_text(m)
+
+
+def test_every_mrkdwn_text_is_verbatim_on_every_surface(mention: Callable[..., Mention]) -> None:
+    """@here, @channel and bare links in a stranger's words are never parsed by Slack."""
+    m = mention(status=Status.REPLIED, owner="slack:U1", author="@here http://evil.example")
+    history = transitions(ALERTED, (Status.ALERTED, Status.REPLIED, "slack:U1", 5))
+    replies = [Reply("slack:U1", "@channel see http://evil.example", NOW)]
+    surfaces = [alert_blocks(m, history, replies), reply_modal(m, "draft")["blocks"]]
+    for blocks in surfaces:
+        for obj in walk_texts(blocks):
+            if obj["type"] == "mrkdwn":
+                assert obj.get("verbatim") is True, obj
 
 
 @pytest.mark.parametrize(("fields", "expected"), DRAFTS)
