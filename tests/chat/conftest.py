@@ -53,6 +53,13 @@ class SlackEnv:
         self.listeners.wait_idle()
         return response
 
+    def socket_mode_app(self) -> App:
+        """A Bolt App on the same service, set up for Socket Mode (no signing secret)."""
+        settings = load_settings(
+            slack_bot_token="xoxb-t", slack_api_url=self.fake.api_url, slack_mode="socket"
+        )
+        return build_app(settings, self.service)
+
     def alert(self, mention: Mention) -> tuple[int, str]:
         """Store a mention and deliver its alert through the outbox and the real Slack
         adapter; (id, ts) of its first delivery."""

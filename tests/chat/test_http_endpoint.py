@@ -12,10 +12,9 @@ from collections.abc import Callable
 import pytest
 from slack_bolt import BoltRequest
 
-from bot.chat.slack.app import build_app
 from bot.chat.slack.ids import Action, Block
 from bot.chat.slack.socket_mode import connect_socket_mode
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError
 from bot.models import Mention, Status
 from bot.web import MAX_BODY_BYTES
 from tests.chat.conftest import ALERT_CHANNEL, SlackEnv
@@ -92,10 +91,7 @@ def test_socket_mode_requests_need_no_signing_secret(
     make_mention: Callable[..., Mention],
 ) -> None:
     """What SocketModeHandler does with each envelope: dispatch with mode="socket_mode"."""
-    settings = load_settings(
-        slack_bot_token="xoxb-t", slack_api_url=fake_slack.api_url, slack_mode="socket"
-    )
-    app = build_app(settings, slack_env.service)
+    app = slack_env.socket_mode_app()
     mention_id, ts = slack_env.alert(make_mention())
     body = block_actions_body(Action.CLAIM, str(mention_id), channel=ALERT_CHANNEL, message_ts=ts)
     response = app.dispatch(BoltRequest(body=body, mode="socket_mode"))

@@ -14,10 +14,9 @@ from urllib.parse import parse_qs, parse_qsl
 import pytest
 from slack_bolt import App
 
-from bot.chat.slack.app import build_app
 from bot.chat.slack.ids import Action
 from bot.chat.slack.socket_mode import CLOSE_TIMEOUT, SocketModeRunner
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError
 from bot.models import Mention, Status
 from tests.chat.conftest import ALERT_CHANNEL, SlackEnv
 from tests.fakes.echo_app import echo_app
@@ -82,10 +81,7 @@ def test_a_click_over_socket_mode_is_acked_and_acts(
     slack_env: SlackEnv,
     make_mention: Callable[..., Mention],
 ) -> None:
-    settings = load_settings(
-        slack_bot_token="xoxb-t", slack_api_url=fake_slack.api_url, slack_mode="socket"
-    )
-    start(build_app(settings, slack_env.service))
+    start(slack_env.socket_mode_app())
     slack.wait_for_connections(1)
     mention_id, ts = slack_env.alert(make_mention())
     click = interactive(Action.CLAIM, str(mention_id), channel=ALERT_CHANNEL, message_ts=ts)
