@@ -162,7 +162,7 @@ def _check_slack_channels(settings: Settings, watch: WatchList, report: _Report)
     routes = {route for brand in watch.brand for route in brand.routes}
     if settings.ops_route is not None:
         routes.add(settings.ops_route)
-    for route in sorted(r for r in routes if r.platform == "slack"):
+    for route in sorted((r for r in routes if r.platform == "slack"), key=lambda r: r.channel):
         what = f"channel {route.channel}"
         try:
             channel_id = directory.resolve(route.channel)

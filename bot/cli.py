@@ -110,7 +110,7 @@ def chat_adapters(settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
         interactive[Platform.SLACK] = SlackAdapter(client, directory=directory)
     if not delivery:
         console = ConsoleAdapter(sys.stdout)
-        delivery = dict.fromkeys(Platform, console)
+        delivery = {platform.value: console for platform in Platform}
         interactive = dict(delivery)
     return delivery, interactive
 

@@ -23,7 +23,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
-from bot.models import Platform, Route
+from bot.models import Route
 
 
 class ConfigError(Exception):
@@ -252,8 +252,11 @@ _SLACK_NAME = re.compile(r"^#?[a-z0-9][a-z0-9._\-]{0,79}$")
 def parse_route(text: str) -> Route:
     """ "#acme" or "C0123ABCD" → a Slack route; "teams:Customer care" → a Teams route."""
     platform, sep, channel = text.partition(":")
-    if sep and platform.strip().lower() in Platform.__members__.values():
-        return RouteConfig(platform=platform.strip().lower(), channel=channel).as_route()
+    name = platform.strip().lower()
+    if sep and name in ("slack", "teams"):
+        return RouteConfig(
+            platform="teams" if name == "teams" else "slack", channel=channel
+        ).as_route()
     return RouteConfig(platform="slack", channel=text).as_route()
 
 

@@ -98,7 +98,9 @@ def build_runtime(
         max_interval=settings.poll_interval_max,
     )
     # One adapter for everything (the console) stands in for every platform.
-    adapters = dict(chat) if isinstance(chat, Mapping) else dict.fromkeys(Platform, chat)
+    adapters: dict[str, ChatAdapter] = (
+        dict(chat) if isinstance(chat, Mapping) else {p.value: chat for p in Platform}
+    )
     outbox = Outbox(
         store,
         adapters,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.chat.text import duration as human_duration
-from bot.store.base import SourceStatus, Store
+from bot.store.base import RouteHealth, SourceStatus, Store
 
 DELAY_WINDOW = timedelta(days=1)
 
@@ -25,6 +25,7 @@ class StatusReport:
     sources: list[SourceReport]
     pending_alerts: int
     now: datetime
+    routes: list[RouteHealth] = field(default_factory=list)  # chat routes that are failing
 
 
 def gather_status(store: Store, now: datetime) -> StatusReport:
@@ -40,7 +41,7 @@ def gather_status(store: Store, now: datetime) -> StatusReport:
                 alerts=len(values),
             )
         )
-    return StatusReport(sources, store.pending_count(), now)
+    return StatusReport(sources, store.pending_count(), now, store.route_health())
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -80,4 +81,12 @@ def format_table(report: StatusReport) -> str:
     if not report.sources:
         lines.append("(no source has been polled yet)")
     lines.append(f"alerts waiting for delivery: {report.pending_alerts}")
+    for route in report.routes:
+        wait = ""
+        if route.paused_until is not None and route.paused_until > report.now:
+            wait = f", retried in {duration((route.paused_until - report.now).total_seconds())}"
+        lines.append(
+            f"route {route.route.key} failing ×{route.consecutive_failures}{wait}:"
+            f" {route.last_error[:80]}"
+        )
     return "\n".join(lines)

@@ -42,3 +42,15 @@ def test_status_shows_each_source_its_state_and_delays(
     assert "failing ×1" in table and "HTTP 503 from host" in table
     assert "20 s / 30 s" in table
     assert "alerts waiting for delivery: 0" in table
+
+
+def test_status_names_a_chat_route_that_is_failing(sqlite_store: Store, clock: Clock) -> None:
+    from bot.models import Route
+
+    route = Route("slack", "#gone")
+    error = "Slack refused chat.postMessage: channel_not_found"
+    until = clock() + timedelta(minutes=10)
+    sqlite_store.pause_route(route, until=until, error=error, at=clock())
+    table = format_table(gather_status(sqlite_store, clock()))
+    assert "route slack:#gone failing ×1, retried in 10 min" in table
+    assert "channel_not_found" in table

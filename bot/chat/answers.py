@@ -38,9 +38,7 @@ def answer_command(
     service: ChatService, actor: Actor, platform: str, channel_id: str, text: str
 ) -> Answer:
     if service.allowed_channels and channel_id not in service.allowed_channels:
-        return TextAnswer(
-            ("This command works only in the channels set in ALLOWED_CHANNELS.",),
-        )
+        return TextAnswer((("This command works only in the channels set in ALLOWED_CHANNELS.",),))
     cmd = parse_command(text)
     # Never the whole text in a log: it is the user's, and may be huge.
     log.debug("command %s from %s", cmd.name, actor.key[:40])
@@ -55,7 +53,7 @@ def answer_command(
         return _listing(service, "Yours (claimed or replied)", store.find_mentions(query), "")
     if cmd.name == "status":
         return TextAnswer((("Sources",),), preformatted=format_table(gather_status(store, now)))
-    if cmd.name in ("open", "search", "stats", "show") and scope.brands == []:
+    if cmd.name in ("open", "search", "stats", "show") and scope.brands == ():
         return TextAnswer((scope.nothing_here(),))
     if cmd.name == "open":
         query = MentionQuery(
@@ -78,7 +76,7 @@ def answer_command(
     assert cmd.mention_id is not None
     mention = store.get_mention(cmd.mention_id)
     if mention is None or not (scope.covers(mention) or mention.owner == actor.key):
-        return TextAnswer((f"There is no mention #{cmd.mention_id} here.",))
+        return TextAnswer(((f"There is no mention #{cmd.mention_id} here.",),))
     if cmd.name == "show":
         return _detail(service, mention, scope.note())
     action = Action.CLAIM if cmd.name == "claim" else Action.RESOLVE
@@ -93,7 +91,7 @@ class _Scope:
     def __init__(self, service: ChatService, actor: Actor, platform: str, channel_id: str):
         self.admin = actor.key in service.admins
         self.here = service.brands_here(platform, channel_id)
-        self.brands: list[str] | None = None if self.admin else self.here
+        self.brands: tuple[str, ...] | None = None if self.admin else tuple(self.here)
 
     def covers(self, mention: Mention) -> bool:
         if self.brands is None:

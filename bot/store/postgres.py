@@ -1,8 +1,9 @@
 """PostgreSQL backend (psycopg 3), for teams that run several replicas on one database.
 
-Replicas share work safely: claims are compare-and-set updates, outbox rows are leased with
-`FOR UPDATE SKIP LOCKED`, and migrations run under an advisory lock. A lost connection (the
-server restarted) is dropped and reopened on next use, waiting for the server to return.
+Replicas share work safely: every workflow step locks its mention's row (`FOR UPDATE`),
+outbox rows are leased with `FOR UPDATE SKIP LOCKED`, and migrations run under an advisory
+lock. Connections come from a pool (psycopg_pool); a lost one (the server restarted) is
+discarded and replaced, waiting for the server to return.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from contextlib import contextmanager, suppress
 from typing import Any
 
 import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from bot.store.sql import SqlStore
@@ -38,17 +40,58 @@ class _PgTx(Tx):
     def _run(self, sql: str, params: Sequence[Any]) -> psycopg.Cursor[Any]:
         if not params:  # no placeholders to fill: a literal % (as in LIKE '%:%') stays as is
             return self._conn.execute(sql.encode())
-        return self._conn.execute(sql.replace("?", "%s"), tuple(params))  # type: ignore[arg-type]
+        return self._conn.execute(sql.replace("?", "%s"), tuple(params))
 
 
 class PostgresStore(SqlStore):
-    def __init__(self, url: str, *, reconnect_seconds: float = 60.0) -> None:
+    """One pool of connections per process, so the poller, the outbox and chat handlers of a
+    replica each get a connection of their own instead of queueing behind one lock.
+
+    A transaction holds one pooled connection; a nested use on the same thread joins it.
+    A connection the server dropped (a restart) fails the call in flight and is discarded
+    by the pool, which opens a new one for the next call, waiting up to `reconnect_seconds`
+    for the server to come back."""
+
+    def __init__(
+        self, url: str, *, reconnect_seconds: float = 60.0, max_connections: int = 8
+    ) -> None:
         self.url = url
         self._reconnect_seconds = reconnect_seconds
-        self._lock = threading.RLock()
-        self._conn: psycopg.Connection[Any] | None = None
-        self._depth = 0
+        self._local = threading.local()  # the connection this thread's transaction holds
+        self._pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=max_connections,
+            kwargs={"autocommit": False, "connect_timeout": 5},
+            # A connection is checked before it is handed out: after a server restart the
+            # dead ones are replaced instead of failing the next caller.
+            check=ConnectionPool.check_connection,
+            timeout=reconnect_seconds,
+            reconnect_timeout=max(reconnect_seconds, 1.0),
+            open=False,
+            name="mentionbot",
+        )
+        self._open_pool()
         self.migrate()
+
+    def _open_pool(self) -> None:
+        @retry(
+            retry=retry_if_exception_type((psycopg.OperationalError, PoolTimeout)),
+            wait=wait_exponential(multiplier=0.2, max=5),
+            stop=stop_after_delay(self._reconnect_seconds),
+            reraise=True,
+            before_sleep=lambda state: log.warning(
+                "database unreachable, retrying (attempt %d)", state.attempt_number
+            ),
+        )
+        def open_pool() -> None:
+            self._pool.open(wait=True, timeout=min(10.0, self._reconnect_seconds))
+
+        try:
+            open_pool()
+        except PoolTimeout as exc:
+            self._pool.close()
+            raise psycopg.OperationalError(f"cannot connect to the database: {exc}") from None
 
     def _dialect(self) -> dict[str, str]:
         return {"id": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "bool": "BOOLEAN"}
@@ -59,55 +102,28 @@ class PostgresStore(SqlStore):
     def _lock_row(self) -> str:
         return " FOR UPDATE"
 
-    def _connection(self) -> psycopg.Connection[Any]:
-        if self._conn is None or self._conn.closed or self._conn.broken:
-            self._conn = self._connect()
-        return self._conn
-
-    def _connect(self) -> psycopg.Connection[Any]:
-        @retry(
-            retry=retry_if_exception_type(psycopg.OperationalError),
-            wait=wait_exponential(multiplier=0.2, max=5),
-            stop=stop_after_delay(self._reconnect_seconds),
-            reraise=True,
-            before_sleep=lambda state: log.warning(
-                "database unreachable, retrying (attempt %d)", state.attempt_number
-            ),
-        )
-        def connect() -> psycopg.Connection[Any]:
-            return psycopg.connect(self.url, autocommit=False, connect_timeout=5)
-
-        return connect()
-
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
-        with self._lock:
-            if self._depth:
-                yield _PgTx(self._connection())
-                return
-            conn = self._connection()
-            self._depth += 1
-            try:
-                with conn.transaction():
-                    yield _PgTx(conn)
-            except psycopg.OperationalError:
-                # The server went away: forget this connection so the next call reconnects.
-                self._drop()
-                raise
-            finally:
-                self._depth -= 1
+        held: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
+        if held is not None:  # nested use joins the open transaction
+            yield _PgTx(held)
+            return
+        try:
+            with self._pool.connection() as conn:
+                self._local.conn = conn
+                try:
+                    with conn.transaction():
+                        yield _PgTx(conn)
+                finally:
+                    self._local.conn = None
+        except PoolTimeout as exc:
+            raise psycopg.OperationalError(f"no database connection: {exc}") from None
 
     def migrate(self) -> int:
         with self.transaction() as tx:
             tx.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK_KEY,))
             return super().migrate()
 
-    def _drop(self) -> None:
-        if self._conn is not None:
-            with suppress(psycopg.Error):
-                self._conn.close()
-            self._conn = None
-
     def close(self) -> None:
-        with self._lock:
-            self._drop()
+        with suppress(Exception):
+            self._pool.close()

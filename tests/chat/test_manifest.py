@@ -19,5 +19,12 @@ def test_manifest_declares_the_command_socket_mode_and_only_needed_scopes() -> N
     assert "socket_mode_enabled: true" in body
     assert "org_deploy_enabled: false" in body
     scopes = re.findall(r"^\s+- ([a-z:.]+)$", body.split("    bot:\n", 1)[1], re.MULTILINE)
-    assert scopes == ["chat:write", "commands", "channels:history", "groups:history"]
+    assert scopes == [
+        "chat:write",
+        "commands",
+        "channels:read",
+        "groups:read",
+        "channels:history",
+        "groups:history",
+    ]
     assert "event_subscriptions" not in body
