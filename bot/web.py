@@ -59,7 +59,7 @@ def build_web_app(
     """The ASGI app: /healthz, /metrics (unless `metrics=False`), and each provider's routes.
     Anything else is 404."""
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    app.add_middleware(BodyLimit, max_bytes=max_body_bytes, timeout=body_timeout)  # type: ignore[arg-type]
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes, timeout=body_timeout)
 
     @app.get("/healthz", response_class=PlainTextResponse)
     async def healthz() -> Response:

@@ -10,6 +10,7 @@ web front's.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import Counter
@@ -32,9 +33,9 @@ def slack_events(app: App) -> RouteProvider:
 
     async def events(request: Request) -> Response:
         body = (await request.body()).decode("utf-8", errors="replace")
-        headers: dict[str, str | list[str]] = {}
-        for name, value in request.headers.items():
-            headers.setdefault(name, []).append(value)  # type: ignore[union-attr]
+        headers: dict[str, str | Sequence[str]] = {}
+        for name in request.headers:  # every value of a repeated header
+            headers[name] = request.headers.getlist(name)
         try:
             # Bolt parses the body while building the request and trips over payloads that
             # are not JSON objects; such a request is not Slack's, whoever signed it.

@@ -256,7 +256,7 @@ class SocketModeRunner:
         client = ReconnectingSocketModeClient(
             self._token, web_client, ping_interval=self._ping[0], ping_timeout=self._ping[1]
         )
-        client.socket_mode_request_listeners.append(self._dispatch)  # type: ignore[arg-type]
+        client.socket_mode_request_listeners.append(self._dispatch)
         self.client = client
         client.wss_uri = await open_connection_url(web_client, self._token)
         try:
