@@ -125,9 +125,27 @@ def _check_slack(settings: Settings, report: _Report) -> None:
         elif not app_token.startswith("xapp-"):
             report.fail("slack", "SLACK_APP_TOKEN should be an app-level token (xapp-…)")
         else:
-            report.ok("slack", "app-level token present for Socket Mode")
+            _check_app_token(settings, app_token, report)
     if slack.mode == "http" and not slack.signing_secret:
         report.fail("slack", "HTTP mode needs SLACK_SIGNING_SECRET to verify Slack's requests")
+
+
+def _check_app_token(settings: Settings, app_token: str, report: _Report) -> None:
+    """Ask Slack for a Socket Mode URL, as `run` does (the URL is left unused)."""
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    try:
+        WebClient(base_url=settings.slack.api_url, timeout=15).apps_connections_open(
+            app_token=app_token
+        )
+        report.ok("slack", "app token valid: Slack opens Socket Mode connections for it")
+    except SlackApiError as exc:
+        error = exc.response.get("error")
+        hint = " (an app-level token with connections:write?)" if error == "invalid_auth" else ""
+        report.fail("slack", f"apps.connections.open refused SLACK_APP_TOKEN: {error}{hint}")
+    except Exception as exc:
+        report.fail("slack", f"cannot reach {settings.slack.api_url}: {type(exc).__name__}")
 
 
 def _check_slack_channels(settings: Settings, watch: WatchList, report: _Report) -> None:

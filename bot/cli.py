@@ -85,6 +85,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     # slack_sdk logs request bodies at DEBUG; keep it at INFO so no token reaches a log.
     logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLogger().level))
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("uvicorn.error").setLevel(logging.WARNING)  # its start/stop chatter
     return settings
 
 
@@ -115,7 +116,9 @@ def chat_adapters(settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from bot.metrics import serve
     from bot.runtime import build_runtime, start_background
+    from bot.web import Inbound, WebFront, build_web_app
 
     settings = _settings(args)
     delivery, interactive = chat_adapters(settings)
@@ -129,26 +132,34 @@ def cmd_run(args: argparse.Namespace) -> int:
         _safe_url(settings.database_url),
         runtime.scorer.name, "Slack" if settings.slack.enabled else "this terminal",
     )  # fmt: skip
-    from bot.metrics import serve
-
-    serve(settings.metrics_port)
-    threads = start_background(runtime, stop)
+    chat, front, threads = Inbound(), None, []
     try:
         if settings.slack.enabled:
-            from bot.chat.slack.app import build_app, run_http, run_socket_mode
+            from bot.chat.slack.app import build_app
+            from bot.chat.slack.inbound import start_inbound
 
+            # Before any polling: a rejected token ends the start with one line.
             app = build_app(settings, runtime.service, adapter=interactive["slack"])
-            if settings.slack.mode == "http":
-                run_http(app, settings, stop)
-            else:
-                run_socket_mode(app, settings, stop)
-        else:
+            chat = start_inbound(app, settings)
+            web = build_web_app(chat.routes, health=chat.health, metrics=not settings.metrics_port)
+            front = WebFront(web, settings.http_host, settings.http_port).start()
+            log.info(
+                "web front on http://%s:%d: /healthz%s%s", settings.http_host, front.port,
+                "" if settings.metrics_port else ", /metrics",
+                ", /slack/events" if settings.slack.mode == "http" else "",
+            )  # fmt: skip
+        serve(settings.metrics_port)
+        threads = start_background(runtime, stop)
+        if not settings.slack.enabled:
             log.info("no SLACK_BOT_TOKEN: printing alerts here. Ctrl-C to stop.")
-            stop.wait()
+        stop.wait()
     except KeyboardInterrupt:
         pass
     finally:
         stop.set()
+        chat.close()
+        if front is not None:
+            front.stop()
         for thread in threads:
             thread.join(timeout=10)
         runtime.close()

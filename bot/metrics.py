@@ -1,4 +1,5 @@
-"""Prometheus metrics. Served at /metrics on METRICS_PORT (0 = off) by `mentionbot run`."""
+"""Prometheus metrics. `mentionbot run` serves them at /metrics on the web front (bot/web.py),
+or, when METRICS_PORT is set, only on 127.0.0.1:METRICS_PORT (`serve`)."""
 
 from __future__ import annotations
 

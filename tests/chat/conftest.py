@@ -12,13 +12,15 @@ import pytest
 from slack_bolt import App
 
 from bot.chat.service import ChatService
-from bot.chat.slack.app import EVENTS_PATH, build_app, listener_client, start_http_server
+from bot.chat.slack.app import build_app, listener_client
 from bot.chat.slack.channels import ChannelDirectory
+from bot.chat.slack.events import EVENTS_PATH, slack_events
 from bot.chat.slack.transport import SlackAdapter, delivery_client
 from bot.config import Settings, load_settings
 from bot.models import Mention, Route
 from bot.outbox import Outbox
 from bot.store import Store, open_store
+from bot.web import WebFront, build_web_app
 from tests.conftest import Clock
 from tests.fakes.fake_slack import FakeSlack, Response, slack_post
 from tests.fakes.idle_executor import IdleTrackingExecutor
@@ -50,6 +52,13 @@ class SlackEnv:
         response = slack_post(self.url, body, secret, **kwargs)  # type: ignore[arg-type]
         self.listeners.wait_idle()
         return response
+
+    def socket_mode_app(self) -> App:
+        """A Bolt App on the same service, set up for Socket Mode (no signing secret)."""
+        settings = load_settings(
+            slack_bot_token="xoxb-t", slack_api_url=self.fake.api_url, slack_mode="socket"
+        )
+        return build_app(settings, self.service)
 
     def alert(self, mention: Mention) -> tuple[int, str]:
         """Store a mention and deliver its alert through the outbox and the real Slack
@@ -91,13 +100,12 @@ def make_slack_env(
     outbox = Outbox(store, {"slack": delivery}, clock)
     executor = IdleTrackingExecutor()
     app = build_app(settings, service, adapter=listener, listener_executor=executor)
-    server, port = start_http_server(app, "127.0.0.1", 0)
+    front = WebFront(build_web_app([slack_events(app)])).start()
     env = SlackEnv(fake, store, service, outbox, app, settings, clock,
-                   f"http://127.0.0.1:{port}{EVENTS_PATH}", executor)  # fmt: skip
+                   front.url + EVENTS_PATH, executor)  # fmt: skip
 
     def stop() -> None:
-        server.shutdown()
-        server.server_close()
+        front.stop()
         executor.shutdown(wait=True)
 
     return env, stop

@@ -12,10 +12,11 @@ from collections.abc import Callable
 import pytest
 from slack_bolt import BoltRequest
 
-from bot.chat.slack.app import MAX_BODY_BYTES, build_app, run_socket_mode
 from bot.chat.slack.ids import Action, Block
-from bot.config import ConfigError, load_settings
+from bot.chat.slack.socket_mode import connect_socket_mode
+from bot.config import ConfigError
 from bot.models import Mention, Status
+from bot.web import MAX_BODY_BYTES
 from tests.chat.conftest import ALERT_CHANNEL, SlackEnv
 from tests.fakes.fake_slack import FakeSlack, block_actions_body, slack_post
 
@@ -75,13 +76,13 @@ def test_a_stale_button_value_changes_nothing_and_says_so(
 def test_socket_mode_needs_an_app_level_token(slack_env: SlackEnv) -> None:
     settings = slack_env.settings.model_copy(update={"slack_app_token": None})
     with pytest.raises(ConfigError, match="SLACK_APP_TOKEN is not set"):
-        run_socket_mode(slack_env.app, settings)
+        connect_socket_mode(slack_env.app, settings)
     from pydantic import SecretStr
 
     slack = slack_env.settings.slack.model_copy(update={"app_token": SecretStr("xoxb-nope")})
     wrong = slack_env.settings.model_copy(update={"slack": slack})
     with pytest.raises(ConfigError, match="app-level token"):
-        run_socket_mode(slack_env.app, wrong)
+        connect_socket_mode(slack_env.app, wrong)
 
 
 def test_socket_mode_requests_need_no_signing_secret(
@@ -90,10 +91,7 @@ def test_socket_mode_requests_need_no_signing_secret(
     make_mention: Callable[..., Mention],
 ) -> None:
     """What SocketModeHandler does with each envelope: dispatch with mode="socket_mode"."""
-    settings = load_settings(
-        slack_bot_token="xoxb-t", slack_api_url=fake_slack.api_url, slack_mode="socket"
-    )
-    app = build_app(settings, slack_env.service)
+    app = slack_env.socket_mode_app()
     mention_id, ts = slack_env.alert(make_mention())
     body = block_actions_body(Action.CLAIM, str(mention_id), channel=ALERT_CHANNEL, message_ts=ts)
     response = app.dispatch(BoltRequest(body=body, mode="socket_mode"))

@@ -13,11 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat.slack.app import EVENTS_PATH, build_app, start_http_server
+from bot.chat.slack.app import build_app
+from bot.chat.slack.events import EVENTS_PATH, slack_events
 from bot.chat.slack.transport import SlackAdapter, delivery_client
 from bot.config import BrandConfig, Settings, SourceConfig, WatchList, load_settings
 from bot.demo import serve_directory
 from bot.runtime import Runtime, build_runtime
+from bot.web import WebFront, build_web_app
 from tests.conftest import Clock, shared_path
 from tests.fakes.fake_slack import FakeSlack, Response, slack_post
 from tests.fakes.idle_executor import IdleTrackingExecutor
@@ -102,11 +104,10 @@ def bot(fake_slack: FakeSlack, feed_url: str, tmp_path: Path, clock: Clock) -> I
     runtime = build_runtime(settings, {"slack": adapter}, clock=clock, watch=watch_list(feed_url))
     executor = IdleTrackingExecutor()
     app = build_app(settings, runtime.service, listener_executor=executor)
-    server, port = start_http_server(app)
+    front = WebFront(build_web_app([slack_events(app)])).start()
     try:
-        yield Bot(runtime, fake_slack, f"http://127.0.0.1:{port}{EVENTS_PATH}", executor)
+        yield Bot(runtime, fake_slack, front.url + EVENTS_PATH, executor)
     finally:
-        server.shutdown()
-        server.server_close()
+        front.stop()
         executor.shutdown(wait=True)
         runtime.close()

@@ -33,6 +33,8 @@ from urllib.parse import parse_qsl, urlencode
 
 from slack_sdk.signature import SignatureVerifier
 
+from tests.fakes.fake_socket_mode import FakeSocketMode
+
 BOT_USER_ID = "UBOT000001"
 TEAM_ID = "T0000TEAM"
 # Channels every fake starts with: (id, name). The bot is a member of each.
@@ -63,10 +65,15 @@ class _Failure:
 
 
 class FakeSlack:
-    def __init__(self, *, realtime: bool = False) -> None:
+    def __init__(
+        self, *, realtime: bool = False, socket_mode: FakeSocketMode | None = None
+    ) -> None:
         """`realtime`: message ts are the posting time, as Slack's are (what a reader of
-        conversations.history with `oldest` needs); otherwise fixed, for exact assertions."""
+        conversations.history with `oldest` needs); otherwise fixed, for exact assertions.
+        `socket_mode`: the WebSocket server whose URLs `apps.connections.open` hands out."""
         self.realtime = realtime
+        self.socket_mode = socket_mode
+        self.revoked_tokens: set[str] = set()  # well-formed tokens Slack answers invalid_auth
         self._holds: dict[str, threading.Event] = {}
         self._last_ts = 0.0
         self.calls: list[Call] = []
@@ -247,6 +254,10 @@ class FakeSlack:
                 "bot_id": "B0000BOT",
                 "is_enterprise_install": False,
             }
+        if method == "apps.connections.open":
+            if self.socket_mode is None:  # a URL nothing answers on as a WebSocket
+                return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link/?ticket=none"}
+            return {"ok": True, "url": self.socket_mode.url_for_ticket()}
         missing = [name for name in REQUIRED.get(method, ()) if not body.get(name)]
         if missing:
             return {"ok": False, "error": "invalid_arguments", "missing": missing}
@@ -393,6 +404,10 @@ class _Handler(BaseHTTPRequestHandler):
         if not auth.removeprefix("Bearer ").startswith(("xoxb-", "xapp-")):
             self._send(200, {"ok": False, "error": "not_authed"})
             return
+        refusal = _token_refusal(method, headers, self.owner.revoked_tokens)
+        if refusal:
+            self._send(200, {"ok": False, "error": refusal})
+            return
         failure = self.owner._take_failure(method)
         if failure is not None and failure.after_effect:
             self.owner.answer(method, body)
@@ -420,6 +435,23 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
+
+
+# Methods that take an app-level token (xapp-) in the Authorization header and refuse any
+# other, as Slack does.
+APP_TOKEN_METHODS = frozenset({"apps.connections.open"})
+
+
+def _token_refusal(method: str, headers: dict[str, str], revoked: set[str]) -> str:
+    """Slack's error for a call whose Authorization header cannot call `method`, or ""."""
+    if method not in APP_TOKEN_METHODS:
+        return ""
+    token = headers.get("authorization", "").removeprefix("Bearer ").strip()
+    if not token:
+        return "not_authed"
+    if not token.startswith("xapp-") or token in revoked:
+        return "invalid_auth"
+    return ""
 
 
 def _parse_body(raw: str, content_type: str, path: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Build the Bolt app from settings, and run it over Socket Mode or HTTP.
+"""Build the Bolt app from settings (transports: events.py on the web front, socket_mode.py).
 
 No App exists at import time: `build_app` makes one per call, from settings, with request
 signature verification on, and registers the listeners (bot/chat/slack/listeners.py) that
@@ -11,13 +11,9 @@ threads, well inside Slack's 3-second window in both Socket Mode and HTTP mode.
 from __future__ import annotations
 
 import logging
-import threading
 from concurrent.futures import Executor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
-from prometheus_client import Counter
-from slack_bolt import App, BoltRequest
+from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -31,12 +27,6 @@ from bot.chat.slack.transport import SlackAdapter, secret
 from bot.config import ConfigError, Settings
 
 log = logging.getLogger(__name__)
-
-EVENTS_PATH = "/slack/events"
-MALFORMED_REQUESTS = Counter(
-    "mentionbot_slack_malformed_requests_total", "Requests to /slack/events that did not parse"
-)
-MAX_BODY_BYTES = 1_000_000  # Slack's payloads are a few kB; anything huge is not from Slack
 
 
 def listener_client(settings: Settings) -> WebClient:
@@ -103,109 +93,3 @@ def _reason(exc: Exception) -> str:
         if code in text:
             return code
     return type(exc).__name__
-
-
-# --- Socket Mode ------------------------------------------------------------------------------
-
-
-def run_socket_mode(app: App, settings: Settings, stop: threading.Event | None = None) -> None:
-    """Connect over Socket Mode and serve until `stop` is set (forever without one)."""
-    from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-    app_token = secret(settings.slack.app_token, "SLACK_APP_TOKEN")
-    if not app_token.startswith("xapp-"):
-        raise ConfigError("SLACK_APP_TOKEN must be an app-level token (xapp-...)")
-    handler = SocketModeHandler(app, app_token)
-    handler.connect()
-    log.info("Slack Socket Mode connected")
-    try:
-        (stop or threading.Event()).wait()
-    finally:
-        handler.close()
-
-
-# --- HTTP -------------------------------------------------------------------------------------
-
-
-def make_http_server(app: App, host: str, port: int) -> ThreadingHTTPServer:
-    """A bound (not yet serving) HTTP server for POST /slack/events and GET /healthz.
-
-    Bolt does the signature check (RequestVerification middleware): an unsigned, stale or
-    forged request gets 401 before any listener runs."""
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:
-            log.debug("http %s", format % args)
-
-        def do_GET(self) -> None:
-            if self.path.split("?", 1)[0] == "/healthz":
-                self._reply(200, b"ok", {"Content-Type": "text/plain"})
-            else:
-                self._reply(404, b"not found", {"Content-Type": "text/plain"})
-
-        def do_POST(self) -> None:
-            path, _, query = self.path.partition("?")
-            if path != EVENTS_PATH:
-                self._reply(404, b"not found", {"Content-Type": "text/plain"})
-                return
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY_BYTES:
-                self.close_connection = True  # the unread body must not be taken for a request
-                self._reply(413, b"too large", {"Content-Type": "text/plain"})
-                return
-            body = self.rfile.read(length).decode("utf-8", errors="replace")
-            headers: dict[str, str | list[str]] = {}
-            for name, value in self.headers.items():
-                headers.setdefault(name.lower(), []).append(value)  # type: ignore[union-attr]
-            try:
-                # Bolt parses the body while building the request and trips over payloads
-                # that are not JSON objects; such a request is not Slack's, whoever signed it.
-                request = BoltRequest(body=body, query=query, headers=headers)
-            except (ValueError, TypeError, AttributeError, KeyError) as exc:
-                MALFORMED_REQUESTS.inc()
-                log.warning("refused a malformed request (%s)", type(exc).__name__)
-                self._reply(400, b"malformed request", {"Content-Type": "text/plain"})
-                return
-            response = app.dispatch(request)
-            extra = {k: v[0] for k, v in response.headers.items() if v}
-            self._reply(response.status, (response.body or "").encode(), extra)
-
-        def _reply(self, status: int, data: bytes, headers: dict[str, str]) -> None:
-            self.send_response(status)
-            for name, value in headers.items():
-                if name.lower() not in ("content-length", "connection"):
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-    server = ThreadingHTTPServer((host, port), Handler)
-    server.daemon_threads = True
-    return server
-
-
-def start_http_server(
-    app: App, host: str = "127.0.0.1", port: int = 0
-) -> tuple[ThreadingHTTPServer, int]:
-    """Serve in a daemon thread; returns the server (call `.shutdown()` to stop) and its port.
-    Port 0 picks a free one, which is what tests want."""
-    server = make_http_server(app, host, port)
-    # serve_forever polls for shutdown() every 0.1 s: stopping takes that, not 0.5 s.
-    thread = threading.Thread(
-        target=server.serve_forever, args=(0.1,), name="slack-http", daemon=True
-    )
-    thread.start()
-    return server, server.server_address[1]
-
-
-def run_http(app: App, settings: Settings, stop: threading.Event | None = None) -> None:
-    """Serve /slack/events on settings.http_host:http_port until `stop` is set."""
-    server, port = start_http_server(app, settings.http_host, settings.http_port)
-    log.info("Slack HTTP endpoint on http://%s:%d%s", settings.http_host, port, EVENTS_PATH)
-    try:
-        (stop or threading.Event()).wait()
-    finally:
-        server.shutdown()
-        server.server_close()
