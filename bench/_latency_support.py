@@ -26,16 +26,15 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bot.chat.slack.notifier import SlackNotifier, notifier_client  # noqa: E402
-
 from bot.analysis.base import get_scorer  # noqa: E402
+from bot.chat.slack.transport import SlackAdapter, delivery_client  # noqa: E402
 from bot.config import BrandConfig, Settings, SourceConfig, WatchList, load_settings  # noqa: E402
 from bot.runtime import Runtime, build_runtime, start_background  # noqa: E402
 from tests.fakes.fake_slack import FakeSlack  # noqa: E402
 from tests.fakes.feed_server import FeedServer  # noqa: E402
 
 BRAND = "Acme"
-CHANNEL = "C0LATENCY1"
+CHANNEL = "#latency"  # named in the watch list as users name it
 MARKER = re.compile(r"lat-[a-z]-\d{4}")  # the id every published entry carries in its text
 
 # Complaints the lexicon scorer alerts on (checked by `check_all_alert` before each run).
@@ -65,6 +64,7 @@ class TimedSlack(FakeSlack):
 
     def __init__(self) -> None:
         super().__init__(realtime=True)
+        self.add_channel(CHANNEL, "C0LATENCY1")
         self.arrived: dict[str, float] = {}  # entry id → perf_counter() of its first alert
         self._arrived_cond = threading.Condition()
 
@@ -164,7 +164,7 @@ def start_bot(
     slack: FakeSlack, sources: list[SourceConfig], workdir: Path, **settings: object
 ) -> RunningBot:
     """The real bot as `mentionbot run` starts it (bot/cli.py), minus the Slack listener:
-    runtime, poller, outbox and stream threads, delivering with the real SlackNotifier."""
+    runtime, poller, outbox and stream threads, delivering with the real Slack adapter."""
     config: Settings = load_settings(
         slack_bot_token="xoxb-latency-bench",
         slack_api_url=slack.api_url,
@@ -178,8 +178,8 @@ def start_bot(
     )
     watch = WatchList(brand=[BrandConfig(name=BRAND, terms=[BRAND], channel=CHANNEL,
                                          sources=sources)])  # fmt: skip
-    notifier = SlackNotifier(notifier_client("xoxb-latency-bench", config.slack_api_url))
-    runtime = build_runtime(config, notifier, watch=watch)
+    adapter = SlackAdapter(delivery_client("xoxb-latency-bench", config.slack.api_url))
+    runtime = build_runtime(config, {"slack": adapter}, watch=watch)
     stop = threading.Event()
     return RunningBot(runtime, stop, start_background(runtime, stop))
 
