@@ -117,14 +117,7 @@ class Outbox:
                 exc,
                 delay,
             )
-            if exc.retry_after:
-                report.paused_for = max(report.paused_for, exc.retry_after)
-            if exc.route_wide or exc.retry_after:
-                self.store.pause_route(
-                    delivery.route, until=retry_at, error=str(exc), at=self.clock()
-                )
-                return False
-            return True
+            return not self._route_failed(delivery.route, exc, retry_at, report)
         except Exception as exc:  # a bug in an adapter must not lose the alert
             report.failed += 1
             metrics.ALERT_FAILURES.labels("error").inc()
@@ -175,17 +168,10 @@ class Outbox:
         try:
             adapter.post_note(notice.route, ((notice.text,),), thread)
         except DeliveryError as exc:
-            retry_at = self.clock() + timedelta(seconds=self._delay(0, exc))
+            retry_at = self.clock() + timedelta(seconds=self._delay(notice.attempts, exc))
             self.store.mark_notice_failed(notice.id, error=str(exc), retry_at=retry_at)
             log.warning("notice %d to %s not sent: %s", notice.id, notice.route.key, exc)
-            if exc.retry_after:
-                report.paused_for = max(report.paused_for, exc.retry_after)
-            if exc.route_wide or exc.retry_after:
-                self.store.pause_route(
-                    notice.route, until=retry_at, error=str(exc), at=self.clock()
-                )
-                return False
-            return True
+            return not self._route_failed(notice.route, exc, retry_at, report)
         except Exception as exc:
             log.exception("notice %d: unexpected error", notice.id)
             self.store.mark_notice_failed(
@@ -197,6 +183,18 @@ class Outbox:
         self.store.mark_notice_sent(notice.id, at=self.clock())
         report.notices += 1
         return True
+
+    def _route_failed(
+        self, route: Route, exc: DeliveryError, retry_at: datetime, report: DeliveryReport
+    ) -> bool:
+        """True when the failure concerns the whole route (an outage, a rate limit, a missing
+        channel): the route is paused until `retry_at`, so what waits for it keeps its order."""
+        if exc.retry_after:
+            report.paused_for = max(report.paused_for, exc.retry_after)
+        if exc.route_wide or exc.retry_after:
+            self.store.pause_route(route, until=retry_at, error=str(exc), at=self.clock())
+            return True
+        return False
 
     def _delay(self, attempts: int, error: DeliveryError | None) -> float:
         if error is not None and error.retry_after:

@@ -27,6 +27,35 @@ class DeliveriesSql(SqlBase):
         """PostgreSQL: lock the leased rows and skip those another replica is leasing."""
         return ""
 
+    def _lease_due(
+        self,
+        table: str,
+        select: str,
+        order: str,
+        now: datetime,
+        limit: int,
+        platforms: Iterable[str],
+        lease_seconds: float,
+    ) -> list[tuple[Any, ...]]:
+        """Lease up to `limit` rows of `table` (aliased by its first letter in `select`) that
+        are due, undelivered, for these platforms and on routes that are not paused."""
+        names = list(platforms)
+        if not names:
+            return []
+        alias, t = table[0], now.timestamp()
+        marks = ", ".join("?" for _ in names)
+        with self.transaction() as tx:
+            rows = tx.all(
+                f"{select} WHERE {alias}.delivered_at IS NULL AND {alias}.platform IN ({marks})"
+                f" AND {alias}.next_attempt_at <= ? AND {alias}.lease_until <= ?"
+                + NOT_PAUSED.format(t=alias)
+                + f" ORDER BY {order} LIMIT ?"
+                + self._skip_locked(alias),
+                (*names, t, t, t, limit),
+            )
+            _lease(tx, table, [r[0] for r in rows], t + lease_seconds)
+        return rows
+
     # --- deliveries -------------------------------------------------------------------------
     def due_deliveries(
         self,
@@ -38,22 +67,12 @@ class DeliveriesSql(SqlBase):
     ) -> list[Delivery]:
         """Oldest mention first (by publication, else fetch time): after an outage the team
         reads what waited in the order it was said."""
-        names = list(platforms)
-        if not names:
-            return []
-        t = to_epoch(now)
-        marks = ", ".join("?" for _ in names)
-        with self.transaction() as tx:
-            rows = tx.all(
-                f"SELECT {DELIVERY_COLUMNS} FROM deliveries d JOIN mentions m"
-                " ON m.id = d.mention_id WHERE d.delivered_at IS NULL"
-                f" AND d.platform IN ({marks}) AND d.next_attempt_at <= ? AND d.lease_until <= ?"
-                + NOT_PAUSED.format(t="d")
-                + " ORDER BY COALESCE(m.published_at, m.fetched_at), d.id LIMIT ?"
-                + self._skip_locked("d"),
-                (*names, t, t, t, limit),
-            )
-            _lease(tx, "deliveries", [r[0] for r in rows], t + lease_seconds)  # type: ignore[operator]
+        rows = self._lease_due(
+            "deliveries",
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries d JOIN mentions m ON m.id = d.mention_id",
+            "COALESCE(m.published_at, m.fetched_at), d.id",
+            now, limit, platforms, lease_seconds,
+        )  # fmt: skip
         return [_delivery_from_row(r) for r in rows]
 
     def mark_delivered(self, delivery_id: int, *, message: MessageRef, at: datetime) -> None:
@@ -188,22 +207,12 @@ class DeliveriesSql(SqlBase):
         platforms: Iterable[str] = tuple(Platform),
         lease_seconds: float = 120.0,
     ) -> list[Notice]:
-        names = list(platforms)
-        if not names:
-            return []
-        t = to_epoch(now)
-        marks = ", ".join("?" for _ in names)
-        with self.transaction() as tx:
-            rows = tx.all(
-                "SELECT n.id, n.platform, n.target, n.body, n.attempts, n.thread_of FROM notices n"
-                f" WHERE n.delivered_at IS NULL AND n.platform IN ({marks})"
-                " AND n.next_attempt_at <= ? AND n.lease_until <= ?"
-                + NOT_PAUSED.format(t="n")
-                + " ORDER BY n.id LIMIT ?"
-                + self._skip_locked("n"),
-                (*names, t, t, t, limit),
-            )
-            _lease(tx, "notices", [r[0] for r in rows], t + lease_seconds)  # type: ignore[operator]
+        rows = self._lease_due(
+            "notices",
+            "SELECT n.id, n.platform, n.target, n.body, n.attempts, n.thread_of FROM notices n",
+            "n.id",
+            now, limit, platforms, lease_seconds,
+        )  # fmt: skip
         return [
             Notice(
                 int(r[0]), Route(r[1], r[2]), r[3], int(r[4]), None if r[5] is None else int(r[5])

@@ -335,15 +335,7 @@ class FakeSlack:
                     c["is_archived"] and str(body.get("exclude_archived")).lower() in ("true", "1")
                 )
             ]
-        limit = min(int(body.get("limit") or 100), self.list_page_size)
-        start = int(body.get("cursor") or 0)
-        page = everything[start : start + limit]
-        more = start + limit < len(everything)
-        return {
-            "ok": True,
-            "channels": page,
-            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
-        }
+        return {"ok": True, **_page("channels", everything, body, self.list_page_size)}
 
     def _history(self, channel: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         oldest = float(body.get("oldest") or 0)
@@ -354,16 +346,19 @@ class FakeSlack:
             m if with_metadata else {k: v for k, v in m.items() if k != "metadata"}
             for m in reversed(posted)  # newest first, as Slack answers
         ]
-        limit = int(body.get("limit") or 100)
-        start = int(body.get("cursor") or 0)
-        page = found[start : start + limit]
-        more = start + limit < len(found)
-        return {
-            "ok": True,
-            "messages": page,
-            "has_more": more,
-            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
-        }
+        answer = _page("messages", found, body, 1000)
+        return {"ok": True, "has_more": bool(answer["response_metadata"]["next_cursor"]), **answer}
+
+
+def _page(key: str, items: list[Any], body: dict[str, Any], cap: int) -> dict[str, Any]:
+    """Slack's cursor pagination: `limit` items from `cursor` on, and the next cursor."""
+    limit = min(int(body.get("limit") or 100), cap)
+    start = int(body.get("cursor") or 0)
+    more = start + limit < len(items)
+    return {
+        key: items[start : start + limit],
+        "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+    }
 
 
 # Arguments Slack requires, per method (https://api.slack.com/methods).

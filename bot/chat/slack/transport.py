@@ -34,76 +34,29 @@ log = logging.getLogger(__name__)
 
 # Errors that will not go away by trying again: the configuration (channel, token, scopes)
 # or our payload must change first. https://api.slack.com/methods/chat.postMessage#errors
-PERMANENT_ERRORS = frozenset(
-    {
-        "channel_not_found",
-        "not_in_channel",
-        "is_archived",
-        "channel_is_archived",
-        "invalid_auth",
-        "not_authed",
-        "account_inactive",
-        "token_revoked",
-        "token_expired",
-        "no_permission",
-        "missing_scope",
-        "not_allowed_token_type",
-        "restricted_action",
-        "restricted_action_read_only_channel",
-        "restricted_action_thread_only_channel",
-        "restricted_action_non_threadable_channel",
-        "team_access_not_granted",
-        "ekm_access_denied",
-        "org_login_required",
-        "invalid_blocks",
-        "invalid_blocks_format",
-        "invalid_metadata_format",
-        "invalid_metadata_schema",
-        "msg_too_long",
-        "no_text",
-        "too_many_attachments",
-        "invalid_arguments",
-        "invalid_arg_name",
-        "invalid_charset",
-        "method_deprecated",
-        "deprecated_endpoint",
-        "two_factor_setup_required",
-        "access_denied",
-        "app_missing_action_url",
-        "as_user_not_supported",
-        "cannot_reply_to_message",
-        "duplicate_channel_not_found",
-        "duplicate_message_not_found",
-        "enterprise_is_restricted",
-        "invalid_post_type",
-        "messages_tab_disabled",
-        "slack_connect_file_link_sharing_blocked",
-        "team_not_found",
-        "message_not_found",
-        "cant_update_message",
-        "edit_window_closed",
-        "user_not_in_channel",
-    }
-)
-# Of those, the ones about one message (its blocks, its size), not the channel or the token.
-MESSAGE_ERRORS = frozenset(
-    {
-        "invalid_blocks",
-        "invalid_blocks_format",
-        "invalid_metadata_format",
-        "invalid_metadata_schema",
-        "msg_too_long",
-        "no_text",
-        "too_many_attachments",
-        "invalid_arguments",
-        "invalid_arg_name",
-        "invalid_charset",
-        "cannot_reply_to_message",
-        "message_not_found",
-        "cant_update_message",
-        "edit_window_closed",
-    }
-)
+# fmt: off
+# About one message (its blocks, its size): the route itself is fine.
+MESSAGE_ERRORS = frozenset({
+    "invalid_blocks", "invalid_blocks_format", "invalid_metadata_format",
+    "invalid_metadata_schema", "msg_too_long", "no_text", "too_many_attachments",
+    "invalid_arguments", "invalid_arg_name", "invalid_charset", "cannot_reply_to_message",
+    "message_not_found", "cant_update_message", "edit_window_closed",
+})
+# About the channel, the token or the app: every message to the route would fail.
+ROUTE_ERRORS = frozenset({
+    "channel_not_found", "not_in_channel", "is_archived", "channel_is_archived",
+    "invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired",
+    "no_permission", "missing_scope", "not_allowed_token_type", "restricted_action",
+    "restricted_action_read_only_channel", "restricted_action_thread_only_channel",
+    "restricted_action_non_threadable_channel", "team_access_not_granted",
+    "ekm_access_denied", "org_login_required", "method_deprecated", "deprecated_endpoint",
+    "two_factor_setup_required", "access_denied", "app_missing_action_url",
+    "as_user_not_supported", "duplicate_channel_not_found", "duplicate_message_not_found",
+    "enterprise_is_restricted", "invalid_post_type", "messages_tab_disabled",
+    "slack_connect_file_link_sharing_blocked", "team_not_found", "user_not_in_channel",
+})
+# fmt: on
+PERMANENT_ERRORS = MESSAGE_ERRORS | ROUTE_ERRORS
 DEFAULT_RETRY_AFTER = 30.0  # a 429 without a Retry-After header (Slack always sends one)
 
 
