@@ -59,8 +59,7 @@ class TeamsSql(SqlBase):
     def teams_conversation(self, conversation_id: str) -> TeamsConversation | None:
         with self.transaction() as tx:
             row = tx.one(
-                f"SELECT {CONVERSATION_COLUMNS} FROM teams_conversations"
-                " WHERE conversation_id = ?",
+                f"SELECT {CONVERSATION_COLUMNS} FROM teams_conversations WHERE conversation_id = ?",
                 (conversation_id,),
             )
         return _conversation(row) if row else None
