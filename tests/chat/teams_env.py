@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import uvicorn
 from fastapi import FastAPI
 
@@ -187,3 +189,29 @@ def make_teams_env(
         mount.close()
 
     return env, stop
+
+
+@pytest.fixture
+def fake_teams() -> Iterator[FakeBotFramework]:
+    """A running fake Bot Framework (keys, token endpoint, Bot Connector) on 127.0.0.1."""
+    fake = FakeBotFramework().start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture
+def teams_env(fake_teams: FakeBotFramework, tmp_path: Path, clock: Clock) -> Iterator[TeamsEnv]:
+    """The Teams endpoint, installed in the Support team; Acme's alerts go to Support/alerts."""
+    from bot.store import open_store
+
+    store = open_store(f"sqlite:///{tmp_path / 'teams.db'}")
+    routes = {"Acme": (Route("teams", "Support/alerts"),)}
+    env, stop = make_teams_env(fake_teams, store, clock, brand_routes=routes)
+    try:
+        env.install()
+        yield env
+    finally:
+        stop()
+        store.close()

@@ -16,28 +16,33 @@ import pytest
 from bot.models import Mention, Route, Status
 from bot.store import open_store
 from tests.chat.conftest import ALERT_ROUTE, make_slack_env
-from tests.chat.drivers import ChatDriver, SlackDriver
+from tests.chat.drivers import ChatDriver, SlackDriver, TeamsDriver
+from tests.chat.teams_env import fake_teams, make_teams_env  # noqa: F401 (fixture)
 from tests.conftest import Clock
 from tests.fakes.fake_slack import FakeSlack
+from tests.fakes.fake_teams import FakeBotFramework
 from tests.fakes.slack_fixtures import fake_slack  # noqa: F401 (fixture)
 
 SECOND_ROUTE = Route("slack", "#acme-mentions")
 
 
-@pytest.fixture(params=["slack"])
-def driver(
-    request: pytest.FixtureRequest,
-    fake_slack: FakeSlack,  # noqa: F811
-    tmp_path: Path,
-    clock: Clock,
-) -> Iterator[ChatDriver]:
+@pytest.fixture(params=["slack", "teams"])
+def driver(request: pytest.FixtureRequest, tmp_path: Path, clock: Clock) -> Iterator[ChatDriver]:
     store = open_store(f"sqlite:///{tmp_path / 'contract.db'}")
     routes = {"Acme": (ALERT_ROUTE, SECOND_ROUTE), "Globex": (Route("slack", "#ops"),)}
-    env, stop = make_slack_env(fake_slack, store, clock, brand_routes=routes)
     try:
-        yield SlackDriver(env)
-    finally:
+        if request.param == "slack":
+            fake: FakeSlack = request.getfixturevalue("fake_slack")
+            env, stop = make_slack_env(fake, store, clock, brand_routes=routes)
+            yield SlackDriver(env)
+        else:
+            bot_framework: FakeBotFramework = request.getfixturevalue("fake_teams")
+            teams_routes = {b: tuple(map(TeamsDriver.route, r)) for b, r in routes.items()}
+            teams, stop = make_teams_env(bot_framework, store, clock, brand_routes=teams_routes)
+            teams.install()
+            yield TeamsDriver(teams)
         stop()
+    finally:
         store.close()
 
 
@@ -59,7 +64,7 @@ def test_claim_redraws_in_place_and_records_the_owner_with_their_platform(
     mention_id = driver.alert(make_mention())
     driver.click(mention_id, "mention-claim", "alice")
     assert f"Claimed by {driver.shown_as('alice')}" in driver.state(mention_id)
-    assert driver.buttons(mention_id) == [
+    assert driver.buttons(mention_id, person="alice") == [
         "mention-reply", "mention-resolve", "mention-unclaim", "mention-dismiss"
     ]  # fmt: skip
     stored = driver.store.get_mention(mention_id)

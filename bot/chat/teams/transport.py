@@ -96,7 +96,7 @@ class TeamsAdapter:
         activity = _card_activity(card, alert_summary(view))
         sent = self._call(
             conversation,
-            lambda api: api.conversations.activities(conversation.conversation_id).create(activity),
+            lambda api: api.conversations.create_activity(conversation.conversation_id, activity),
             "post",
         )
         if not sent.id or not sent.id.isdigit():  # cannot be redrawn later: treat as failed
@@ -110,8 +110,8 @@ class TeamsAdapter:
         activity = _card_activity(self.card_for(view), alert_summary(view))
         self._call(
             conversation,
-            lambda api: api.conversations.activities(conversation.conversation_id).update(
-                message.message_id, activity
+            lambda api: api.conversations.update_activity(
+                conversation.conversation_id, message.message_id, activity
             ),
             "update",
         )
@@ -125,7 +125,7 @@ class TeamsAdapter:
             target = f"{target};messageid={thread.message_id}"  # a reply in the alert's thread
         activity = _card_activity(note_card(lines), "")
         self._call(
-            conversation, lambda api: api.conversations.activities(target).create(activity), "note"
+            conversation, lambda api: api.conversations.create_activity(target, activity), "note"
         )
 
     def find_alert(self, route: Route, mention_id: int, since: datetime) -> MessageRef | None:
@@ -148,7 +148,7 @@ class TeamsAdapter:
         activity = _card_activity(card, summary)
         self._call(
             conversation,
-            lambda api: api.conversations.activities(conversation.conversation_id).create(activity),
+            lambda api: api.conversations.create_activity(conversation.conversation_id, activity),
             "post",
         )
 
