@@ -6,9 +6,10 @@ The Teams SDK (`microsoft_teams.apps.App`) parses activities, routes them to the
 ("Self-Managing Your Server" in the SDK's guide): `GuardedAdapter` is the SDK's
 HttpServerAdapter for our FastAPI app, and it refuses what must never reach the SDK: bodies
 over 1 MB or not a JSON object (400/413), and requests that fail the Bot Framework checks of
-bot/chat/teams/auth.py (401, or 403 for another tenant or service URL). The SDK then checks
-the token again itself. Every accepted activity also teaches the bot where it can post
-(bot/chat/teams/learn.py).
+bot/chat/teams/auth.py (401, or 403 for another tenant or service URL). That check is the one
+check: the SDK's own token check is off, because a second key cache with its own cool-down
+disagrees with ours after a key rotation. Every accepted activity also teaches the bot where
+it can post (bot/chat/teams/learn.py).
 
 `TEAMS_DANGEROUSLY_ACCEPT_UNAUTHENTICATED_REQUESTS` turns every check off, for a local
 emulator only; it is logged as an error at start and reported by `mentionbot check`.
@@ -107,12 +108,7 @@ def mount_teams(
     async def app_token(scope: str, tenant_id: str | None = None) -> str:
         return await asyncio.to_thread(tokens.token)
 
-    cloud = with_overrides(
-        PUBLIC,
-        openid_metadata_url=teams.openid_metadata_url,
-        token_issuer=teams.token_issuer,
-        bot_scope=teams.token_scope,
-    )
+    cloud = with_overrides(PUBLIC, bot_scope=teams.token_scope)
     guarded = GuardedAdapter(web, None if unauthenticated else authenticator, learner.learn)
     app = App(
         client_id=teams.app_id,
@@ -121,7 +117,11 @@ def mount_teams(
         cloud=cloud,
         http_server_adapter=guarded,
         messaging_endpoint=MESSAGES_PATH,
-        dangerously_allow_unauthenticated_requests=unauthenticated,
+        # GuardedAdapter has authenticated the request before the SDK sees it (or refused
+        # it). The SDK's own check would be a second key cache with its own cool-down, which
+        # refuses for a while what ours accepts after a key rotation, and it cannot check the
+        # tenant or read the keys' location from the metadata; so it is ours alone.
+        dangerously_allow_unauthenticated_requests=True,
     )
 
     @app.on_card_action_execute
