@@ -235,3 +235,39 @@ def test_help_and_bad_commands_answer_with_the_usage(
     many = " ".join(f"word{n}" for n in range(300))
     answer = driver.command(f"search {many}", "alice")
     assert "at most 8 words" in answer
+
+
+def test_a_mention_routed_to_slack_and_teams_is_one_mention_and_either_click_redraws_both(
+    fake_slack: FakeSlack,  # noqa: F811
+    fake_teams: FakeBotFramework,  # noqa: F811
+    tmp_path: Path,
+    clock: Clock,
+    make_mention: Callable[..., Mention],
+) -> None:
+    """One process, one store, one service: Slack and Teams side by side."""
+    store = open_store(f"sqlite:///{tmp_path / 'both.db'}")
+    teams_route = Route("teams", "Support/alerts")
+    routes = {"Acme": (ALERT_ROUTE, teams_route)}
+    slack_env, stop_slack = make_slack_env(fake_slack, store, clock, brand_routes=routes)
+    teams_env, stop_teams = make_teams_env(
+        fake_teams, store, clock, join=(slack_env.service, slack_env.outbox)
+    )
+    try:
+        teams_env.install()
+        slack, teams = SlackDriver(slack_env), TeamsDriver(teams_env)
+        mention_id = slack.alert(make_mention(routes=(ALERT_ROUTE, teams_route)))
+        assert [d.route.platform for d in store.deliveries(mention_id)] == ["slack", "teams"]
+        teams.click(mention_id, "mention-claim", "alice")  # on Teams
+        assert f"Claimed by {teams.shown_as('alice')}" in teams.state(mention_id)
+        assert "Claimed by Alice Jansen (Teams)" in slack.state(mention_id)
+        slack.click(mention_id, "mention-resolve", "bob")  # on Slack
+        assert "Resolved by" in teams.state(mention_id) and "(Slack)" in teams.state(mention_id)
+        assert f"Resolved by {slack.shown_as('bob')}" in slack.state(mention_id)
+        assert teams.buttons(mention_id) == slack.buttons(mention_id) == ["mention-reopen"]
+        assert teams.redraws(mention_id) == 2 and slack.redraws(mention_id) == 2
+        [note] = teams.notes(mention_id)  # Alice held it: told where she works
+        assert "Alice Jansen" in note and "resolved this mention, which you held" in note
+    finally:
+        stop_teams()
+        stop_slack()
+        store.close()
