@@ -54,6 +54,22 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--sources", action="store_true", help="also fetch every source once")
     check.set_defaults(func=cmd_check)
 
+    package = sub.add_parser("teams-package", help="write the Teams app package to side-load")
+    package.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("mentionbot-teams.zip"),
+        help="zip to write (default mentionbot-teams.zip)",
+    )
+    package.add_argument(
+        "--domain",
+        action="append",
+        default=[],
+        help="a valid domain for the app (the bot's public host); repeatable",
+    )
+    package.set_defaults(func=cmd_teams_package)
+
     status = sub.add_parser("status", help="source health and publication-to-alert delay")
     status.set_defaults(func=cmd_status)
 
@@ -88,7 +104,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
-def chat_adapters(settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
+def chat_adapters(settings: Settings, store: Any = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """(for the outbox, for listeners), per platform. The outbox's never sleeps on a rate
     limit (it pauses the route instead); the listeners' may wait one out, because a click
     was already acknowledged and a late redraw beats a lost one. The console stands in for
@@ -107,6 +123,12 @@ def chat_adapters(settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
         directory = ChannelDirectory(client)  # one cache of channel ids for both
         delivery[Platform.SLACK] = SlackAdapter(web_client(settings), directory=directory)
         interactive[Platform.SLACK] = SlackAdapter(client, directory=directory)
+    if settings.teams.enabled and store is not None:
+        # Teams knows its channels from the store (learnt on install): one adapter serves
+        # both, since the SDK client never sleeps on a rate limit.
+        from bot.chat.teams.app import teams_adapter
+
+        delivery[Platform.TEAMS] = interactive[Platform.TEAMS] = teams_adapter(settings, store)
     if not delivery:
         console = ConsoleAdapter(sys.stdout)
         delivery = {platform.value: console for platform in Platform}
@@ -118,21 +140,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bot.runtime import build_runtime, start_background
 
     settings = _settings(args)
-    delivery, interactive = chat_adapters(settings)
-    runtime = build_runtime(settings, delivery, interactive=interactive)
+    from bot.store import open_store
+
+    store = open_store(settings.database_url)
+    delivery, interactive = chat_adapters(settings, store)
+    runtime = build_runtime(settings, delivery, interactive=interactive, store=store)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     log.info(
         "watching %d brand(s), %d polled and %d streamed source(s); store %s; scorer %s; "
         "alerts to %s",
-        len(runtime.watch.brand), len(runtime.poller.jobs), len(runtime.streams),
+        len(runtime.watch.brand),
+        len(runtime.poller.jobs),
+        len(runtime.streams),
         _safe_url(settings.database_url),
-        runtime.scorer.name, "Slack" if settings.slack.enabled else "this terminal",
-    )  # fmt: skip
+        runtime.scorer.name,
+        "Slack" if settings.slack.enabled else "this terminal",
+    )
     from bot.metrics import serve
 
     serve(settings.metrics_port)
     threads = start_background(runtime, stop)
+    if settings.teams.enabled:
+        from bot.chat.teams.app import serve_teams
+
+        threads.append(serve_teams(settings, runtime.service, interactive["teams"], stop))
     try:
         if settings.slack.enabled:
             from bot.chat.slack.app import build_app, run_http, run_socket_mode
@@ -142,6 +174,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 run_http(app, settings, stop)
             else:
                 run_socket_mode(app, settings, stop)
+        elif settings.teams.enabled:
+            stop.wait()
         else:
             log.info("no SLACK_BOT_TOKEN: printing alerts here. Ctrl-C to stop.")
             stop.wait()
@@ -157,9 +191,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_poll_once(args: argparse.Namespace) -> int:
     from bot.runtime import build_runtime
+    from bot.store import open_store
 
     settings = _settings(args)
-    runtime = build_runtime(settings, chat_adapters(settings)[0])
+    store = open_store(settings.database_url)
+    runtime = build_runtime(settings, chat_adapters(settings, store)[0], store=store)
     try:
         report = runtime.poller.poll_once()
         delivery = runtime.outbox.deliver_due()
@@ -176,6 +212,19 @@ def cmd_poll_once(args: argparse.Namespace) -> int:
         names = ", ".join(job.source.name for job in runtime.streams)
         print(f"not polled: {names} (pushed live; they run with `mentionbot run`)")
     return 1 if report.polled and report.failed == report.polled else 0
+
+
+def cmd_teams_package(args: argparse.Namespace) -> int:
+    from bot.chat.teams.package import write_package
+
+    settings = _settings(args)
+    try:
+        path = write_package(args.output, settings.teams.app_id, domains=tuple(args.domain))
+    except ConfigError as exc:
+        print(f"mentionbot: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}: upload it in Teams (Apps → Manage your apps → Upload an app)")
+    return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -105,7 +106,7 @@ def mount_teams(
     listeners = Listeners(service, adapter)
     tokens = adapter.tokens
 
-    async def app_token(scope: str, tenant_id: str | None = None) -> str:
+    async def app_token(scope: str | list[str], tenant_id: str | None = None) -> str:
         return await asyncio.to_thread(tokens.token)
 
     cloud = with_overrides(PUBLIC, bot_scope=teams.token_scope)
@@ -212,3 +213,41 @@ async def _json_body(request: Request) -> dict[str, Any] | Response:
         REFUSED.labels("400").inc()
         return JSONResponse({"error": "Not an activity"}, status_code=400)
     return body
+
+
+def serve_teams(
+    settings: Settings, service: ChatService, adapter: TeamsAdapter, stop: threading.Event
+) -> threading.Thread:
+    """Serve /api/messages (and /healthz) on HTTP_HOST:HTTP_PORT in a thread until `stop`.
+    The one web front (bot/web.py) mounts Teams beside Slack instead, where it runs."""
+    import uvicorn
+
+    web = FastAPI()
+    web.add_api_route("/healthz", lambda: Response("ok", media_type="text/plain"), methods=["GET"])
+    mount = mount_teams(web, settings, service, adapter)
+    server = uvicorn.Server(
+        uvicorn.Config(web, host=settings.http_host, port=settings.http_port, log_level="warning")
+    )
+
+    def run() -> None:
+        log.info(
+            "Teams endpoint on http://%s:%d%s",
+            settings.http_host,
+            settings.http_port,
+            MESSAGES_PATH,
+        )
+
+        def stop_on_signal() -> None:
+            stop.wait()
+            server.should_exit = True
+
+        watcher = threading.Thread(target=stop_on_signal, daemon=True)
+        watcher.start()
+        try:
+            server.run()
+        finally:
+            mount.close()
+
+    thread = threading.Thread(target=run, name="teams-http", daemon=True)
+    thread.start()
+    return thread

@@ -94,7 +94,7 @@ class BotTokens:
                     permanent=True,
                 )
             self._token = str(body["access_token"])
-            self._expires_at = self.clock() + float(body.get("expires_in") or 3600)
+            self._expires_at = self.clock() + float(str(body.get("expires_in") or 3600))
             self.issued += 1
             return self._token
 

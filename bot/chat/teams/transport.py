@@ -24,14 +24,11 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
-from microsoft_teams.api import (
-    Account,
-    ApiClient,
-    Attachment,
-    CreateConversationParams,
-    MessageActivityInput,
-)
+from microsoft_teams.api import ApiClient
+from microsoft_teams.api.activities import MessageActivityInput
 from microsoft_teams.api.auth.cloud_environment import PUBLIC, with_overrides
+from microsoft_teams.api.clients.conversation import CreateConversationParams
+from microsoft_teams.api.models import Account
 from microsoft_teams.common import ClientOptions
 
 from bot.chat.port import Capabilities, DeliveryError, Limits
@@ -269,16 +266,19 @@ class TeamsAdapter:
                 service_url,
                 ClientOptions(timeout=self.timeout),
                 cloud=self._cloud,
-                token_provider=Provider(),  # type: ignore[arg-type]
+                token_provider=Provider(),
             )
             self._clients[service_url] = client
         return client
 
 
 def _card_activity(card: Json, summary: str) -> MessageActivityInput:
-    return MessageActivityInput(
-        summary=summary or None, attachments=[Attachment(content_type=CARD, content=card)]
-    )
+    """A message carrying one card; `summary` is the notification preview (an activity field
+    the SDK passes through as given)."""
+    fields: Json = {"type": "message", "attachments": [{"contentType": CARD, "content": card}]}
+    if summary:
+        fields["summary"] = summary
+    return MessageActivityInput.model_validate(fields)
 
 
 def _now() -> datetime:
