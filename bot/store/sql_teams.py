@@ -8,13 +8,12 @@ from datetime import datetime
 from typing import Any
 
 from bot.store.base import TeamsConversation, TeamsUser
-from bot.store.sql_base import SqlBase, from_epoch, to_epoch
+from bot.store.sql_base import SqlBase, from_epoch, rows_in, to_epoch
 
 CONVERSATION_COLUMNS = (
     "conversation_id, kind, service_url, tenant_id, team_id, team_name, channel_name,"
     " user_key, removed_at"
 )
-IN_CHUNK = 500
 
 
 class TeamsSql(SqlBase):
@@ -88,18 +87,14 @@ class TeamsSql(SqlBase):
 
     def teams_users(self, user_keys: Iterable[str]) -> dict[str, TeamsUser]:
         keys = [k for k in dict.fromkeys(user_keys) if k]
-        found: dict[str, TeamsUser] = {}
         with self.transaction() as tx:
-            for start in range(0, len(keys), IN_CHUNK):
-                chunk = keys[start : start + IN_CHUNK]
-                marks = ", ".join("?" for _ in chunk)
-                rows = tx.all(
-                    "SELECT user_key, teams_id, tenant_id, service_url FROM teams_users"
-                    f" WHERE user_key IN ({marks})",
-                    chunk,
-                )
-                found.update((r[0], TeamsUser(r[0], r[1], r[2], r[3])) for r in rows)
-        return found
+            rows = rows_in(
+                tx,
+                "SELECT user_key, teams_id, tenant_id, service_url FROM teams_users"
+                " WHERE user_key IN ({marks})",
+                keys,
+            )
+        return {r[0]: TeamsUser(r[0], r[1], r[2], r[3]) for r in rows}
 
 
 def _conversation(row: tuple[Any, ...]) -> TeamsConversation:
