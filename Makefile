@@ -9,7 +9,7 @@ WATCH_LIST ?= $(if $(wildcard watch.toml),watch.toml,watch.example.toml)
 $(BIN)/mentionbot: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev]"
+	$(BIN)/pip install --quiet -e ".[dev,teams]"
 	@touch $@
 
 run: $(BIN)/mentionbot  ## install, then start the bot on the watch list (alerts print here without Slack tokens)

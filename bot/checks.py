@@ -54,6 +54,7 @@ def run_checks(args: argparse.Namespace, load: Callable[[argparse.Namespace], Se
     _check_slack(settings, report)
     if watch is not None and settings.slack.enabled:
         _check_slack_channels(settings, watch, report)
+    _check_teams(settings, watch, report)
     if args.sources and watch is not None:
         _check_sources(settings, watch, report)
 
@@ -182,6 +183,32 @@ def _check_slack_channels(settings: Settings, watch: WatchList, report: _Report)
             report.fail(what, f"the bot is not in {channel_id}: /invite @mentionbot there")
         else:
             report.ok(what, f"{channel_id}, the bot can post there")
+
+
+def _check_teams(settings: Settings, watch: WatchList | None, report: _Report) -> None:
+    teams_routes = watch is not None and any(
+        r.platform == "teams" for b in watch.brand for r in b.routes
+    )
+    if not settings.teams.enabled:
+        if teams_routes:
+            report.fail("teams", "the watch list routes to Teams but TEAMS_APP_ID is not set")
+        return
+    try:
+        from bot.chat.teams.check import check_teams
+    except ImportError:
+        report.fail("teams", "the Teams SDK is not installed: pip install 'mentionbot[teams]'")
+        return
+    from bot.store import open_store
+
+    try:
+        store = open_store(settings.database_url)
+    except Exception as exc:
+        report.fail("teams", f"cannot open the database to list Teams channels: {exc}")
+        return
+    try:
+        check_teams(settings, watch, store, report)
+    finally:
+        store.close()
 
 
 def _check_sources(settings: Settings, watch: object, report: _Report) -> None:

@@ -54,6 +54,22 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--sources", action="store_true", help="also fetch every source once")
     check.set_defaults(func=cmd_check)
 
+    package = sub.add_parser("teams-package", help="write the Teams app package to side-load")
+    package.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("mentionbot-teams.zip"),
+        help="zip to write (default mentionbot-teams.zip)",
+    )
+    package.add_argument(
+        "--domain",
+        action="append",
+        default=[],
+        help="a valid domain for the app (the bot's public host); repeatable",
+    )
+    package.set_defaults(func=cmd_teams_package)
+
     status = sub.add_parser("status", help="source health and publication-to-alert delay")
     status.set_defaults(func=cmd_status)
 
@@ -89,7 +105,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
-def chat_adapters(settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
+def chat_adapters(settings: Settings, store: Any = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """(for the outbox, for listeners), per platform. The outbox's never sleeps on a rate
     limit (it pauses the route instead); the listeners' may wait one out, because a click
     was already acknowledged and a late redraw beats a lost one. The console stands in for
@@ -108,6 +124,12 @@ def chat_adapters(settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
         directory = ChannelDirectory(client)  # one cache of channel ids for both
         delivery[Platform.SLACK] = SlackAdapter(web_client(settings), directory=directory)
         interactive[Platform.SLACK] = SlackAdapter(client, directory=directory)
+    if settings.teams.enabled and store is not None:
+        # Teams knows its channels from the store (learnt on install): one adapter serves
+        # both, since the SDK client never sleeps on a rate limit.
+        from bot.chat.teams.app import teams_adapter
+
+        delivery[Platform.TEAMS] = interactive[Platform.TEAMS] = teams_adapter(settings, store)
     if not delivery:
         console = ConsoleAdapter(sys.stdout)
         delivery = {platform.value: console for platform in Platform}
@@ -118,19 +140,23 @@ def chat_adapters(settings: Settings) -> tuple[dict[str, Any], dict[str, Any]]:
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.metrics import serve
     from bot.runtime import build_runtime, start_background
+    from bot.store import open_store
     from bot.web import Inbound, WebFront, build_web_app
 
     settings = _settings(args)
-    delivery, interactive = chat_adapters(settings)
-    runtime = build_runtime(settings, delivery, interactive=interactive)
+    store = open_store(settings.database_url)
+    delivery, interactive = chat_adapters(settings, store)
+    runtime = build_runtime(settings, delivery, interactive=interactive, store=store)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    platforms = [name for name, on in (("Slack", settings.slack.enabled),
+                                       ("Teams", settings.teams.enabled)) if on]  # fmt: skip
     log.info(
         "watching %d brand(s), %d polled and %d streamed source(s); store %s; scorer %s; "
         "alerts to %s",
         len(runtime.watch.brand), len(runtime.poller.jobs), len(runtime.streams),
         _safe_url(settings.database_url),
-        runtime.scorer.name, "Slack" if settings.slack.enabled else "this terminal",
+        runtime.scorer.name, " and ".join(platforms) or "this terminal",
     )  # fmt: skip
     chat, front, threads = Inbound(), None, []
     try:
@@ -141,17 +167,24 @@ def cmd_run(args: argparse.Namespace) -> int:
             # Before any polling: a rejected token ends the start with one line.
             app = build_app(settings, runtime.service, adapter=interactive["slack"])
             chat = start_inbound(app, settings)
+        if settings.teams.enabled:
+            from bot.chat.teams.app import teams_inbound
+
+            chat = chat + teams_inbound(settings, runtime.service, interactive["teams"])
+        if platforms:
             web = build_web_app(chat.routes, health=chat.health, metrics=not settings.metrics_port)
             front = WebFront(web, settings.http_host, settings.http_port).start()
             log.info(
-                "web front on http://%s:%d: /healthz%s%s", settings.http_host, front.port,
+                "web front on http://%s:%d: /healthz%s%s%s", settings.http_host, front.port,
                 "" if settings.metrics_port else ", /metrics",
-                ", /slack/events" if settings.slack.mode == "http" else "",
+                ", /slack/events" if settings.slack.enabled and settings.slack.mode == "http"
+                else "",
+                ", /api/messages" if settings.teams.enabled else "",
             )  # fmt: skip
         serve(settings.metrics_port)
         threads = start_background(runtime, stop)
-        if not settings.slack.enabled:
-            log.info("no SLACK_BOT_TOKEN: printing alerts here. Ctrl-C to stop.")
+        if not platforms:
+            log.info("no chat platform configured: printing alerts here. Ctrl-C to stop.")
         stop.wait()
     except KeyboardInterrupt:
         pass
@@ -168,9 +201,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_poll_once(args: argparse.Namespace) -> int:
     from bot.runtime import build_runtime
+    from bot.store import open_store
 
     settings = _settings(args)
-    runtime = build_runtime(settings, chat_adapters(settings)[0])
+    store = open_store(settings.database_url)
+    runtime = build_runtime(settings, chat_adapters(settings, store)[0], store=store)
     try:
         report = runtime.poller.poll_once()
         delivery = runtime.outbox.deliver_due()
@@ -187,6 +222,19 @@ def cmd_poll_once(args: argparse.Namespace) -> int:
         names = ", ".join(job.source.name for job in runtime.streams)
         print(f"not polled: {names} (pushed live; they run with `mentionbot run`)")
     return 1 if report.polled and report.failed == report.polled else 0
+
+
+def cmd_teams_package(args: argparse.Namespace) -> int:
+    from bot.chat.teams.package import write_package
+
+    settings = _settings(args)
+    try:
+        path = write_package(args.output, settings.teams.app_id, domains=tuple(args.domain))
+    except ConfigError as exc:
+        print(f"mentionbot: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}: upload it in Teams (Apps → Manage your apps → Upload an app)")
+    return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:

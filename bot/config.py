@@ -55,15 +55,45 @@ class SlackSettings(BaseModel):
 
 
 class TeamsSettings(BaseModel):
-    """TEAMS_*: the Microsoft Teams bot (Azure bot registration)."""
+    """TEAMS_*: the Microsoft Teams bot (Azure bot registration). The URLs default to
+    Microsoft's public cloud; sovereign clouds (and tests) set their own."""
 
     app_id: str = ""
     app_password: SecretStr | None = None
     tenant_id: str = ""
+    # A PEM file with the registration's certificate and its private key, instead of a secret.
+    certificate_path: str = ""
+    # Where the keys that sign Bot Framework requests are published (OpenID metadata → JWKS).
+    openid_metadata_url: str = "https://login.botframework.com/v1/.well-known/openidconfiguration"
+    # Who signs the requests Teams sends the bot.
+    token_issuer: str = "https://api.botframework.com"
+    # Where the bot gets its own token for outgoing calls ({tenant} is TEAMS_TENANT_ID).
+    token_url: str = "https://login.microsoftonline.com/{tenant}/oauth2/v2.0/token"
+    token_scope: str = "https://api.botframework.com/.default"
+    # Comma-separated URL prefixes an activity's serviceUrl must start with: the bot sends its
+    # token there, so nobody may point it elsewhere.
+    allowed_service_urls: str = "https://smba.trafficmanager.net/"
+    # Accept requests with no valid token. For a local emulator only: never in production.
+    dangerously_accept_unauthenticated_requests: bool = False
+
+    @field_validator("openid_metadata_url", "token_url", "token_issuer")
+    @classmethod
+    def _web_url(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
 
     @property
     def enabled(self) -> bool:
         return bool(self.app_id)
+
+    @property
+    def service_url_prefixes(self) -> tuple[str, ...]:
+        return tuple(p.strip() for p in self.allowed_service_urls.split(",") if p.strip())
+
+    @property
+    def token_endpoint(self) -> str:
+        return self.token_url.replace("{tenant}", self.tenant_id or "botframework.com")
 
 
 class Settings(BaseSettings):

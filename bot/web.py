@@ -47,6 +47,17 @@ class Inbound:
     health: list[HealthCheck] = field(default_factory=list)
     close: Callable[[], None] = lambda: None
 
+    def __add__(self, other: Inbound) -> Inbound:
+        """Two platforms on one front: both their routes and checks; closing closes both."""
+
+        def close() -> None:
+            try:
+                self.close()
+            finally:
+                other.close()
+
+        return Inbound([*self.routes, *other.routes], [*self.health, *other.health], close)
+
 
 def build_web_app(
     routes: Sequence[RouteProvider] = (),

@@ -81,6 +81,7 @@ class AlertView:
     actions: tuple[Action, ...]  # the buttons, from the workflow's one rule
     corrections: tuple[tuple[str, str], ...] = tuple(CORRECTIONS.items())  # (label, text)
     fallback: str = ""  # one plain line for notifications and screen readers
+    owner: str = ""  # the user key holding it (Teams shows Unclaim to them and admins only)
 
 
 def author_name(author: str) -> str:
@@ -137,6 +138,7 @@ def alert_view(
         replies=tuple(_reply_line(r, names) for r in shown),
         actions=allowed_actions(mention.status),
         fallback=fallback_text(mention),
+        owner=mention.owner,
     )
 
 

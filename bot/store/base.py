@@ -93,6 +93,40 @@ class Dialog:
 
 
 @dataclass(frozen=True, slots=True)
+class TeamsConversation:
+    """A Teams conversation the bot may post to, as Teams described it when the bot was
+    installed there or first @mentioned: a channel of a team, or one person's chat with the
+    bot (`user_key` is theirs)."""
+
+    conversation_id: str  # "19:…@thread.tacv2" (a channel), "a:…" (a personal chat)
+    kind: str  # "channel" | "personal" | "groupChat"
+    service_url: str
+    tenant_id: str = ""
+    team_id: str = ""
+    team_name: str = ""
+    channel_name: str = ""
+    user_key: str = ""
+    removed_at: datetime | None = None  # the bot was removed from the team or chat
+
+    @property
+    def label(self) -> str:
+        """How a person names it: "Team/Channel" for a channel."""
+        if self.kind == "channel":
+            return f"{self.team_name or self.team_id}/{self.channel_name or 'General'}"
+        return self.conversation_id
+
+
+@dataclass(frozen=True, slots=True)
+class TeamsUser:
+    """A Teams user as the bot can address them: their Teams id ("29:…")."""
+
+    user_key: str
+    teams_id: str
+    tenant_id: str = ""
+    service_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class SourceStatus:
     """A source's health as recorded by whichever replica polled it."""
 
@@ -281,6 +315,29 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def close_dialog(self, dialog_id: str) -> None: ...
+
+    # --- Teams conversation references ------------------------------------------------------
+    @abc.abstractmethod
+    def remember_teams_conversation(self, conversation: TeamsConversation, *, at: datetime) -> None:
+        """Keep (or refresh) a conversation the bot learnt; a refresh clears `removed_at`.
+        Names that are empty in `conversation` keep their stored value."""
+
+    @abc.abstractmethod
+    def teams_conversations(self) -> list[TeamsConversation]:
+        """Every learnt conversation, channels first, by team and channel name."""
+
+    @abc.abstractmethod
+    def teams_conversation(self, conversation_id: str) -> TeamsConversation | None: ...
+
+    @abc.abstractmethod
+    def forget_teams_team(self, team_id: str, *, at: datetime) -> None:
+        """The bot was removed from a team (or chat): mark its conversations removed."""
+
+    @abc.abstractmethod
+    def remember_teams_user(self, user: TeamsUser, *, at: datetime) -> None: ...
+
+    @abc.abstractmethod
+    def teams_users(self, user_keys: Iterable[str]) -> dict[str, TeamsUser]: ...
 
     # --- sources --------------------------------------------------------------------------
     @abc.abstractmethod

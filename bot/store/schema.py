@@ -183,6 +183,32 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE replies ADD COLUMN destination TEXT NOT NULL DEFAULT 'thread'",
         "ALTER TABLE mentions ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",
     ],
+    # 4: Microsoft Teams. The conversations the bot learnt when it was installed in a team or
+    #    first @mentioned (a channel, or a person's chat with the bot), with the service URL and
+    #    tenant it must post to; and each Teams user's id on Teams (what cards and new chats
+    #    address), by user key.
+    [
+        """CREATE TABLE teams_conversations (
+            conversation_id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            service_url TEXT NOT NULL,
+            tenant_id TEXT NOT NULL DEFAULT '',
+            team_id TEXT NOT NULL DEFAULT '',
+            team_name TEXT NOT NULL DEFAULT '',
+            channel_name TEXT NOT NULL DEFAULT '',
+            user_key TEXT NOT NULL DEFAULT '',
+            removed_at DOUBLE PRECISION,
+            updated_at DOUBLE PRECISION NOT NULL
+        )""",
+        "CREATE INDEX teams_conversations_team ON teams_conversations (team_id)",
+        """CREATE TABLE teams_users (
+            user_key TEXT PRIMARY KEY,
+            teams_id TEXT NOT NULL,
+            tenant_id TEXT NOT NULL DEFAULT '',
+            service_url TEXT NOT NULL DEFAULT '',
+            updated_at DOUBLE PRECISION NOT NULL
+        )""",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

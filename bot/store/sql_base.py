@@ -30,6 +30,18 @@ class Tx(abc.ABC):
         return rows[0] if rows else None
 
 
+IN_CHUNK = 500  # keys per `IN (…)` list: well under every backend's parameter limit
+
+
+def rows_in(tx: Tx, sql: str, keys: Sequence[str]) -> list[tuple[Any, ...]]:
+    """Run `sql` (whose one `{marks}` is an IN list) for all `keys`, a chunk at a time."""
+    rows: list[tuple[Any, ...]] = []
+    for start in range(0, len(keys), IN_CHUNK):
+        chunk = list(keys[start : start + IN_CHUNK])
+        rows.extend(tx.all(sql.format(marks=", ".join("?" for _ in chunk)), chunk))
+    return rows
+
+
 def to_epoch(value: datetime | None) -> float | None:
     return None if value is None else value.timestamp()
 

@@ -6,9 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from bot.store.base import Dialog
-from bot.store.sql_base import SqlBase, from_epoch, to_epoch
-
-IN_CHUNK = 500
+from bot.store.sql_base import SqlBase, from_epoch, rows_in, to_epoch
 
 
 class ChatSql(SqlBase):
@@ -31,16 +29,11 @@ class ChatSql(SqlBase):
 
     def names(self, user_keys: Iterable[str]) -> dict[str, str]:
         keys = [k for k in dict.fromkeys(user_keys) if k]
-        found: dict[str, str] = {}
         with self.transaction() as tx:
-            for start in range(0, len(keys), IN_CHUNK):
-                chunk = keys[start : start + IN_CHUNK]
-                marks = ", ".join("?" for _ in chunk)
-                rows = tx.all(
-                    f"SELECT user_key, name FROM people WHERE user_key IN ({marks})", chunk
-                )
-                found.update((r[0], r[1]) for r in rows)
-        return found
+            rows = rows_in(
+                tx, "SELECT user_key, name FROM people WHERE user_key IN ({marks})", keys
+            )
+        return {r[0]: r[1] for r in rows}
 
     def open_dialog(self, dialog: Dialog) -> None:
         with self.transaction() as tx:

@@ -16,28 +16,33 @@ import pytest
 from bot.models import Mention, Route, Status
 from bot.store import open_store
 from tests.chat.conftest import ALERT_ROUTE, make_slack_env
-from tests.chat.drivers import ChatDriver, SlackDriver
+from tests.chat.drivers import ChatDriver, SlackDriver, TeamsDriver
+from tests.chat.teams_env import fake_teams, make_teams_env  # noqa: F401 (fixture)
 from tests.conftest import Clock
 from tests.fakes.fake_slack import FakeSlack
+from tests.fakes.fake_teams import FakeBotFramework
 from tests.fakes.slack_fixtures import fake_slack  # noqa: F401 (fixture)
 
 SECOND_ROUTE = Route("slack", "#acme-mentions")
 
 
-@pytest.fixture(params=["slack"])
-def driver(
-    request: pytest.FixtureRequest,
-    fake_slack: FakeSlack,  # noqa: F811
-    tmp_path: Path,
-    clock: Clock,
-) -> Iterator[ChatDriver]:
+@pytest.fixture(params=["slack", "teams"])
+def driver(request: pytest.FixtureRequest, tmp_path: Path, clock: Clock) -> Iterator[ChatDriver]:
     store = open_store(f"sqlite:///{tmp_path / 'contract.db'}")
     routes = {"Acme": (ALERT_ROUTE, SECOND_ROUTE), "Globex": (Route("slack", "#ops"),)}
-    env, stop = make_slack_env(fake_slack, store, clock, brand_routes=routes)
     try:
-        yield SlackDriver(env)
-    finally:
+        if request.param == "slack":
+            fake: FakeSlack = request.getfixturevalue("fake_slack")
+            env, stop = make_slack_env(fake, store, clock, brand_routes=routes)
+            yield SlackDriver(env)
+        else:
+            bot_framework: FakeBotFramework = request.getfixturevalue("fake_teams")
+            teams_routes = {b: tuple(map(TeamsDriver.route, r)) for b, r in routes.items()}
+            teams, stop = make_teams_env(bot_framework, store, clock, brand_routes=teams_routes)
+            teams.install()
+            yield TeamsDriver(teams)
         stop()
+    finally:
         store.close()
 
 
@@ -59,7 +64,7 @@ def test_claim_redraws_in_place_and_records_the_owner_with_their_platform(
     mention_id = driver.alert(make_mention())
     driver.click(mention_id, "mention-claim", "alice")
     assert f"Claimed by {driver.shown_as('alice')}" in driver.state(mention_id)
-    assert driver.buttons(mention_id) == [
+    assert driver.buttons(mention_id, person="alice") == [
         "mention-reply", "mention-resolve", "mention-unclaim", "mention-dismiss"
     ]  # fmt: skip
     stored = driver.store.get_mention(mention_id)
@@ -230,3 +235,39 @@ def test_help_and_bad_commands_answer_with_the_usage(
     many = " ".join(f"word{n}" for n in range(300))
     answer = driver.command(f"search {many}", "alice")
     assert "at most 8 words" in answer
+
+
+def test_a_mention_routed_to_slack_and_teams_is_one_mention_and_either_click_redraws_both(
+    fake_slack: FakeSlack,  # noqa: F811
+    fake_teams: FakeBotFramework,  # noqa: F811
+    tmp_path: Path,
+    clock: Clock,
+    make_mention: Callable[..., Mention],
+) -> None:
+    """One process, one store, one service: Slack and Teams side by side."""
+    store = open_store(f"sqlite:///{tmp_path / 'both.db'}")
+    teams_route = Route("teams", "Support/alerts")
+    routes = {"Acme": (ALERT_ROUTE, teams_route)}
+    slack_env, stop_slack = make_slack_env(fake_slack, store, clock, brand_routes=routes)
+    teams_env, stop_teams = make_teams_env(
+        fake_teams, store, clock, join=(slack_env.service, slack_env.outbox)
+    )
+    try:
+        teams_env.install()
+        slack, teams = SlackDriver(slack_env), TeamsDriver(teams_env)
+        mention_id = slack.alert(make_mention(routes=(ALERT_ROUTE, teams_route)))
+        assert [d.route.platform for d in store.deliveries(mention_id)] == ["slack", "teams"]
+        teams.click(mention_id, "mention-claim", "alice")  # on Teams
+        assert f"Claimed by {teams.shown_as('alice')}" in teams.state(mention_id)
+        assert "Claimed by Alice Jansen (Teams)" in slack.state(mention_id)
+        slack.click(mention_id, "mention-resolve", "bob")  # on Slack
+        assert "Resolved by" in teams.state(mention_id) and "(Slack)" in teams.state(mention_id)
+        assert f"Resolved by {slack.shown_as('bob')}" in slack.state(mention_id)
+        assert teams.buttons(mention_id) == slack.buttons(mention_id) == ["mention-reopen"]
+        assert teams.redraws(mention_id) == 2 and slack.redraws(mention_id) == 2
+        [note] = teams.notes(mention_id)  # Alice held it: told where she works
+        assert "Alice Jansen" in note and "resolved this mention, which you held" in note
+    finally:
+        stop_teams()
+        stop_slack()
+        store.close()
