@@ -21,6 +21,7 @@ import httpx
 
 log = logging.getLogger(__name__)
 
+PLATFORM_LABELS = {"mastodon": "Mastodon", "bluesky": "Bluesky", "reddit": "Reddit"}
 MAX_ANSWER_BYTES = 2_000_000  # a post, a session or an instance document is a few kB
 
 
@@ -94,6 +95,12 @@ class PublicClient(Protocol):
         """Who the account is and whether it may post, without posting. Raises PublishError."""
         ...
 
+    def warm(self) -> None:
+        """Sign in and read limits ahead of the first dialog; failures are silent."""
+        ...
+
+    def close(self) -> None: ...
+
 
 def http_client(base_url: str, *, timeout: float, user_agent: str) -> httpx.Client:
     """A client for one platform API: no redirects (an API that redirects a POST is not the
@@ -114,9 +121,7 @@ class Answer:
     text: str  # the first 300 characters of the body, for messages
 
 
-def call(
-    client: httpx.Client, label: str, method: str, path: str, **kwargs: Any
-) -> Answer:
+def call(client: httpx.Client, label: str, method: str, path: str, **kwargs: Any) -> Answer:
     """One request. Network failures and oversized answers become PublishError
     (UNREACHABLE); every HTTP answer is returned for the platform's client to read."""
     try:
@@ -125,7 +130,7 @@ def call(
             for chunk in response.iter_bytes():
                 raw += chunk
                 if len(raw) > MAX_ANSWER_BYTES:
-                    raise PublishError(f"{label} answered with an oversized body", Reason.UNREACHABLE)
+                    raise PublishError(f"{label} answered an oversized body", Reason.UNREACHABLE)
     except httpx.TimeoutException:
         raise PublishError(
             f"{label} did not answer in time; nothing is known to be posted", Reason.UNREACHABLE
@@ -169,7 +174,7 @@ def retry_after(headers: Mapping[str, str], now: datetime | None = None) -> floa
 
 
 def wait_words(seconds: float | None) -> str:
-    """"try again in 4 minutes" for a person."""
+    """ "try again in 4 minutes" for a person."""
     if seconds is None:
         return "try again in a few minutes"
     if seconds < 90:

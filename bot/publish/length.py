@@ -13,7 +13,9 @@ import regex
 # Mastodon's extractor is Twitter's; this is the part of it that changes a count: http(s)
 # URLs and @mentions (with or without a domain), where a mention starts a word.
 _URL = regex.compile(r"https?://[^\s<>\"]+[^\s<>\"\.,;:!?\)\]'”’]")
-_MENTION = regex.compile(r"(?<![\w/@])@([a-z0-9_]+(?:[a-z0-9_.-]+[a-z0-9_]+)?)(?:@[\w.-]+\w)?", regex.I)
+_MENTION = regex.compile(
+    r"(?<![\w/@])@([a-z0-9_]+(?:[a-z0-9_.-]+[a-z0-9_]+)?)(?:@[\w.-]+\w)?", regex.I
+)
 _GRAPHEME = regex.compile(r"\X")
 
 MASTODON_URL_CHARS = 23
