@@ -154,9 +154,7 @@ class PublicReplyFlow:
         return None, reach, mention
 
     # --- posting ----------------------------------------------------------------------------
-    def publish(
-        self, actor: str, name: str, dialog_id: str, text: str, form: ReplyForm
-    ) -> Published:
+    def publish(self, actor: str, dialog_id: str, text: str, form: ReplyForm) -> Published:
         """Post `text` publicly for the dialog `dialog_id`; record it only once posted."""
         dialog = self.store.dialog(dialog_id)
         if dialog is None or dialog.user != actor:

@@ -177,8 +177,10 @@ def wait_words(seconds: float | None) -> str:
     """ "try again in 4 minutes" for a person."""
     if seconds is None:
         return "try again in a few minutes"
+    if seconds < 1.5:
+        return "try again in a second"
     if seconds < 90:
-        return f"try again in {max(1, round(seconds))} seconds"
+        return f"try again in {round(seconds)} seconds"
     if seconds < 5400:
         return f"try again in {round(seconds / 60)} minutes"
     return f"try again in {round(seconds / 3600)} hours"
