@@ -7,10 +7,10 @@ records nothing; Delete takes the reply back through the same API."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -344,7 +344,8 @@ IN_FIVE_MINUTES = (datetime.now(UTC) + timedelta(minutes=5, seconds=20)).isoform
 FAILURES = [
     ("mastodon", "/api/v1/statuses", 429, {"error": "Too many requests"},
      {"X-RateLimit-Reset": IN_FIVE_MINUTES},
-     "Not posted: Mastodon's rate limit for the brand's account is reached; try again in 5 minutes."),
+     "Not posted: Mastodon's rate limit for the brand's account is reached; "
+     "try again in 5 minutes."),
     ("mastodon", "/api/v1/statuses", 401, {"error": "The access token is invalid"}, {},
      "Not posted: Mastodon refused the brand's access token (ACME_MASTODON_TOKEN)"),
     ("mastodon", "/api/v1/statuses", 404,
