@@ -59,9 +59,11 @@ class PublicReplies:
         undo_seconds: float = 300.0,
     ) -> None:
         self.sources = dict(sources)
+        self.named = dict(accounts)  # as the watch list names the brands
         self.accounts = {(brand.lower(), platform): c for (brand, platform), c in accounts.items()}
         self.repliers = {b.lower(): people for b, people in (repliers or {}).items()}
-        self.unusable = {(b.lower(), p): why for (b, p), why in (unusable or {}).items()}
+        self.named_unusable = dict(unusable or {})
+        self.unusable = {(b.lower(), p): why for (b, p), why in self.named_unusable.items()}
         self.undo_seconds = undo_seconds
 
     @classmethod
