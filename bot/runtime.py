@@ -21,8 +21,8 @@ from bot.models import Platform, RawEntry
 from bot.ops import notify_failing_sources
 from bot.outbox import Outbox
 from bot.pipeline import BrandRule, Pipeline
-from bot.publish.registry import PublicReplies
 from bot.poller import Job, Poller
+from bot.publish.registry import PublicReplies
 from bot.sources.base import StreamSource, limits_of
 from bot.sources.registry import build_source, is_stream
 from bot.store import Store, open_store

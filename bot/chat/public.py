@@ -23,7 +23,7 @@ from bot import workflow
 from bot.chat.drafts import Template, draft_reply
 from bot.chat.views import Line, Link, Person, PublicOption, ReplyForm
 from bot.models import Mention, Reply, ReplyWhere
-from bot.publish.base import PLATFORM_LABELS, PublishError
+from bot.publish.base import PLATFORM_LABELS, Posted, PublicClient, PublishError
 from bot.publish.registry import PublicReplies, Reach
 from bot.store.base import Dialog, Store
 from bot.workflow import Action, Outcome
@@ -197,7 +197,7 @@ class PublicReplyFlow:
             outcome = workflow.record_public_reply(self.store, mention.id, reply)
         except Exception:
             log.exception("posted a reply on %s but could not record it", reach.platform)
-            return self._take_back(client, posted.remote_id, posted.url, taken, form, text)
+            return self._take_back(client, posted, taken, form, text)
         PUBLIC_REPLIES.labels(reach.platform, "posted").inc()
         tell: Line = (
             f"Posted publicly on {reach.label} as {client.account}: ",
@@ -221,7 +221,17 @@ class PublicReplyFlow:
             reply_text,
         )
 
-    def _take_back(self, client, remote_id, url, dialog, form, text) -> Published:  # type: ignore[no-untyped-def]
+    def _take_back(
+        self,
+        client: PublicClient,
+        posted: Posted,
+        dialog: Dialog,
+        form: ReplyForm,
+        text: str,
+    ) -> Published:
+        """A reply was posted but could not be recorded: delete it, so that the platform and
+        the store agree again, and let the same dialog try once more."""
+        remote_id, url = posted.remote_id, posted.url
         try:
             client.delete(remote_id)
         except PublishError as exc:

@@ -70,7 +70,11 @@ class PublicClient(Protocol):
 
     platform: str  # "mastodon", "bluesky", "reddit"
     label: str  # "Mastodon", for sentences
-    account: str  # how the account is shown: "@acme@mastodon.social", "u/acme_support"
+
+    @property
+    def account(self) -> str:
+        """How the account is shown: "@acme@mastodon.social", "u/acme_support"."""
+        ...
 
     def limit(self) -> int:
         """How long a reply may be, in the unit `length` counts (the platform's own rule)."""

@@ -154,8 +154,9 @@ class BlueskyPublisher:
         if not _AT_URI.match(target.external_id):
             raise PublishError("the mention has no Bluesky post id to answer", Reason.GONE)
         parent = self._parent(target.external_id)
-        author = parent.get("author") if isinstance(parent.get("author"), dict) else {}
-        handles = {}
+        found = parent.get("author")
+        author: dict[str, Any] = found if isinstance(found, dict) else {}
+        handles: dict[str, str] = {}
         if isinstance(author.get("handle"), str) and isinstance(author.get("did"), str):
             handles[author["handle"]] = author["did"]
             self._handles[author["did"]] = author["handle"]

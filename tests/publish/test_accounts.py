@@ -89,8 +89,9 @@ def test_a_secret_pasted_into_the_watch_list_is_refused_without_repeating_it(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "watch.toml"
+    pasted = 'token_env = "Zx9-kQ.secret/token"\n'
     path.write_text(BRAND + '[[brand.account]]\nplatform = "mastodon"\n'
-                    'instance = "https://m.example"\ntoken_env = "Zx9-kQ.secret/token"\n')  # fmt: skip
+                    'instance = "https://m.example"\n' + pasted)  # fmt: skip
     with pytest.raises(ConfigError) as raised:
         load_watch_list(path)
     message = str(raised.value)
