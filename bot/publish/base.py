@@ -22,6 +22,9 @@ import httpx
 log = logging.getLogger(__name__)
 
 PLATFORM_LABELS = {"mastodon": "Mastodon", "bluesky": "Bluesky", "reddit": "Reddit"}
+# Calls made while a person waits for a dialog to open (Slack's trigger_id lasts 3 s): who
+# the author is, the instance's limit. Slower answers fall back to defaults.
+QUICK_TIMEOUT = 1.5
 MAX_ANSWER_BYTES = 2_000_000  # a post, a session or an instance document is a few kB
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.publish.base import (
+    QUICK_TIMEOUT,
     Answer,
     Posted,
     PublishError,
@@ -135,7 +136,9 @@ class BlueskyPublisher:
         if not did.startswith("did:"):
             return ""
         try:
-            answer = self._xrpc("GET", "app.bsky.actor.getProfile", params={"actor": did})
+            answer = self._xrpc(
+                "GET", "app.bsky.actor.getProfile", params={"actor": did}, timeout=QUICK_TIMEOUT
+            )
         except PublishError:
             return ""
         handle = answer.body.get("handle") if isinstance(answer.body, dict) else None

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.publish.base import (
+    QUICK_TIMEOUT,
     Answer,
     Posted,
     PublishError,
@@ -210,7 +211,7 @@ class MastodonPublisher:
                 return
             self._who_until = now + INFO_RETRY
         try:
-            who = self._call("GET", "/api/v1/accounts/verify_credentials")
+            who = self._call("GET", "/api/v1/accounts/verify_credentials", timeout=QUICK_TIMEOUT)
         except PublishError:
             return
         if who.status == 200 and isinstance(who.body, dict):
@@ -224,9 +225,10 @@ class MastodonPublisher:
                 return
             self._info_until = now + INFO_RETRY
         try:
-            answer = call(self._http, f"Mastodon ({self.host})", "GET", "/api/v2/instance")
+            label = f"Mastodon ({self.host})"
+            answer = call(self._http, label, "GET", "/api/v2/instance", timeout=QUICK_TIMEOUT)
             if answer.status == 404:  # before Mastodon 4.0
-                answer = call(self._http, f"Mastodon ({self.host})", "GET", "/api/v1/instance")
+                answer = call(self._http, label, "GET", "/api/v1/instance", timeout=QUICK_TIMEOUT)
         except PublishError:
             return
         info = answer.body if answer.status == 200 and isinstance(answer.body, dict) else {}
