@@ -221,15 +221,7 @@ class SourceConfig(BaseModel):
     def _web_url(cls, value: str) -> str:
         if value and not value.startswith(("http://", "https://", "ws://", "wss://")):
             raise ValueError("must start with http://, https://, ws:// or wss://")
-        if value:
-            parts = urlsplit(value)
-            if not parts.hostname:
-                raise ValueError(f"{value!r} has no host")
-            try:
-                parts.port  # noqa: B018 (raises ValueError for a port out of range)
-            except ValueError:
-                raise ValueError(f"{value!r} has an invalid port") from None
-        return value
+        return _with_host(value)
 
     @model_validator(mode="after")
     def _needs(self) -> SourceConfig:
@@ -238,6 +230,19 @@ class SourceConfig(BaseModel):
         if self.kind == "mastodon" and not (self.instance and self.tag):
             raise ValueError("a mastodon source needs instance and tag")
         return self
+
+
+def _with_host(url: str) -> str:
+    """The URL, or ValueError when it has no host or an invalid port."""
+    if url:
+        parts = urlsplit(url)
+        if not parts.hostname:
+            raise ValueError(f"{url!r} has no host")
+        try:
+            parts.port  # noqa: B018 (raises ValueError for a port out of range)
+        except ValueError:
+            raise ValueError(f"{url!r} has an invalid port") from None
+    return url
 
 
 # Slack channel ids (C…, G… for old private channels) and names as Slack allows them.
@@ -337,9 +342,7 @@ class AccountConfig(BaseModel):
     def _api_url(cls, value: str) -> str:
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("must start with https:// (or http://)")
-        if value and not urlsplit(value).hostname:
-            raise ValueError(f"{value!r} has no host")
-        return value.rstrip("/")
+        return _with_host(value).rstrip("/")
 
     @model_validator(mode="after")
     def _complete(self) -> AccountConfig:

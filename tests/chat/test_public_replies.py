@@ -18,7 +18,7 @@ import pytest
 
 from bot.chat.drafts import Template
 from bot.config import WatchList, load_settings
-from bot.models import Mention, Status
+from bot.models import Mention, Reply, Status
 from bot.publish.registry import PublicReplies
 from bot.store import open_store
 from tests.chat.conftest import ALERT_CHANNEL, SlackEnv, make_slack_env
@@ -470,13 +470,19 @@ def test_a_source_without_a_write_api_offers_a_note_and_open_to_answer(
     }
 
 
-def test_delete_after_the_window_is_refused_with_where_to_do_it(
-    world: World, make_mention: Callable[..., Mention]
-) -> None:
+def post_on_reddit(world: World, make_mention: Callable[..., Mention]) -> tuple[int, str, Reply]:
+    """A Reddit mention alerted and answered publicly through the dialog."""
     mention_id, ts = world.env.alert(reddit_mention(world, make_mention))
     view = open_reply(world, mention_id, ts)
     submit(world, view["id"], mention_id, "Sorry!", "public")
     [reply] = world.env.store.replies(mention_id)
+    return mention_id, ts, reply
+
+
+def test_delete_after_the_window_is_refused_with_where_to_do_it(
+    world: World, make_mention: Callable[..., Mention]
+) -> None:
+    mention_id, ts, reply = post_on_reddit(world, make_mention)
     world.clock.advance(301)
     click(world, "mention-delete-reply", f"{mention_id}:{reply.id}", ts)
     assert world.reddit.calls("/api/del") == []
@@ -489,10 +495,7 @@ def test_delete_after_the_window_is_refused_with_where_to_do_it(
 def test_someone_else_cannot_delete_a_reply_they_did_not_post(
     world: World, make_mention: Callable[..., Mention]
 ) -> None:
-    mention_id, ts = world.env.alert(reddit_mention(world, make_mention))
-    view = open_reply(world, mention_id, ts)
-    submit(world, view["id"], mention_id, "Sorry!", "public")
-    [reply] = world.env.store.replies(mention_id)
+    mention_id, ts, reply = post_on_reddit(world, make_mention)
     click(world, "mention-delete-reply", f"{mention_id}:{reply.id}", ts, user=BOB)
     assert world.reddit.calls("/api/del") == []
     assert world.env.store.replies(mention_id)[0].deleted_at is None
