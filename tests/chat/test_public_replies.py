@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -499,3 +500,28 @@ def test_someone_else_cannot_delete_a_reply_they_did_not_post(
     click(world, "mention-delete-reply", f"{mention_id}:{reply.id}", ts, user=BOB)
     assert world.reddit.calls("/api/del") == []
     assert world.env.store.replies(mention_id)[0].deleted_at is None
+
+
+def test_a_reply_that_cannot_be_recorded_is_deleted_again_so_nothing_is_half_done(
+    world: World, make_mention: Callable[..., Mention], tmp_path: Path
+) -> None:
+    mention_id, ts = world.env.alert(mastodon_mention(world, make_mention))
+    view = open_reply(world, mention_id, ts)
+    # The database loses the replies table between the post and its record (a broken
+    # migration, a restore gone wrong): the post must not stay up unrecorded.
+    with sqlite3.connect(tmp_path / "public.db") as db:
+        db.execute("ALTER TABLE replies RENAME TO replies_away")
+    submit(world, view["id"], mention_id, "Sorry!", "public")
+    [posted] = [s for s in world.mastodon.requests if s.method == "POST"]
+    [deleted] = [s for s in world.mastodon.requests if s.method == "DELETE"]
+    [status] = world.mastodon.idempotent.values()  # the one that was posted
+    assert deleted.path == f"/api/v1/statuses/{status['id']}"
+    assert [s for s in world.mastodon.statuses.values() if s.get("content")] == []
+    [shown] = world.env.fake.calls_to("views.update")
+    assert "the reply could not be recorded, so it was deleted again" in json.dumps(shown.body)
+    with sqlite3.connect(tmp_path / "public.db") as db:
+        db.execute("ALTER TABLE replies_away RENAME TO replies")
+    assert world.env.store.replies(mention_id) == []
+    stored = world.env.store.get_mention(mention_id)
+    assert stored is not None and stored.status == Status.ALERTED
+    assert posted.json["status"] == "Sorry!"
