@@ -55,6 +55,8 @@ def run_checks(args: argparse.Namespace, load: Callable[[argparse.Namespace], Se
     if watch is not None and settings.slack.enabled:
         _check_slack_channels(settings, watch, report)
     _check_teams(settings, watch, report)
+    if watch is not None:
+        _check_public_accounts(settings, watch, report)
     if args.sources and watch is not None:
         _check_sources(settings, watch, report)
 
@@ -209,6 +211,26 @@ def _check_teams(settings: Settings, watch: WatchList | None, report: _Report) -
         check_teams(settings, watch, store, report)
     finally:
         store.close()
+
+
+def _check_public_accounts(settings: Settings, watch: WatchList, report: _Report) -> None:
+    """Each brand account for public replies: are its secrets set, who is it, may it post.
+    Nothing is posted."""
+    from bot.publish.base import PLATFORM_LABELS, PublishError
+    from bot.publish.registry import PublicReplies
+
+    public = PublicReplies.from_config(watch, settings)
+    try:
+        for (brand, platform), why in sorted(public.named_unusable.items()):
+            report.fail(f"account {brand} {PLATFORM_LABELS[platform]}", why)
+        for (brand, platform), client in sorted(public.named.items()):
+            what = f"account {brand} {PLATFORM_LABELS[platform]}"
+            try:
+                report.ok(what, client.check())
+            except PublishError as exc:
+                report.fail(what, str(exc))
+    finally:
+        public.close()
 
 
 def _check_sources(settings: Settings, watch: object, report: _Report) -> None:

@@ -161,6 +161,11 @@ class Settings(BaseSettings):
     outbox_batch: int = Field(default=20, ge=1)
     outbox_max_backoff: float = Field(default=600.0, gt=0)
 
+    # Public replies (bot/publish): how long the alert offers Delete after a public reply, and
+    # how long one call to Mastodon, Bluesky or Reddit may take.
+    public_reply_undo_seconds: float = Field(default=300.0, ge=0)
+    public_reply_timeout: float = Field(default=15.0, gt=0)
+
     metrics_port: int = Field(default=0, ge=0, le=65535)
     log_level: str = "INFO"
 
@@ -176,16 +181,7 @@ class Settings(BaseSettings):
     def _user_keys(cls, value: list[str]) -> list[str]:
         """A bare id is a Slack user (as before platforms were named); "teams:<id>" is a
         Teams user. Stored and compared as user keys, so the two never collide."""
-        keys = []
-        for item in value:
-            platform, sep, user_id = item.partition(":")
-            if sep and platform.lower() in ("slack", "teams") and user_id.strip():
-                keys.append(f"{platform.lower()}:{user_id.strip()}")
-            elif sep:
-                raise ValueError(f"{item!r}: write a Slack user id (U…) or teams:<user id>")
-            else:
-                keys.append(f"slack:{item}")
-        return keys
+        return user_keys(value)
 
     @field_validator("ops_channel")
     @classmethod
@@ -255,15 +251,7 @@ class SourceConfig(BaseModel):
     def _web_url(cls, value: str) -> str:
         if value and not value.startswith(("http://", "https://", "ws://", "wss://")):
             raise ValueError("must start with http://, https://, ws:// or wss://")
-        if value:
-            parts = urlsplit(value)
-            if not parts.hostname:
-                raise ValueError(f"{value!r} has no host")
-            try:
-                parts.port  # noqa: B018 (raises ValueError for a port out of range)
-            except ValueError:
-                raise ValueError(f"{value!r} has an invalid port") from None
-        return value
+        return _with_host(value)
 
     @model_validator(mode="after")
     def _needs(self) -> SourceConfig:
@@ -272,6 +260,19 @@ class SourceConfig(BaseModel):
         if self.kind == "mastodon" and not (self.instance and self.tag):
             raise ValueError("a mastodon source needs instance and tag")
         return self
+
+
+def _with_host(url: str) -> str:
+    """The URL, or ValueError when it has no host or an invalid port."""
+    if url:
+        parts = urlsplit(url)
+        if not parts.hostname:
+            raise ValueError(f"{url!r} has no host")
+        try:
+            parts.port  # noqa: B018 (raises ValueError for a port out of range)
+        except ValueError:
+            raise ValueError(f"{url!r} has an invalid port") from None
+    return url
 
 
 # Slack channel ids (C…, G… for old private channels) and names as Slack allows them.
@@ -321,6 +322,103 @@ class RouteConfig(BaseModel):
         return Route(self.platform, self.channel)
 
 
+# --- public replies: a brand's own accounts, who may post, its reply templates -----------------
+
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+AccountPlatform = Literal["mastodon", "bluesky", "reddit"]
+
+
+def _env_name(value: str) -> str:
+    value = value.strip()
+    if value and not _ENV_NAME.match(value):
+        # Someone pasted the secret itself: say so without repeating it.
+        raise ValueError(
+            "must name an environment variable (like ACME_MASTODON_TOKEN) that holds the "
+            "secret, never the secret itself"
+        )
+    return value
+
+
+class AccountConfig(BaseModel):
+    """`[[brand.account]]`: the brand's own account on a platform, to answer customers there
+    in public. Secrets stay in the environment: the `*_env` keys name the variables.
+
+    mastodon: instance, token_env (an access token with write:statuses).
+    bluesky:  handle, password_env (an app password); service: the PDS or entryway
+              (default https://bsky.social).
+    reddit:   username, and password_env (a script app) or refresh_token_env; client_id_env /
+              client_secret_env name the app's credentials (default REDDIT_CLIENT_ID/SECRET).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    platform: AccountPlatform
+    instance: str = ""
+    token_env: str = ""
+    handle: str = ""
+    service: str = "https://bsky.social"
+    username: str = ""
+    password_env: str = ""
+    refresh_token_env: str = ""
+    client_id_env: str = "REDDIT_CLIENT_ID"
+    client_secret_env: str = "REDDIT_CLIENT_SECRET"
+
+    _names = field_validator(
+        "token_env", "password_env", "refresh_token_env", "client_id_env", "client_secret_env"
+    )(_env_name)
+
+    @field_validator("instance", "service")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must start with https:// (or http://)")
+        return _with_host(value).rstrip("/")
+
+    @model_validator(mode="after")
+    def _complete(self) -> AccountConfig:
+        need = {
+            "mastodon": ("instance", "token_env"),
+            "bluesky": ("handle", "password_env"),
+            "reddit": ("username",),
+        }[self.platform]
+        missing = [name for name in need if not getattr(self, name)]
+        if self.platform == "reddit" and not (self.password_env or self.refresh_token_env):
+            missing.append("password_env or refresh_token_env")
+        if missing:
+            raise ValueError(f"a {self.platform} account needs " + ", ".join(missing))
+        self.handle = self.handle.strip().lstrip("@")
+        self.username = self.username.strip().removeprefix("u/").removeprefix("/u/")
+        return self
+
+
+TemplateKind = Literal["any", "complaint", "question", "praise", "neutral"]
+
+
+class TemplateConfig(BaseModel):
+    """`[[brand.template]]`: a reply draft of the brand's own, for one language (ISO 639-1)
+    and, optionally, one kind of mention. {name} and {brand} are replaced as plain text."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lang: str = Field(min_length=2, max_length=3, pattern=r"^[a-z]{2,3}$")
+    kind: TemplateKind = "any"
+    text: str = Field(min_length=1, max_length=3000)
+
+
+def user_keys(value: list[str]) -> list[str]:
+    """People as user keys: a bare id is a Slack user; "teams:<id>" a Teams user."""
+    keys = []
+    for item in value:
+        platform, sep, user_id = item.partition(":")
+        if sep and platform.lower() in ("slack", "teams") and user_id.strip():
+            keys.append(f"{platform.lower()}:{user_id.strip()}")
+        elif sep:
+            raise ValueError(f"{item!r}: write a Slack user id (U…) or teams:<user id>")
+        else:
+            keys.append(f"slack:{item.strip()}")
+    return keys
+
+
 class BrandConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -331,6 +429,24 @@ class BrandConfig(BaseModel):
     route: list[RouteConfig] = Field(default_factory=list)
     alert_threshold: float | None = Field(default=None, ge=0.0, le=1.0)
     sources: list[SourceConfig] = Field(default_factory=list)
+    account: list[AccountConfig] = Field(default_factory=list)
+    # Who may post public replies for this brand (user keys, as ADMIN_USERS); None: everyone.
+    public_repliers: list[str] | None = None
+    template: list[TemplateConfig] = Field(default_factory=list)
+
+    @field_validator("public_repliers")
+    @classmethod
+    def _repliers(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else user_keys(value)
+
+    @field_validator("account")
+    @classmethod
+    def _one_account_per_platform(cls, value: list[AccountConfig]) -> list[AccountConfig]:
+        platforms = [a.platform for a in value]
+        for platform in dict.fromkeys(platforms):
+            if platforms.count(platform) > 1:
+                raise ValueError(f"has two {platform} accounts: one per platform")
+        return value
 
     @field_validator("name")
     @classmethod

@@ -163,9 +163,11 @@ class Transition:
 
 
 class ReplyWhere(enum.StrEnum):
-    """Where a reply went. Only a note in the chat thread so far: the customer has not seen it."""
+    """Where a reply went: a note in the chat thread (the customer has not seen it), or posted
+    publicly on the mention's platform under the brand's account (bot/publish)."""
 
     THREAD = "thread"
+    PUBLIC = "public"
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,6 +176,19 @@ class Reply:
     text: str
     at: datetime
     where: ReplyWhere = ReplyWhere.THREAD
+    # A public reply: the platform ("mastodon"), the account it was posted as, the link to
+    # it and the platform's id for it (to delete it by); who deleted it and when, if anyone.
+    platform: str = ""
+    account: str = ""
+    link: str = ""
+    remote_id: str = ""
+    id: int | None = None
+    deleted_at: datetime | None = None
+    deleted_by: str = ""
+
+    @property
+    def public(self) -> bool:
+        return self.where == ReplyWhere.PUBLIC
 
 
 @dataclass(frozen=True, slots=True)

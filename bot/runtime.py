@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from bot.analysis.base import Scorer, get_scorer
+from bot.chat.drafts import Template
 from bot.chat.port import ChatAdapter
 from bot.chat.service import ChatService
 from bot.config import Settings, WatchList, load_watch_list
@@ -21,6 +22,7 @@ from bot.ops import notify_failing_sources
 from bot.outbox import Outbox
 from bot.pipeline import BrandRule, Pipeline
 from bot.poller import Job, Poller
+from bot.publish.registry import PublicReplies
 from bot.sources.base import StreamSource, limits_of
 from bot.sources.registry import build_source, is_stream
 from bot.store import Store, open_store
@@ -50,9 +52,12 @@ class Runtime:
     service: ChatService
     fetcher: HttpFetcher
     streams: list[StreamJob]
+    public: PublicReplies | None = None
 
     def close(self) -> None:
         self.fetcher.close()  # first: it shuts its async clients on the poller's idle loop
+        if self.public is not None:
+            self.public.close()
         self.poller.close()
         self.store.close()
 
@@ -109,6 +114,7 @@ def build_runtime(
         max_backoff=settings.outbox_max_backoff,
         lease_seconds=settings.delivery_lease_seconds,
     )
+    public = PublicReplies.from_config(watch, settings)
     service = ChatService(
         store,
         dict(interactive) if interactive is not None else adapters,
@@ -116,10 +122,15 @@ def build_runtime(
         admins=frozenset(settings.admin_users),
         brand_routes={brand.name: brand.routes for brand in watch.brand},
         allowed_channels=frozenset(settings.allowed_channels),
+        public=public,
+        templates={
+            b.name: [Template(t.lang, t.text, t.kind) for t in b.template] for b in watch.brand
+        },
     )
     return Runtime(
-        settings, watch, store, scorer, pipeline, poller, outbox, service, fetcher, streams
-    )
+        settings, watch, store, scorer, pipeline, poller, outbox, service, fetcher, streams,
+        public,
+    )  # fmt: skip
 
 
 def run_outbox(outbox: Outbox, stop: threading.Event, wake: threading.Event) -> None:
@@ -183,6 +194,10 @@ def start_background(runtime: Runtime, stop: threading.Event) -> list[threading.
         name = f"stream-{job.source.name}"
         args = (runtime, job, stop, wake)
         threads.append(threading.Thread(target=run_stream, args=args, name=name, daemon=True))
+    if runtime.public is not None and runtime.public.accounts:
+        # Sign in to the brands' accounts and read their limits before the first dialog.
+        threads.append(threading.Thread(target=runtime.public.warm, name="public-warm",
+                                        daemon=True))  # fmt: skip
     for thread in threads:
         thread.start()
     return threads

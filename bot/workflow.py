@@ -113,6 +113,43 @@ def act(
     return Outcome(False, action, mention, refusal=_refusal(action, mention, actor), holder=holder)
 
 
+def record_public_reply(store: Store, mention_id: int, reply: Reply) -> Outcome:
+    """Record a reply that is already public on the mention's platform, with its status
+    change. A public post is a fact: it is recorded whatever the status became while it was
+    being posted (someone resolved the mention meanwhile), so the alert never hides an answer
+    the customer can see. Whoever posts to an unowned mention becomes its owner."""
+    result = store.transition(
+        mention_id,
+        allowed_from=tuple(Status),
+        to=Status.REPLIED,
+        actor=reply.actor,
+        at=reply.at,
+        owner=OwnerRule.ACTOR_IF_FREE,
+        reply=reply,
+    )
+    mention = result.mention
+    holder = mention.owner if mention else ""
+    if result.ok:
+        return Outcome(True, Action.REPLY, mention, holder=holder)
+    return Outcome(False, Action.REPLY, mention, refusal=Refusal.NOT_FOUND, holder=holder)
+
+
+def public_reply_deleted(
+    store: Store, reply_id: int, actor: str, now: datetime, *, note: str
+) -> bool:
+    """Record that a public reply was deleted from its platform. A mention whose only reply
+    that was goes back from replied to claimed (its owner keeps it): nobody has answered the
+    customer now. False when the deletion was already recorded."""
+    return store.mark_reply_deleted(
+        reply_id,
+        actor=actor,
+        at=now,
+        note=note,
+        reopen_to=Status.CLAIMED,
+        reopen_from=Status.REPLIED,
+    )
+
+
 # The convenience names the rest of the code (and tests) read best with.
 def claim(store: Store, mention_id: int, user: str, now: datetime) -> Outcome:
     """Atomic: of two simultaneous claims exactly one wins; the other learns who holds it."""

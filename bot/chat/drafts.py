@@ -1,8 +1,9 @@
 """A first draft of a reply, in the mention's spirit, for a person to edit before sending.
 
 Deliberately plain and short: it acknowledges, apologises where the author is unhappy, says
-what happens next, and never promises what only a person can promise. Dutch when the scorer
-says the mention is Dutch; English otherwise.
+what happens next, and never promises what only a person can promise. A brand's own template
+for the mention's language comes first (watch list `[[brand.template]]`); then Dutch when the
+scorer says the mention is Dutch, English otherwise.
 
 The author's name and the brand are strangers' text: they are put into the phrases by one
 plain replacement each, never through a format string, so "{0}" or "{brand}" in a name is
@@ -10,6 +11,10 @@ just text.
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from bot.chat.text import one_line, trim
 from bot.chat.views import author_name
@@ -49,24 +54,75 @@ _PHRASES = {
 }
 
 
-def draft_reply(mention: Mention) -> str:
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A brand's own draft for one language and kind of mention ("any" fits every kind);
+    "{name}" and "{brand}" in it are replaced as plain text, in one pass."""
+
+    lang: str
+    text: str
+    kind: str = "any"
+
+
+def mention_kind(mention: Mention) -> str:
+    """complaint, question, praise or neutral: which draft fits."""
     v = mention.verdict
-    words = _PHRASES["nl" if v.lang == "nl" else "en"]
+    if v.sentiment == Sentiment.NEGATIVE or v.p_complaint >= COMPLAINT_P:
+        return "complaint"
+    if v.question:
+        return "question"
+    if v.praise or v.sentiment == Sentiment.POSITIVE:
+        return "praise"
+    return "neutral"
+
+
+def draft_reply(
+    mention: Mention, *, addressee: str = "", templates: Sequence[Template] = ()
+) -> str:
+    """The draft in the mention's language: the brand's own template for that language (and
+    kind) when it has one, our phrases otherwise (Dutch or English). `addressee` is how a
+    public reply names the author ("@sanne@mastodon.social"), used instead of their name."""
+    v = mention.verdict
     brand = one_line(mention.brand) or "us"
-    name = _display_name(mention.author)
+    name = trim(one_line(addressee), 120) if addressee else _display_name(mention.author)
+    kind = mention_kind(mention)
+    chosen = _template_for(templates, v.lang, kind)
+    if chosen is not None:
+        return fill(chosen.text, name=name, brand=brand)
+    words = _PHRASES["nl" if v.lang == "nl" else "en"]
     greet = words["greet"].replace("{name}", name) if name else words["greet_anon"]
-    complaint = v.sentiment == Sentiment.NEGATIVE or v.p_complaint >= COMPLAINT_P
-    if complaint:
-        body = [words["sorry"], words["next"]]
-    elif v.question:
-        body = [words["question"]]
-    elif v.praise or v.sentiment == Sentiment.POSITIVE:
-        body = [words["praise"]]
-    else:
-        body = [words["neutral"]]
+    body = {
+        "complaint": [words["sorry"], words["next"]],
+        "question": [words["question"]],
+        "praise": [words["praise"]],
+        "neutral": [words["neutral"]],
+    }[kind]
     # The brand goes into our phrases only (never into the greeting that holds the name).
     body = [phrase.replace("{brand}", brand) for phrase in [*body, words["sign"]]]
     return "\n\n".join([greet, *body])
+
+
+_PLACEHOLDER = re.compile(r"( ?)\{(name|brand)\}")
+
+
+def fill(text: str, *, name: str, brand: str) -> str:
+    """Put name and brand into a template in one pass, so a name holding "{brand}" (or any
+    braces) stays exactly as written; with no name, "{name}" and the space before it go."""
+
+    def value(match: re.Match[str]) -> str:
+        if match.group(2) == "name":
+            return match.group(1) + name if name else ""
+        return match.group(1) + brand
+
+    return _PLACEHOLDER.sub(value, text)
+
+
+def _template_for(templates: Sequence[Template], lang: str, kind: str) -> Template | None:
+    fitting = [t for t in templates if t.lang == lang]
+    for template in fitting:
+        if template.kind == kind:
+            return template
+    return next((t for t in fitting if t.kind == "any"), None)
 
 
 def _display_name(author: str) -> str:

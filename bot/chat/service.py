@@ -12,14 +12,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot import workflow
 from bot.chat import answers
 from bot.chat.commands import Answer
-from bot.chat.drafts import draft_reply
+from bot.chat.drafts import Template, draft_reply
 from bot.chat.port import ChatAdapter, DeliveryError
+from bot.chat.public import Problem, PublicReplyFlow
 from bot.chat.views import (
     AlertView,
     Line,
@@ -31,6 +32,7 @@ from bot.chat.views import (
     people_in,
 )
 from bot.models import CORRECTIONS, Delivery, Mention, MessageRef, Route
+from bot.publish.registry import PublicReplies
 from bot.store.base import Dialog, Store
 from bot.workflow import Action, Outcome
 
@@ -54,15 +56,19 @@ class Reaction:
     ok: bool
     tell: Line | None = None
     outcome: Outcome | None = None
+    form: ReplyForm | None = None  # a reply dialog to show again (with the draft kept)
 
 
-def load_view(store: Store, mention: Mention) -> AlertView:
-    """The alert as the store says it is now: mention, history, replies and names."""
+def load_view(
+    store: Store, mention: Mention, *, now: datetime | None = None, undo_seconds: float = 0.0
+) -> AlertView:
+    """The alert as the store says it is now: mention, history, replies and names (and,
+    given `now`, Delete for a public reply younger than `undo_seconds`)."""
     assert mention.id is not None
     history = store.history(mention.id)
     replies = store.replies(mention.id)
     names = store.names(people_in(mention, history, replies))
-    return alert_view(mention, history, replies, names)
+    return alert_view(mention, history, replies, names, now=now, undo_seconds=undo_seconds)
 
 
 class ChatService:
@@ -75,6 +81,8 @@ class ChatService:
         admins: frozenset[str] = frozenset(),
         brand_routes: Mapping[str, Sequence[Route]] | None = None,
         allowed_channels: frozenset[str] = frozenset(),
+        public: PublicReplies | None = None,
+        templates: Mapping[str, Sequence[Template]] | None = None,
     ) -> None:
         self.store = store
         self.adapters = dict(adapters)
@@ -87,6 +95,12 @@ class ChatService:
         # Striped: memory stays fixed. Across replicas, the revision check below converges.
         self._redraw_locks = tuple(threading.Lock() for _ in range(64))
         self._known_names: dict[str, str] = {}
+        # Public replies (bot/chat/public.py): without accounts every reply is a note, and
+        # the dialog says why.
+        self.public = PublicReplyFlow(
+            store, public or PublicReplies({}, {}), clock, admins=admins,
+            templates=dict(templates or {}),
+        )  # fmt: skip
 
     # --- clicks -----------------------------------------------------------------------------
     def on_action(
@@ -147,7 +161,7 @@ class ChatService:
         if Action.REPLY not in workflow.allowed_actions(mention.status):
             return Reaction(False, (f"Cannot reply to a mention that is {mention.status}.",))
         delivery = self.store.delivery_of_message(origin) if origin is not None else None
-        return ReplyForm(
+        form = ReplyForm(
             mention_id=mention_id,
             delivery_id=delivery.id if delivery is not None else None,
             title=mention.title or mention.text,
@@ -156,15 +170,40 @@ class ChatService:
             source=mention.source,
             draft=draft_reply(mention),
         )
+        return self.public.form(actor.key, mention, form)
 
     def dialog_opened(self, dialog_id: str, actor: Actor, form: ReplyForm) -> None:
         self.store.open_dialog(
             Dialog(dialog_id, form.mention_id, form.delivery_id, actor.key, self.clock())
         )
 
-    def on_reply(self, actor: Actor, dialog_id: str, mention_id: int | None, text: str) -> Reaction:
+    def check_reply(
+        self, actor: Actor, dialog_id: str, mention_id: int | None, text: str, where: str
+    ) -> Problem | None:
+        """What must change in a reply dialog before it can be submitted (the platform shows
+        it on the field), checked without the network; None when it may go."""
+        dialog = self.store.dialog(dialog_id)
+        if (
+            dialog is None
+            or dialog.user != actor.key
+            or mention_id not in (None, dialog.mention_id)
+        ):
+            return None  # on_reply refuses it and says why
+        problem, _, _ = self.public.problem(actor.key, dialog, text, where)
+        return problem
+
+    def on_reply(
+        self,
+        actor: Actor,
+        dialog_id: str,
+        mention_id: int | None,
+        text: str,
+        *,
+        where: str = "thread",
+    ) -> Reaction:
         """A submitted reply dialog. Acts only on the mention it was opened for, by the person
-        who opened it."""
+        who opened it. `where`: "thread" for a note, "public" to post it on the mention's
+        platform as the brand's account."""
         self.remember(actor)
         dialog = self.store.dialog(dialog_id)
         if (
@@ -186,6 +225,11 @@ class ChatService:
                     "recorded. Click Reply on the alert again.",
                 ),
             )
+        if where == "public":
+            return self._publish(actor, dialog, text)
+        problem, _, _ = self.public.problem(actor.key, dialog, text, where)
+        if problem is not None:
+            return Reaction(False, (problem.message,))
         outcome = workflow.act(
             self.store, Action.REPLY, dialog.mention_id, actor.key, self.clock(), reply_text=text
         )
@@ -203,6 +247,41 @@ class ChatService:
             self._note_in_thread(delivery, note)
         self.redraw(dialog.mention_id)
         return Reaction(True, outcome_line(outcome), outcome)
+
+    def _publish(self, actor: Actor, dialog: Dialog, text: str) -> Reaction:
+        mention = self.store.get_mention(dialog.mention_id)
+        if mention is None:
+            return Reaction(False, ("That mention does not exist any more.",))
+        form = self.reply_form(actor, dialog.mention_id, None)
+        if isinstance(form, Reaction):
+            return form
+        form = replace(form, delivery_id=dialog.delivery_id)
+        done = self.public.publish(actor.key, dialog.id, text, form)
+        if not done.ok or done.outcome is None:
+            return Reaction(False, done.tell, done.outcome, form=done.form)
+        note = self.public.thread_note(actor.key, actor.name, text, done.outcome)
+        for delivery in self._thread_targets(dialog):
+            self._note_in_thread(delivery, note)
+        self.redraw(dialog.mention_id)
+        return Reaction(True, done.tell, done.outcome)
+
+    def on_delete_reply(
+        self, actor: Actor, mention_id: int, reply_id: int, origin: MessageRef | None
+    ) -> Reaction:
+        """Delete (undo) a public reply from its platform, from the alert's Delete button."""
+        self.remember(actor)
+        refused = self._check_origin(mention_id, origin)
+        if refused is not None:
+            return refused
+        ok, line = self.public.delete(actor.key, mention_id, reply_id)
+        if ok:
+            posted = [d for d in self.store.deliveries(mention_id) if d.message_id]
+            for delivery in posted[:1]:
+                self._note_in_thread(
+                    delivery, ("🗑 ", Person(actor.key, actor.name), " deleted the public reply.")
+                )
+        self.redraw(mention_id)
+        return Reaction(ok, line)
 
     # --- commands ---------------------------------------------------------------------------
     def answer(self, actor: Actor, platform: str, channel_id: str, text: str) -> Answer:
@@ -239,7 +318,12 @@ class ChatService:
                 mention = self.store.get_mention(mention_id)
                 if mention is None:
                     return 0
-                view = load_view(self.store, mention)
+                view = load_view(
+                    self.store,
+                    mention,
+                    now=self.clock(),
+                    undo_seconds=self.public.registry.undo_seconds,
+                )
                 updated = 0
                 for delivery in self.store.deliveries(mention_id):
                     message = self._message_of(delivery)

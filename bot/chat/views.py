@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.chat.text import duration, one_line, trim
 from bot.models import CORRECTIONS, Mention, Reply, ReplyWhere, Sentiment, Status, Transition
+from bot.publish.base import PLATFORM_LABELS
 from bot.workflow import Action, Outcome, Refusal, allowed_actions
 
 
@@ -58,7 +59,23 @@ ACTION_LABELS = {
     Action.DISMISS: "Dismiss",
     Action.REOPEN: "Reopen",
 }
-REPLY_PLACE = {ReplyWhere.THREAD: "a note in the alert's thread; the customer has not seen it"}
+REPLY_PLACE = {
+    ReplyWhere.THREAD: "a note in the alert's thread; the customer has not seen it",
+    ReplyWhere.PUBLIC: "posted publicly",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class UndoOffer:
+    """A public reply that may still be deleted from its platform, until `until`."""
+
+    reply_id: int
+    platform: str  # "Mastodon"
+    until: datetime
+
+    @property
+    def label(self) -> str:
+        return f"Delete reply on {self.platform}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +99,7 @@ class AlertView:
     corrections: tuple[tuple[str, str], ...] = tuple(CORRECTIONS.items())  # (label, text)
     fallback: str = ""  # one plain line for notifications and screen readers
     owner: str = ""  # the user key holding it (Teams shows Unclaim to them and admins only)
+    undo: UndoOffer | None = None  # a public reply that may still be deleted
 
 
 def author_name(author: str) -> str:
@@ -99,7 +117,11 @@ def alert_view(
     history: Sequence[Transition],
     replies: Sequence[Reply],
     names: dict[str, str] | None = None,
+    *,
+    now: datetime | None = None,
+    undo_seconds: float = 0.0,
 ) -> AlertView:
+    """`now` and `undo_seconds`: offer Delete for a public reply younger than that."""
     assert mention.id is not None, "only stored mentions are alerted"
     names = names or {}
     v = mention.verdict
@@ -139,7 +161,20 @@ def alert_view(
         actions=allowed_actions(mention.status),
         fallback=fallback_text(mention),
         owner=mention.owner,
+        undo=undo_offer(replies, now, undo_seconds),
     )
+
+
+def undo_offer(replies: Sequence[Reply], now: datetime | None, seconds: float) -> UndoOffer | None:
+    """The newest public reply still standing, if it is young enough to be taken back."""
+    if now is None or seconds <= 0:
+        return None
+    for reply in reversed(replies):
+        if reply.public and reply.id is not None and reply.deleted_at is None:
+            until = reply.at + timedelta(seconds=seconds)
+            label = PLATFORM_LABELS.get(reply.platform, reply.platform)
+            return UndoOffer(reply.id, label, until) if now < until else None
+    return None
 
 
 def fallback_text(mention: Mention) -> str:
@@ -173,10 +208,20 @@ def state_line(
         holder = person(mention.owner) if mention.owner else who
         return ("👤 Claimed by ", holder or "someone", *since)
     if status == Status.REPLIED:
-        last_reply = replies[-1] if replies else None
+        standing = [r for r in replies if r.deleted_at is None]
+        last_reply = standing[-1] if standing else None
         author = person(last_reply.actor) if last_reply else who
         where = REPLY_PLACE[last_reply.where] if last_reply else REPLY_PLACE[ReplyWhere.THREAD]
         line: tuple[Part, ...] = ("💬 Replied by ", author or "someone", f" ({where})", *since)
+        if last_reply is not None and last_reply.public:
+            line = (
+                "📣 Replied publicly by ",
+                author or "someone",
+                f" on {PLATFORM_LABELS.get(last_reply.platform, last_reply.platform)}"
+                f" as {last_reply.account}",
+                *((" · ", Link(last_reply.link, "see the reply")) if last_reply.link else ()),
+                *since,
+            )
         if mention.owner and (author is None or mention.owner != author.key):
             line += (" · held by ", person(mention.owner))
         return line
@@ -197,11 +242,21 @@ def state_line(
 
 
 def _reply_line(reply: Reply, names: dict[str, str]) -> Line:
+    where: tuple[Part, ...] = ()
+    if reply.public:
+        label = PLATFORM_LABELS.get(reply.platform, reply.platform)
+        where = (f" · public on {label} as {reply.account}",)
+        if reply.link:
+            where += (" · ", Link(reply.link, "link"))
+        if reply.deleted_at is not None:
+            who = Person(reply.deleted_by, names.get(reply.deleted_by, ""))
+            where += (" · deleted by ", who, " · ", When(reply.deleted_at))
     return (
         "Reply by ",
         Person(reply.actor, names.get(reply.actor, "")),
         " · ",
         When(reply.at),
+        *where,
         "\n",
         trim(reply.text, REPLY_PREVIEW_CHARS),
     )
@@ -212,6 +267,7 @@ def people_in(
 ) -> set[str]:
     """The user keys a view of this mention may show (to look their names up)."""
     keys = {t.actor for t in history} | {r.actor for r in replies}
+    keys |= {r.deleted_by for r in replies if r.deleted_by}
     if mention.owner:
         keys.add(mention.owner)
     return keys
@@ -268,8 +324,34 @@ def owner_told(outcome: Outcome, actor: str, names: dict[str, str]) -> Line | No
 
 
 @dataclass(frozen=True, slots=True)
+class PublicOption:
+    """Posting the reply publicly on the mention's platform, as the brand's account."""
+
+    platform: str  # "mastodon"
+    label: str  # "Mastodon"
+    account: str  # "@acme@mastodon.social"
+    in_reply_to: str  # "@sanne@mastodon.social", "u/sanne"; "" when unknown
+    limit: int  # in the platform's own count
+    count_rule: str = ""  # how the platform counts ("a link counts as 23")
+
+    @property
+    def choice(self) -> str:
+        return f"Post publicly on {self.label}"
+
+    @property
+    def detail(self) -> str:
+        to = f", in reply to {self.in_reply_to}" if self.in_reply_to else ""
+        return f"as {self.account}{to}"
+
+
+@dataclass(frozen=True, slots=True)
 class ReplyForm:
-    """The reply dialog: the mention quoted, a draft to edit, and where the answer goes."""
+    """The reply dialog: the mention quoted, a draft to edit, and where the answer goes.
+
+    With `public`, the dialog offers an explicit choice between posting publicly and a note
+    in the thread (nothing is preselected); without it, `note_only_because` says why the
+    answer can only be a note, and `url` is where to open the post to answer by hand. After
+    a failed attempt, `error` says why and `draft` is the text the person wrote."""
 
     mention_id: int
     delivery_id: int | None
@@ -279,6 +361,10 @@ class ReplyForm:
     source: str
     draft: str
     destination: str = "Posted as a note in the alert's thread and kept with the mention."
+    public: PublicOption | None = None
+    note_only_because: str = ""
+    draft_length: int = 0  # the draft in the platform's count (public only)
+    error: str = ""
 
 
 def _last_into(history: Sequence[Transition], status: Status) -> Transition | None:

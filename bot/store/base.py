@@ -215,6 +215,26 @@ class Store(abc.ABC):
         """Oldest first."""
 
     @abc.abstractmethod
+    def get_reply(self, reply_id: int) -> tuple[int, Reply] | None:
+        """(mention id, reply) of a stored reply."""
+
+    @abc.abstractmethod
+    def mark_reply_deleted(
+        self,
+        reply_id: int,
+        *,
+        actor: str,
+        at: datetime,
+        note: str,
+        reopen_to: Status,
+        reopen_from: Status,
+    ) -> bool:
+        """Record that a public reply was deleted (by `actor`, at `at`), with a transition
+        carrying `note`, in one transaction with the mention's row locked; the mention moves
+        from `reopen_from` to `reopen_to` when no reply is left standing. False (and nothing
+        written) when it was already recorded as deleted."""
+
+    @abc.abstractmethod
     def stats(self, since: datetime | None, *, brands: Sequence[str] | None = None) -> Stats: ...
 
     # --- deliveries (the outbox) ----------------------------------------------------------
@@ -338,6 +358,10 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def teams_users(self, user_keys: Iterable[str]) -> dict[str, TeamsUser]: ...
+    @abc.abstractmethod
+    def take_dialog(self, dialog_id: str) -> Dialog | None:
+        """Close a dialog and return it, atomically: of two submissions of one dialog (a double
+        click, two replicas) only one gets it. `open_dialog` gives it back."""
 
     # --- sources --------------------------------------------------------------------------
     @abc.abstractmethod

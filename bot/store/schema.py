@@ -209,6 +209,16 @@ MIGRATIONS: list[list[str]] = [
             updated_at DOUBLE PRECISION NOT NULL
         )""",
     ],
+    # 5: public replies (bot/publish): the platform and account a reply was posted as, the
+    #    link to it and the platform's id for it, and its deletion (undo).
+    [
+        "ALTER TABLE replies ADD COLUMN platform TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE replies ADD COLUMN account TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE replies ADD COLUMN link TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE replies ADD COLUMN remote_id TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE replies ADD COLUMN deleted_at DOUBLE PRECISION",
+        "ALTER TABLE replies ADD COLUMN deleted_by TEXT NOT NULL DEFAULT ''",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -10,12 +10,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.models import Mention, Reply, ReplyWhere, Route, Sentiment, Status, Transition, Verdict
+from bot.models import Mention, Reply, Route, Sentiment, Status, Transition, Verdict
 from bot.store.base import MentionQuery, OwnerRule, Stats, TransitionResult
 from bot.store.schema import MIGRATIONS
 from bot.store.sql_base import Tx, from_epoch, to_epoch
 from bot.store.sql_chat import ChatSql
 from bot.store.sql_deliveries import DeliveriesSql
+from bot.store.sql_replies import RepliesSql
 from bot.store.sql_sources import SourcesSql
 from bot.store.sql_teams import TeamsSql
 
@@ -27,7 +28,7 @@ MENTION_COLUMNS = (
 )
 
 
-class SqlStore(DeliveriesSql, ChatSql, SourcesSql, TeamsSql):
+class SqlStore(DeliveriesSql, ChatSql, RepliesSql, SourcesSql, TeamsSql):
     @abc.abstractmethod
     def _dialect(self) -> dict[str, str]:
         """DDL fragments: {"id": ..., "bool": ...}."""
@@ -220,16 +221,8 @@ class SqlStore(DeliveriesSql, ChatSql, SourcesSql, TeamsSql):
                 (mention_id, status, to.value, actor, to_epoch(at), note),
             )
             if reply is not None:
-                tx.execute(
-                    "INSERT INTO replies (mention_id, actor, body, at, destination)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (mention_id, reply.actor, reply.text, to_epoch(reply.at), reply.where.value),
-                )
+                self._insert_reply(tx, mention_id, reply)
             return TransitionResult(True, self._read_mention(tx, mention_id), holder)
-
-    def _lock_row(self) -> str:
-        """What makes a SELECT lock the row it reads until the transaction ends."""
-        return ""
 
     def history(self, mention_id: int) -> list[Transition]:
         with self.transaction() as tx:
@@ -242,15 +235,6 @@ class SqlStore(DeliveriesSql, ChatSql, SourcesSql, TeamsSql):
             Transition(r[0], Status(r[1]), Status(r[2]), r[3], from_epoch(r[4]), r[5])  # type: ignore[arg-type]
             for r in rows
         ]
-
-    def replies(self, mention_id: int) -> list[Reply]:
-        with self.transaction() as tx:
-            rows = tx.all(
-                "SELECT actor, body, at, destination FROM replies WHERE mention_id = ?"
-                " ORDER BY at, id",
-                (mention_id,),
-            )
-        return [Reply(r[0], r[1], from_epoch(r[2]), ReplyWhere(r[3])) for r in rows]  # type: ignore[arg-type]
 
     def stats(self, since: datetime | None, *, brands: Sequence[str] | None = None) -> Stats:
         cutoff = to_epoch(since) if since is not None else float("-inf")

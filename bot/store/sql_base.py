@@ -54,3 +54,7 @@ class SqlBase(Store):
     @abc.abstractmethod
     def transaction(self) -> AbstractContextManager[Tx]:
         """A write transaction that commits on success and rolls back on error."""
+
+    def _lock_row(self) -> str:
+        """What makes a SELECT lock the row it reads until the transaction ends."""
+        return ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from bot.store.base import Dialog
 from bot.store.sql_base import SqlBase, from_epoch, rows_in, to_epoch
@@ -56,11 +57,24 @@ class ChatSql(SqlBase):
                 "SELECT id, mention_id, delivery_id, user_key, opened_at FROM dialogs WHERE id = ?",
                 (dialog_id,),
             )
-        if row is None:
-            return None
-        delivery = None if row[2] is None else int(row[2])
-        return Dialog(row[0], int(row[1]), delivery, row[3], from_epoch(row[4]))  # type: ignore[arg-type]
+        return _dialog_from_row(row)
 
     def close_dialog(self, dialog_id: str) -> None:
         with self.transaction() as tx:
             tx.execute("DELETE FROM dialogs WHERE id = ?", (dialog_id,))
+
+    def take_dialog(self, dialog_id: str) -> Dialog | None:
+        with self.transaction() as tx:
+            row = tx.one(
+                "DELETE FROM dialogs WHERE id = ?"
+                " RETURNING id, mention_id, delivery_id, user_key, opened_at",
+                (dialog_id,),
+            )
+        return _dialog_from_row(row)
+
+
+def _dialog_from_row(row: tuple[Any, ...] | None) -> Dialog | None:
+    if row is None:
+        return None
+    delivery = None if row[2] is None else int(row[2])
+    return Dialog(row[0], int(row[1]), delivery, row[3], from_epoch(row[4]))  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from slack_bolt import App
 
+from bot.chat.drafts import Template
 from bot.chat.service import ChatService
 from bot.chat.slack.app import build_app, listener_client
 from bot.chat.slack.channels import ChannelDirectory
@@ -19,6 +20,7 @@ from bot.chat.slack.transport import SlackAdapter, delivery_client
 from bot.config import Settings, load_settings
 from bot.models import Mention, Route
 from bot.outbox import Outbox
+from bot.publish.registry import PublicReplies
 from bot.store import Store, open_store
 from bot.web import WebFront, build_web_app
 from tests.conftest import Clock
@@ -79,6 +81,8 @@ def make_slack_env(
     *,
     brand_routes: dict[str, tuple[Route, ...]] | None = None,
     admins: tuple[str, ...] = (ADMIN,),
+    public: PublicReplies | None = None,
+    templates: dict[str, list[Template]] | None = None,
 ) -> tuple[SlackEnv, Callable[[], None]]:
     settings = load_settings(
         slack_bot_token=BOT_TOKEN,
@@ -96,6 +100,8 @@ def make_slack_env(
         clock,
         admins=frozenset(settings.admin_users),
         brand_routes=brand_routes or {"Acme": (ALERT_ROUTE,)},
+        public=public,
+        templates=templates,
     )
     outbox = Outbox(store, {"slack": delivery}, clock)
     executor = IdleTrackingExecutor()

@@ -333,9 +333,10 @@ def test_reply_modal_carries_the_id_the_draft_and_the_original_link(
     assert view["blocks"][-1]["elements"][0] == {
         "type": "mrkdwn",
         "verbatim": True,
-        "text": "Answer the customer on reddit-acme: "
-        "<https://example.com/post/1|https://example.com/post/1>",
+        "text": "Note in this thread only: the source has no API for replies. "
+        "<https://example.com/post/1|Open to answer on reddit-acme>",
     }
+    assert view["submit"]["text"] == "Post note"
 
 
 DRAFTS = [

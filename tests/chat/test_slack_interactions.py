@@ -96,8 +96,9 @@ def test_reply_button_opens_the_modal_with_a_draft_and_the_original_link(
     [field] = [b for b in view["blocks"] if b.get("block_id") == Block.REPLY_INPUT]
     draft = field["element"]["initial_value"]
     assert draft.startswith("Hi Jane,") and "sorry" in draft
-    assert f"Answer the customer on test-feed: <https://example.com/post/{1}|" in json.dumps(
-        view["blocks"]
+    assert (
+        "Note in this thread only: news sites, blogs and feeds have no API for replies. "
+        "<https://example.com/post/1|Open to answer on test-feed>" in json.dumps(view["blocks"])
     )
 
 

@@ -267,6 +267,8 @@ class FakeSlack:
             return self._post_message(body)
         if method == "conversations.list":
             return self._list_channels(body)
+        if method == "views.update" and not (body.get("view_id") or body.get("external_id")):
+            return {"ok": False, "error": "invalid_arguments", "missing": ["view_id"]}
         if method in ("views.open", "views.update", "views.push"):
             view = body.get("view")
             if isinstance(view, str):

@@ -48,6 +48,7 @@ def _assert_upgraded(database_url: str) -> None:
         assert [t.actor for t in store.history(2)] == ["system", "slack:U0CLAIMER1"]
         [reply] = store.replies(4)
         assert (reply.actor, reply.text) == ("slack:U0REPLIER1", "Sorry, we are on it")
+        assert not reply.public and (reply.link, reply.deleted_at) == ("", None)
         assert store.labels()[0]["labelled_by"] == "slack:U0LABELLER"
         # One delivery per old outbox row, with the message it had; the channel is known by
         # the name it was configured with until Slack says its id.

@@ -22,6 +22,8 @@ class Action(enum.StrEnum):
     WRONG_LABEL = "mention-wrong-label"  # the overflow menu of corrections
     OPEN_LINK = "mention-open-link"  # a URL button: Slack sends an action we only ack
     REPLY_TEXT = "mention-reply-text"  # the plain_text_input inside the reply modal
+    REPLY_WHERE = "mention-reply-where"  # the modal's choice: post publicly or a note
+    DELETE_REPLY = "mention-delete-reply"  # take a public reply back (for a short while)
 
 
 class Block(enum.StrEnum):
@@ -36,6 +38,8 @@ class Block(enum.StrEnum):
     ACTIONS = "mention-alert-actions"
     REPLY_INPUT = "mention-reply-input"
     REPLY_CONTEXT = "mention-reply-context"
+    REPLY_WHERE = "mention-reply-where"
+    REPLY_ERROR = "mention-reply-error"
 
 
 class Callback(enum.StrEnum):

@@ -18,7 +18,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.chat.service import Actor, ChatService, Reaction
 from bot.chat.slack.ids import COMMAND, Action, Block, Callback
-from bot.chat.slack.render import answer_message, reply_modal
+from bot.chat.slack.render import answer_message, reply_modal, status_modal
 from bot.chat.slack.transport import SlackAdapter
 from bot.chat.views import Line, ReplyForm
 from bot.models import MessageRef, user_key
@@ -35,6 +35,7 @@ def register(app: App, service: ChatService, adapter: SlackAdapter) -> None:
         app.action(Action(step.value))(_step_listener(service, adapter, step))
     app.action(Action.REPLY)(_open_reply(service, adapter))
     app.action(Action.WRONG_LABEL)(_correction(service, adapter))
+    app.action(Action.DELETE_REPLY)(_delete_reply(service, adapter))
     app.view(Callback.REPLY_MODAL)(_submit_reply(service, adapter))
     app.command(COMMAND)(_command(service))
     # Registered last: Bolt runs the first matching listener, so this only sees ids nobody
@@ -156,21 +157,59 @@ def _open_modal(
 
 
 def _submit_reply(service: ChatService, adapter: SlackAdapter) -> Callable[..., None]:
-    def listener(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        text = _reply_text(view)
+    def listener(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        text = _reply_text(view)[:MAX_REPLY_CHARS]
         if not text.strip():
             ack(response_action="errors", errors={Block.REPLY_INPUT: "Write a reply first."})
             return
-        ack()
         actor = actor_of(body)
-        reaction = service.on_reply(
-            actor,
-            f"slack:{view.get('id', '')}",
-            mention_id_of(view.get("private_metadata")),
-            text[:MAX_REPLY_CHARS],
-        )
-        if not reaction.ok and reaction.tell is not None:
-            _tell_after_modal(service, adapter, actor, reaction)
+        dialog_id = f"slack:{view.get('id', '')}"
+        mention_id = mention_id_of(view.get("private_metadata"))
+        where = _reply_where(view)
+        # Checks that need no network answer on the field itself; the modal stays open with
+        # what the person wrote.
+        problem = service.check_reply(actor, dialog_id, mention_id, text, where)
+        if problem is not None:
+            field = Block.REPLY_WHERE if problem.field == "where" else Block.REPLY_INPUT
+            ack(response_action="errors", errors={field: problem.message[:150]})
+            return
+        if where != "public":
+            ack()
+            reaction = service.on_reply(actor, dialog_id, mention_id, text)
+            if not reaction.ok and reaction.tell is not None:
+                _tell_after_modal(service, adapter, actor, reaction)
+            return
+        # Posting on another platform may take longer than Slack's 3 s: say so in the modal
+        # now (it has no submit button meanwhile, so it cannot be sent twice), then show the
+        # outcome in the same modal.
+        ack(response_action="update", view=status_modal(("⏳ Posting your reply…",)))
+        reaction = service.on_reply(actor, dialog_id, mention_id, text, where="public")
+        if reaction.ok:
+            shown = status_modal(("✅ ", *(reaction.tell or ())), done=True)
+        elif reaction.form is not None:
+            shown = reply_modal(reaction.form)
+        else:
+            shown = status_modal(reaction.tell or ("Nothing was posted.",))
+        try:
+            client.views_update(view_id=str(view.get("id") or ""), view=shown)
+        except SlackApiError as exc:  # closed meanwhile: say it where the alert is
+            log.info("views.update after a public reply failed: %s", exc.response.get("error"))
+            if reaction.tell is not None:
+                _tell_after_modal(service, adapter, actor, reaction)
+
+    return listener
+
+
+def _delete_reply(service: ChatService, adapter: SlackAdapter) -> Callable[..., None]:
+    def listener(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        raw_mention, _, raw_reply = str(_first_action(body).get("value") or "").partition(":")
+        mention_id, reply_id = mention_id_of(raw_mention), mention_id_of(raw_reply)
+        if mention_id is None or reply_id is None:
+            _tell(adapter, body, ("That button carries no reply id; nothing changed.",))
+            return
+        reaction = service.on_delete_reply(actor_of(body), mention_id, reply_id, origin_of(body))
+        _tell(adapter, body, reaction.tell)
 
     return listener
 
@@ -211,6 +250,12 @@ def _ignore_action(ack: Ack, body: dict[str, Any]) -> None:
     ids = [str(a.get("action_id"))[:60] for a in body.get("actions", []) if isinstance(a, dict)]
     if ids != [Action.OPEN_LINK]:
         log.info("ignored Slack action %s (no listener)", ids)
+
+
+def _reply_where(view: dict[str, Any]) -> str:
+    values = view.get("state", {}).get("values", {})
+    field = values.get(Block.REPLY_WHERE, {}).get(Action.REPLY_WHERE, {})
+    return str((field.get("selected_option") or {}).get("value") or "")
 
 
 def _reply_text(view: dict[str, Any]) -> str:

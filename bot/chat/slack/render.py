@@ -174,6 +174,8 @@ def alert_text(view: AlertView) -> str:
 
 def _actions(view: AlertView) -> Json:
     elements = [_button(step, view.mention_id) for step in view.actions]
+    if view.undo is not None:
+        elements.append(_undo_button(view))
     link_button = _link_button(view.url)
     if link_button:
         elements.append(link_button)
@@ -217,6 +219,28 @@ def _button(step: Step, mention_id: int) -> Json:
     return button
 
 
+def _undo_button(view: AlertView) -> Json:
+    undo = view.undo
+    assert undo is not None
+    return {
+        "type": "button",
+        "action_id": Action.DELETE_REPLY,
+        "text": {"type": "plain_text", "text": trim(undo.label, LIMITS["button_text"])},
+        "value": f"{view.mention_id}:{undo.reply_id}",
+        "style": "danger",
+        "confirm": {
+            "title": {"type": "plain_text", "text": "Delete the public reply?"},
+            "text": {
+                "type": "plain_text",
+                "text": f"It is removed from {undo.platform}; the alert keeps a record.",
+            },
+            "confirm": {"type": "plain_text", "text": "Delete"},
+            "deny": {"type": "plain_text", "text": "Keep"},
+            "style": "danger",
+        },
+    }
+
+
 def _link_button(url: str) -> Json | None:
     url = one_line(url)
     # Button URLs are not mrkdwn, but Slack rejects anything longer than 3000 or not http(s).
@@ -234,32 +258,47 @@ def _link_button(url: str) -> Json | None:
 
 
 def reply_modal(form: ReplyForm) -> Json:
-    """The Reply view: the mention quoted, a prefilled draft, where the answer goes."""
-    source = escape_trim(form.source, 200, single_line=True) or "the original site"
-    where = link(form.url, form.url, limit=500) or "(no link)"
+    """The Reply view: the mention quoted, a prefilled draft, and where the answer goes: an
+    explicit choice (nothing preselected) between posting publicly as the brand's account and
+    a note in the thread, or, where the source cannot be answered, a note and a link to open
+    the post. After a failed attempt, why it failed, above the text that was kept."""
     title = escape_trim(form.title, 300, single_line=True)
-    return {
-        "type": "modal",
-        "callback_id": Callback.REPLY_MODAL,
-        "private_metadata": str(form.mention_id),
-        "title": {"type": "plain_text", "text": "Reply to mention"},
-        "submit": {"type": "plain_text", "text": "Post reply"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
-            _section(f"*{title or 'Mention'}*\n" + quote(form.text, LIMITS["section_text"] - 400)),
-            {
-                "type": "input",
-                "block_id": Block.REPLY_INPUT,
-                "label": {"type": "plain_text", "text": "Your reply"},
-                "hint": {"type": "plain_text", "text": trim(form.destination, 150)},
-                "element": {
-                    "type": "plain_text_input",
-                    "action_id": Action.REPLY_TEXT,
-                    "multiline": True,
-                    "max_length": LIMITS["input_value"],
-                    "initial_value": trim(form.draft, LIMITS["input_value"]),
-                },
+    blocks: list[Json] = []
+    if form.error:
+        blocks.append(_section("⚠️ " + escape_trim(form.error, 2900), Block.REPLY_ERROR))
+    blocks.append(
+        _section(f"*{title or 'Mention'}*\n" + quote(form.text, LIMITS["section_text"] - 400))
+    )
+    public = form.public
+    limit = LIMITS["input_value"]
+    hint = form.destination
+    if public is not None:
+        hint = (
+            f"{public.label}: at most {public.limit:,} characters; the draft has "
+            f"{form.draft_length:,}." + (f" {public.count_rule}." if public.count_rule else "")
+        )
+    blocks.append(
+        {
+            "type": "input",
+            "block_id": Block.REPLY_INPUT,
+            "label": {"type": "plain_text", "text": "Your reply"},
+            "hint": {"type": "plain_text", "text": trim(hint, 150)},
+            "element": {
+                "type": "plain_text_input",
+                "action_id": Action.REPLY_TEXT,
+                "multiline": True,
+                "max_length": limit,
+                "initial_value": trim(form.draft, limit),
             },
+        }
+    )
+    if public is not None:
+        blocks.append(_where_choice(form))
+    else:
+        source = escape_trim(form.source, 200, single_line=True) or "the source"
+        where = link(form.url, f"Open to answer on {source}", limit=500) or "(no link)"
+        why = escape_trim(form.note_only_because or "the source has no API for replies", 300)
+        blocks.append(
             {
                 "type": "context",
                 "block_id": Block.REPLY_CONTEXT,
@@ -267,11 +306,64 @@ def reply_modal(form: ReplyForm) -> Json:
                     {
                         "type": "mrkdwn",
                         "verbatim": True,
-                        "text": f"Answer the customer on {source}: {where}",
+                        "text": f"Note in this thread only: {why}. {where}",
                     }
                 ],
-            },
-        ],
+            }
+        )
+    return {
+        "type": "modal",
+        "callback_id": Callback.REPLY_MODAL,
+        "private_metadata": str(form.mention_id),
+        "title": {"type": "plain_text", "text": "Reply to mention"},
+        "submit": {"type": "plain_text", "text": "Send" if public else "Post note"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": blocks,
+    }
+
+
+def _where_choice(form: ReplyForm) -> Json:
+    public = form.public
+    assert public is not None
+    source = escape_trim(form.source, 200, single_line=True) or "the source"
+    return {
+        "type": "input",
+        "block_id": Block.REPLY_WHERE,
+        "label": {"type": "plain_text", "text": "Where should the answer go?"},
+        "element": {
+            "type": "radio_buttons",
+            "action_id": Action.REPLY_WHERE,
+            # No initial option: posting in public is always a choice someone made.
+            "options": [
+                {
+                    "text": {"type": "plain_text", "text": trim(public.choice, 75)},
+                    "description": {"type": "plain_text", "text": trim(public.detail, 75)},
+                    "value": "public",
+                },
+                {
+                    "text": {"type": "plain_text", "text": "Note in this thread only"},
+                    "description": {
+                        "type": "plain_text",
+                        "text": trim(
+                            f"the customer does not see it; answer on {source} yourself", 75
+                        ),
+                    },
+                    "value": "thread",
+                },
+            ],
+        },
+    }
+
+
+def status_modal(line: Line, *, title: str = "Reply to mention", done: bool = False) -> Json:
+    """A modal that only says something: "Posting…" while a public reply is under way, the
+    link once it is posted."""
+    return {
+        "type": "modal",
+        "callback_id": Callback.REPLY_MODAL,
+        "title": {"type": "plain_text", "text": title},
+        "close": {"type": "plain_text", "text": "Done" if done else "Close"},
+        "blocks": [_section(mrkdwn(line))],
     }
 
 
