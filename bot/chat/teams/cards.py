@@ -18,9 +18,9 @@ from datetime import UTC
 from typing import Any
 
 from bot.chat.commands import USAGE, Detail, Listing, TextAnswer
-from bot.chat.teams.ids import COMMAND, REPLY_INPUT, Verb
+from bot.chat.teams.ids import COMMAND, Verb
 from bot.chat.text import clean, one_line, trim
-from bot.chat.views import ACTION_LABELS, AlertView, Line, Link, Person, ReplyForm, When
+from bot.chat.views import ACTION_LABELS, AlertView, Line, Link, Person, When
 from bot.models import SYSTEM, split_user_key
 from bot.workflow import Action
 
@@ -80,9 +80,9 @@ def line_runs(line: Line, limit: int = LIMITS["text_run"], **style: Any) -> list
             text = moment(part)
         elif isinstance(part, Link):
             text = trim(one_line(part.label), max(1, min(300, budget)))
-            target = _web_url(part.url)
+            target = web_url(part.url)
             if text and target:
-                runs.append(run(text, **style, selectAction=_open(target)))
+                runs.append(run(text, **style, selectAction=open_url(target)))
                 budget -= len(text)
                 continue
         else:
@@ -113,18 +113,18 @@ def plain(line: Line) -> str:
     return "".join(out)
 
 
-def _web_url(url: str) -> str:
+def web_url(url: str) -> str:
     url = one_line(url)
     if url.lower().startswith(("https://", "http://")) and len(url) <= 2000:
         return url
     return ""
 
 
-def _open(url: str) -> Json:
+def open_url(url: str) -> Json:
     return {"type": "Action.OpenUrl", "url": url}
 
 
-def _card(body: list[Json], actions: list[Json] | None = None, **extra: Any) -> Json:
+def adaptive_card(body: list[Json], actions: list[Json] | None = None, **extra: Any) -> Json:
     card: Json = {"type": "AdaptiveCard", "$schema": SCHEMA, "version": VERSION, **extra}
     card["body"] = body
     if actions:
@@ -183,7 +183,9 @@ def alert_card(
             rich([*line_runs(head, 300, isSubtle=True), run("\n"), run(trim(clean(text), 1000))])
         )
     actions = [_step(step, view.mention_id) for step in steps]
-    url = _web_url(view.url)
+    if view.undo is not None:
+        actions.append(_undo(view))
+    url = web_url(view.url)
     if url:
         actions.append({"type": "Action.OpenUrl", "title": "Open", "url": url})
     actions.append(_corrections(view))
@@ -192,7 +194,7 @@ def alert_card(
     if ids:
         extra["refresh"] = {"action": _refresh(view.mention_id), "userIds": ids}
     extra["msteams"] = {"width": "Full"}
-    return _card(body, actions, **extra)
+    return adaptive_card(body, actions, **extra)
 
 
 def alert_summary(view: AlertView) -> str:
@@ -202,10 +204,10 @@ def alert_summary(view: AlertView) -> str:
 
 def _title_runs(title: str, url: str) -> list[Json]:
     text = trim(one_line(title), LIMITS["title"]) or "(untitled)"
-    target = _web_url(url)
+    target = web_url(url)
     style: Json = {"weight": "Bolder"}
     if target:
-        style["selectAction"] = _open(target)
+        style["selectAction"] = open_url(target)
     return [run(text, **style)]
 
 
@@ -235,7 +237,7 @@ def _step(step: Action, mention_id: int) -> Json:
         return {
             "type": "Action.ShowCard",
             "title": ACTION_LABELS[step],
-            "card": _card(
+            "card": adaptive_card(
                 [
                     {
                         "type": "TextBlock",
@@ -250,6 +252,27 @@ def _step(step: Action, mention_id: int) -> Json:
     return action
 
 
+def _undo(view: AlertView) -> Json:
+    """Delete a public reply, behind a confirmation as on Slack."""
+    undo = view.undo
+    assert undo is not None
+    delete: Json = {
+        "type": "Action.Execute",
+        "title": "Delete",
+        "verb": Verb.DELETE_REPLY.value,
+        "data": {"mention": view.mention_id, "reply": undo.reply_id},
+        "style": "destructive",
+    }
+    question = (
+        f"Delete the public reply? It is removed from {undo.platform}; the alert keeps a record."
+    )
+    return {
+        "type": "Action.ShowCard",
+        "title": undo.label,
+        "card": adaptive_card([{"type": "TextBlock", "text": question, "wrap": True}], [delete]),
+    }
+
+
 def _refresh(mention_id: int) -> Json:
     return {"type": "Action.Execute", "verb": Verb.REFRESH.value, "data": {"mention": mention_id}}
 
@@ -258,7 +281,7 @@ def _corrections(view: AlertView) -> Json:
     return {
         "type": "Action.ShowCard",
         "title": "Wrong label",
-        "card": _card(
+        "card": adaptive_card(
             [{"type": "TextBlock", "text": "What is wrong with this alert?", "wrap": True}],
             [
                 {
@@ -273,70 +296,17 @@ def _corrections(view: AlertView) -> Json:
     }
 
 
-# --- the reply form ---------------------------------------------------------------------------
-
-
-def reply_card(form: ReplyForm, dialog: str) -> Json:
-    """The inline reply form shown to the one person who clicked Reply: the mention quoted, the
-    same draft as on Slack, where the answer goes. `dialog` binds the submission to them."""
-    source = trim(one_line(form.source), 200) or "the original site"
-    where = _web_url(form.url)
-    answer_on: list[Json] = [run(f"Answer the customer on {source}: ", isSubtle=True)]
-    answer_on.append(
-        run(where, isSubtle=True, selectAction=_open(where))
-        if where
-        else run("(no link)", isSubtle=True)
-    )
-    data = {"mention": form.mention_id, "dialog": dialog}
-    return _card(
-        [
-            {"type": "TextBlock", "text": "Reply to mention", "weight": "Bolder", "wrap": True},
-            rich([run(trim(one_line(form.title), LIMITS["title"]) or "Mention", weight="Bolder")]),
-            rich([run(trim(clean(form.text), LIMITS["excerpt"]), italic=True)]),
-            {
-                "type": "Input.Text",
-                "id": REPLY_INPUT,
-                "label": "Your reply",
-                "isMultiline": True,
-                "isRequired": True,
-                "errorMessage": "Write a reply first.",
-                "maxLength": LIMITS["reply_chars"],
-                "value": trim(form.draft, LIMITS["reply_chars"]),
-            },
-            rich([run(form.destination, isSubtle=True, size="Small")]),
-            rich(answer_on),
-        ],
-        [
-            {
-                "type": "Action.Execute",
-                "title": "Post reply",
-                "verb": Verb.REPLY_SEND.value,
-                "data": data,
-                "associatedInputs": "auto",
-                "style": "positive",
-            },
-            {
-                "type": "Action.Execute",
-                "title": "Cancel",
-                "verb": Verb.REPLY_CANCEL.value,
-                "data": {"mention": form.mention_id},
-                "associatedInputs": "none",
-            },
-        ],
-    )
-
-
 # --- notes and answers ------------------------------------------------------------------------
 
 
 def note_card(lines: tuple[Line, ...]) -> Json:
-    return _card([line_block(line) for line in lines] or [rich([run(" ")])])
+    return adaptive_card([line_block(line) for line in lines] or [rich([run(" ")])])
 
 
 def answer_card(answer: Listing | Detail | TextAnswer) -> Json:
     """A command answer (sent to the asker's personal chat with the bot)."""
     if isinstance(answer, Listing):
-        return _card(_listing(answer))
+        return adaptive_card(_listing(answer))
     if isinstance(answer, Detail):
         return _detail(answer)
     body = [line_block(line) for line in answer.lines]
@@ -344,7 +314,7 @@ def answer_card(answer: Listing | Detail | TextAnswer) -> Json:
         body.extend(usage())
     if answer.preformatted:
         body.append(rich([run(trim(answer.preformatted, 6000), fontType="Monospace")]))
-    return _card(body or [rich([run(" ")])])
+    return adaptive_card(body or [rich([run(" ")])])
 
 
 def answer_summary(answer: Listing | Detail | TextAnswer) -> str:

@@ -17,7 +17,9 @@ class Verb(enum.StrEnum):
     REPLY_SEND = "mention-reply-send"  # the inline reply form's "Post reply"
     REPLY_CANCEL = "mention-reply-cancel"
     WRONG_LABEL = "mention-wrong-label"
+    DELETE_REPLY = "mention-delete-reply"  # take a public reply back (for a short while)
 
 
 REPLY_INPUT = "mention-reply-text"  # the Input.Text of the reply form
+REPLY_WHERE = "mention-reply-where"  # the Input.ChoiceSet: "public" or "thread"
 COMMAND = "@mentionbot"  # how a person addresses the bot in Teams

@@ -29,8 +29,9 @@ from typing import Any
 
 from bot.chat.port import DeliveryError
 from bot.chat.service import Actor, ChatService, Reaction, load_view
-from bot.chat.teams.cards import Json, answer_card, answer_summary, plain, reply_card
-from bot.chat.teams.ids import REPLY_INPUT, Verb
+from bot.chat.teams.cards import Json, answer_card, answer_summary, plain
+from bot.chat.teams.forms import reply_card
+from bot.chat.teams.ids import REPLY_INPUT, REPLY_WHERE, Verb
 from bot.chat.teams.learn import actor_key
 from bot.chat.teams.transport import TeamsAdapter
 from bot.chat.views import Line
@@ -84,9 +85,23 @@ class Listeners:
             text = str(data.get(REPLY_INPUT) or "")
             if not text.strip():
                 return message_answer(("Write a reply first; nothing was posted.",))
-            dialog = f"teams:{str(data.get('dialog') or '')[:100]}"
-            reaction = self.service.on_reply(actor, dialog, mention_id, text[:MAX_REPLY_CHARS])
+            token = str(data.get("dialog") or "")[:100]
+            where = "public" if data.get(REPLY_WHERE) == "public" else "thread"
+            reaction = self.service.on_reply(
+                actor, f"teams:{token}", mention_id, text[:MAX_REPLY_CHARS], where=where
+            )
+            if not reaction.ok and reaction.form is not None:
+                # The same form again, with the reason and the text as written: try again.
+                return card_answer(reply_card(reaction.form, token))
             return self._after(reaction, actor, mention_id)
+        if verb == Verb.DELETE_REPLY:
+            reply_id = mention_id_of(data.get("reply"))
+            if reply_id is None:
+                return message_answer(("That button carries no reply; nothing changed.",))
+            reaction = self.service.on_delete_reply(actor, mention_id, reply_id, origin)
+            if not reaction.ok:
+                return message_answer(reaction.tell)
+            return self._card(actor, mention_id)
         if verb == Verb.WRONG_LABEL:
             label = str(data.get("label") or "")[:40]
             reaction = self.service.on_correction(actor, mention_id, label, origin)
