@@ -210,3 +210,6 @@ class Notice:
     text: str
     attempts: int = 0
     thread_of: int | None = None
+    ping: tuple[str, ...] = ()  # user or group keys to mention before the text (on-call, owner)
+    for_mention: int | None = None  # a reminder about this mention …
+    while_status: tuple[Status, ...] = ()  # … dropped unless it is still in one of these

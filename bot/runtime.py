@@ -24,6 +24,10 @@ from bot.poller import Job, Poller
 from bot.sources.base import StreamSource, limits_of
 from bot.sources.registry import build_source, is_stream
 from bot.store import Store, open_store
+from bot.team.build import build_team
+from bot.team.policy import Policies
+from bot.team.scheduler import TeamScheduler
+from bot.team.targets import TargetLines
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +54,7 @@ class Runtime:
     service: ChatService
     fetcher: HttpFetcher
     streams: list[StreamJob]
+    team: TeamScheduler | None = None  # reminders, escalation, digests (bot/team)
 
     def close(self) -> None:
         self.fetcher.close()  # first: it shuts its async clients on the poller's idle loop
@@ -101,6 +106,8 @@ def build_runtime(
     adapters: dict[str, ChatAdapter] = (
         dict(chat) if isinstance(chat, Mapping) else {p.value: chat for p in Platform}
     )
+    policies = Policies.from_brands(watch.brand)
+    timing = TargetLines(policies, clock)
     outbox = Outbox(
         store,
         adapters,
@@ -108,6 +115,7 @@ def build_runtime(
         batch=settings.outbox_batch,
         max_backoff=settings.outbox_max_backoff,
         lease_seconds=settings.delivery_lease_seconds,
+        timing=timing,
     )
     service = ChatService(
         store,
@@ -116,9 +124,11 @@ def build_runtime(
         admins=frozenset(settings.admin_users),
         brand_routes={brand.name: brand.routes for brand in watch.brand},
         allowed_channels=frozenset(settings.allowed_channels),
+        timing=timing,
     )
+    team = build_team(store, policies, service, clock)
     return Runtime(
-        settings, watch, store, scorer, pipeline, poller, outbox, service, fetcher, streams
+        settings, watch, store, scorer, pipeline, poller, outbox, service, fetcher, streams, team
     )
 
 
@@ -179,6 +189,9 @@ def start_background(runtime: Runtime, stop: threading.Event) -> list[threading.
         threading.Thread(target=run_outbox, args=(runtime.outbox, stop, wake), name="outbox",
                          daemon=True),
     ]  # fmt: skip
+    if runtime.team is not None:
+        threads.append(threading.Thread(target=runtime.team.run, args=(stop, wake), name="team",
+                                        daemon=True))  # fmt: skip
     for job in runtime.streams:
         name = f"stream-{job.source.name}"
         args = (runtime, job, stop, wake)

@@ -30,7 +30,7 @@ from bot.chat.views import (
     owner_told,
     people_in,
 )
-from bot.models import CORRECTIONS, Delivery, Mention, MessageRef, Route
+from bot.models import CORRECTIONS, Delivery, Mention, MessageRef, Reply, Route, Transition
 from bot.store.base import Dialog, Store
 from bot.workflow import Action, Outcome
 
@@ -56,13 +56,18 @@ class Reaction:
     outcome: Outcome | None = None
 
 
-def load_view(store: Store, mention: Mention) -> AlertView:
+# Draws the response-time line of an alert (bot/team/targets.py: TargetLines).
+TimingFn = Callable[[Mention, Sequence[Transition], Sequence[Reply]], Line]
+
+
+def load_view(store: Store, mention: Mention, timing: TimingFn | None = None) -> AlertView:
     """The alert as the store says it is now: mention, history, replies and names."""
     assert mention.id is not None
     history = store.history(mention.id)
     replies = store.replies(mention.id)
     names = store.names(people_in(mention, history, replies))
-    return alert_view(mention, history, replies, names)
+    line = timing(mention, history, replies) if timing is not None else ()
+    return alert_view(mention, history, replies, names, timing=line)
 
 
 class ChatService:
@@ -75,8 +80,10 @@ class ChatService:
         admins: frozenset[str] = frozenset(),
         brand_routes: Mapping[str, Sequence[Route]] | None = None,
         allowed_channels: frozenset[str] = frozenset(),
+        timing: TimingFn | None = None,
     ) -> None:
         self.store = store
+        self.timing = timing
         self.adapters = dict(adapters)
         self.clock = clock
         self.admins = admins
@@ -239,7 +246,7 @@ class ChatService:
                 mention = self.store.get_mention(mention_id)
                 if mention is None:
                     return 0
-                view = load_view(self.store, mention)
+                view = load_view(self.store, mention, self.timing)
                 updated = 0
                 for delivery in self.store.deliveries(mention_id):
                     message = self._message_of(delivery)

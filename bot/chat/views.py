@@ -30,9 +30,11 @@ class Person:
 
 @dataclass(frozen=True, slots=True)
 class When:
-    """A moment, drawn so that every reader sees it right in their own time zone."""
+    """A moment, drawn so that every reader sees it right in their own time zone. `ago`:
+    as a distance from now ("12 minutes ago") where the platform keeps that current."""
 
     at: datetime
+    ago: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,7 @@ class AlertView:
     actions: tuple[Action, ...]  # the buttons, from the workflow's one rule
     corrections: tuple[tuple[str, str], ...] = tuple(CORRECTIONS.items())  # (label, text)
     fallback: str = ""  # one plain line for notifications and screen readers
+    timing: Line = ()  # response-time targets: due, overdue or met (bot/team/targets.py)
 
 
 def author_name(author: str) -> str:
@@ -98,6 +101,7 @@ def alert_view(
     history: Sequence[Transition],
     replies: Sequence[Reply],
     names: dict[str, str] | None = None,
+    timing: Line = (),
 ) -> AlertView:
     assert mention.id is not None, "only stored mentions are alerted"
     names = names or {}
@@ -137,6 +141,7 @@ def alert_view(
         replies=tuple(_reply_line(r, names) for r in shown),
         actions=allowed_actions(mention.status),
         fallback=fallback_text(mention),
+        timing=timing,
     )
 
 

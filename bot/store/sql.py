@@ -17,6 +17,7 @@ from bot.store.sql_base import Tx, from_epoch, to_epoch
 from bot.store.sql_chat import ChatSql
 from bot.store.sql_deliveries import DeliveriesSql
 from bot.store.sql_sources import SourcesSql
+from bot.store.sql_team import TeamSql
 
 MENTION_COLUMNS = (
     "id, brand, source, external_id, url, canonical_url, text_key, title, body, author, "
@@ -26,7 +27,7 @@ MENTION_COLUMNS = (
 )
 
 
-class SqlStore(DeliveriesSql, ChatSql, SourcesSql):
+class SqlStore(DeliveriesSql, ChatSql, SourcesSql, TeamSql):
     @abc.abstractmethod
     def _dialect(self) -> dict[str, str]:
         """DDL fragments: {"id": ..., "bool": ...}."""

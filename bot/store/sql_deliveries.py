@@ -169,13 +169,32 @@ class DeliveriesSql(SqlBase):
 
     # --- notices ----------------------------------------------------------------------------
     def add_notice(
-        self, route: Route, text: str, *, at: datetime, thread_of: int | None = None
+        self,
+        route: Route,
+        text: str,
+        *,
+        at: datetime,
+        thread_of: int | None = None,
+        ping: Sequence[str] = (),
+        for_mention: int | None = None,
+        while_status: Sequence[Status] = (),
     ) -> int:
         with self.transaction() as tx:
             row = tx.one(
                 "INSERT INTO notices (platform, target, body, thread_of, created_at,"
-                " next_attempt_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-                (route.platform, route.channel, text, thread_of, to_epoch(at), to_epoch(at)),
+                " next_attempt_at, ping, for_mention, while_status)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (
+                    route.platform,
+                    route.channel,
+                    text,
+                    thread_of,
+                    to_epoch(at),
+                    to_epoch(at),
+                    "\n".join(ping),
+                    for_mention,
+                    ",".join(s.value for s in while_status),
+                ),
             )
         assert row is not None
         return int(row[0])
@@ -195,7 +214,8 @@ class DeliveriesSql(SqlBase):
         marks = ", ".join("?" for _ in names)
         with self.transaction() as tx:
             rows = tx.all(
-                "SELECT n.id, n.platform, n.target, n.body, n.attempts, n.thread_of FROM notices n"
+                "SELECT n.id, n.platform, n.target, n.body, n.attempts, n.thread_of, n.ping,"
+                " n.for_mention, n.while_status FROM notices n"
                 f" WHERE n.delivered_at IS NULL AND n.platform IN ({marks})"
                 " AND n.next_attempt_at <= ? AND n.lease_until <= ?"
                 + NOT_PAUSED.format(t="n")
@@ -206,7 +226,14 @@ class DeliveriesSql(SqlBase):
             _lease(tx, "notices", [r[0] for r in rows], t + lease_seconds)  # type: ignore[operator]
         return [
             Notice(
-                int(r[0]), Route(r[1], r[2]), r[3], int(r[4]), None if r[5] is None else int(r[5])
+                int(r[0]),
+                Route(r[1], r[2]),
+                r[3],
+                int(r[4]),
+                None if r[5] is None else int(r[5]),
+                ping=tuple(p for p in r[6].split("\n") if p),
+                for_mention=None if r[7] is None else int(r[7]),
+                while_status=tuple(Status(s) for s in r[8].split(",") if s),
             )
             for r in rows
         ]

@@ -32,6 +32,7 @@ class Block(enum.StrEnum):
     FIELDS = "mention-alert-fields"
     REASON = "mention-alert-reason"
     STATE = "mention-alert-state"
+    TIMING = "mention-alert-timing"
     REPLIES = "mention-alert-replies"
     ACTIONS = "mention-alert-actions"
     REPLY_INPUT = "mention-reply-input"

@@ -65,7 +65,8 @@ def mrkdwn(line: Line, limit: int = LIMITS["section_text"]) -> str:
 def person(who: Person) -> str:
     platform, user_id = split_user_key(who.key)
     if platform == "slack" and user_id and user_id.isalnum():
-        return f"<@{user_id}>"
+        # S…: a user group (an on-call rota), which Slack pings as a subteam.
+        return f"<!subteam^{user_id}>" if user_id.startswith("S") else f"<@{user_id}>"
     if who.key == SYSTEM:
         return "mentionbot"
     name = escape_trim(who.name or user_id or who.key, 80, single_line=True) or "someone"
@@ -76,7 +77,8 @@ def date(when: When) -> str:
     """`<!date^…>`: Slack shows it in each reader's time zone; the fallback is UTC."""
     at = when.at.astimezone(UTC)
     fallback = at.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+    tokens = "{ago}" if when.ago else "{date_short_pretty} at {time}"
+    return f"<!date^{int(at.timestamp())}^{tokens}|{fallback}>"
 
 
 def plain(line: Line) -> str:
@@ -146,6 +148,14 @@ def alert_blocks(view: AlertView) -> list[Json]:
         )
     blocks.append({"type": "divider"})
     blocks.append(_section(mrkdwn(view.state), Block.STATE))
+    if view.timing:
+        blocks.append(
+            {
+                "type": "context",
+                "block_id": Block.TIMING,
+                "elements": [{"type": "mrkdwn", "text": mrkdwn(view.timing), "verbatim": True}],
+            }
+        )
     for index, reply in enumerate(view.replies):
         head, body = reply[:-1], reply[-1]
         text = mrkdwn(head, 500) + quote(str(body), 2400)

@@ -1,0 +1,181 @@
+"""The team workflow in SQL (bot/team): things done once across replicas, extra deliveries,
+the open alerts a scheduler looks at, and response-time events for figures."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.models import Mention, Route, Status
+from bot.store.base import NoticeDraft, WorkflowRow
+from bot.store.sql_base import SqlBase, Tx, from_epoch, to_epoch
+
+
+class TeamSql(SqlBase):
+    def _lock_row(self) -> str:
+        return ""
+
+    def once(
+        self,
+        key: str,
+        *,
+        at: datetime,
+        mention_id: int | None = None,
+        while_status: Sequence[Status] = (),
+        owner: str | None = None,
+        notices: Sequence[NoticeDraft] = (),
+        deliver_to: Route | None = None,
+    ) -> bool:
+        with self.transaction() as tx:
+            if mention_id is not None and (while_status or owner is not None):
+                row = tx.one(
+                    "SELECT status, owner FROM mentions WHERE id = ?" + self._lock_row(),
+                    (mention_id,),
+                )
+                if row is None or (while_status and row[0] not in {s.value for s in while_status}):
+                    return False
+                if owner is not None and row[1] != owner:
+                    return False
+            won = tx.one(
+                "INSERT INTO team_once (key, mention_id, at) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING RETURNING key",
+                (key[:500], mention_id, to_epoch(at)),
+            )
+            if won is None:
+                return False
+            delivery_id = None
+            if deliver_to is not None and mention_id is not None:
+                delivery_id = _add_delivery(tx, mention_id, deliver_to, at)
+            for draft in notices:
+                thread = delivery_id if draft.under_new_delivery else draft.thread_of
+                tx.execute(
+                    "INSERT INTO notices (platform, target, body, thread_of, created_at,"
+                    " next_attempt_at, ping, for_mention, while_status)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        draft.route.platform,
+                        draft.route.channel,
+                        draft.text,
+                        thread,
+                        to_epoch(at),
+                        to_epoch(at),
+                        "\n".join(draft.ping),
+                        mention_id,
+                        ",".join(s.value for s in while_status),
+                    ),
+                )
+            return True
+
+    def done_once(self, key: str) -> bool:
+        with self.transaction() as tx:
+            return tx.one("SELECT 1 FROM team_once WHERE key = ?", (key[:500],)) is not None
+
+    def add_delivery(self, mention_id: int, route: Route, *, at: datetime) -> int | None:
+        with self.transaction() as tx:
+            return _add_delivery(tx, mention_id, route, at)
+
+    def open_alerts(self, limit: int = 2000) -> list[Mention]:
+        from bot.store.sql import MENTION_COLUMNS, _mention_from_row  # the store's one reader
+
+        with self.transaction() as tx:
+            rows = tx.all(
+                f"SELECT {MENTION_COLUMNS} FROM mentions WHERE flagged = ? AND status IN (?, ?, ?)"
+                " ORDER BY fetched_at, id LIMIT ?",
+                (True, Status.ALERTED.value, Status.CLAIMED.value, Status.REPLIED.value, limit),
+            )
+        return [_mention_from_row(r) for r in rows]
+
+    def workflow_rows(
+        self, since: datetime, until: datetime, *, brands: Sequence[str] | None = None
+    ) -> list[WorkflowRow]:
+        params: list[Any] = [to_epoch(since), to_epoch(until)]
+        scope = ""
+        if brands is not None:
+            if not brands:
+                return []
+            scope = " AND LOWER(m.brand) IN (" + ", ".join("?" for _ in brands) + ")"
+            params += [b.lower() for b in brands]
+        with self.transaction() as tx:
+            rows = tx.all(
+                "SELECT m.id, m.brand, m.source, m.sentiment, m.flagged, m.status, m.owner,"
+                " m.fetched_at, m.question, m.praise, m.attention, m.title, m.body, m.url,"
+                " m.muted_by FROM mentions m WHERE m.fetched_at >= ? AND m.fetched_at < ?"
+                + scope
+                + " ORDER BY m.fetched_at, m.id",
+                params,
+            )
+            ids = [int(r[0]) for r in rows]
+            firsts = _first_times(tx, ids)
+        out = []
+        for r in rows:
+            f = firsts.get(int(r[0]), {})
+            out.append(
+                WorkflowRow(
+                    mention_id=int(r[0]),
+                    brand=r[1],
+                    source=r[2],
+                    sentiment=r[3],
+                    flagged=bool(r[4]),
+                    status=Status(r[5]),
+                    owner=r[6],
+                    fetched_at=from_epoch(r[7]),  # type: ignore[arg-type]
+                    question=bool(r[8]),
+                    praise=bool(r[9]),
+                    attention=float(r[10]),
+                    title=r[11] or r[12][:200],
+                    url=r[13],
+                    muted=r[14] is not None,
+                    alerted_at=f.get("alerted"),
+                    claimed_at=f.get("claimed"),
+                    replied_at=f.get("reply"),
+                    resolved_at=f.get("resolved"),
+                    claimed_by=f.get("claimer", ""),
+                )
+            )
+        return out
+
+
+def _add_delivery(tx: Tx, mention_id: int, route: Route, at: datetime) -> int | None:
+    row = tx.one(
+        "INSERT INTO deliveries (mention_id, platform, target, next_attempt_at)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+        (mention_id, route.platform, route.channel, to_epoch(at)),
+    )
+    if row is not None:
+        return int(row[0])
+    found = tx.one(
+        "SELECT id FROM deliveries WHERE mention_id = ? AND platform = ? AND target = ?",
+        (mention_id, route.platform, route.channel),
+    )
+    return None if found is None else int(found[0])
+
+
+def _first_times(tx: Tx, ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Per mention: the first time it was alerted, claimed (or replied to without a claim),
+    first replied to and resolved, and who claimed it."""
+    found: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        for mention_id, to_status, actor, at in tx.all(
+            "SELECT mention_id, to_status, actor, at FROM transitions"
+            f" WHERE mention_id IN ({marks}) ORDER BY at, id",
+            chunk,
+        ):
+            times = found.setdefault(int(mention_id), {})
+            moment = from_epoch(at)
+            if to_status == Status.ALERTED.value:
+                times.setdefault("alerted", moment)
+            elif to_status in (Status.CLAIMED.value, Status.REPLIED.value):
+                if "claimed" not in times:
+                    times["claimed"], times["claimer"] = moment, actor
+            elif to_status == Status.RESOLVED.value:
+                times.setdefault("resolved", moment)
+        for mention_id, at in tx.all(
+            f"SELECT mention_id, MIN(at) FROM replies WHERE mention_id IN ({marks})"
+            " GROUP BY mention_id",
+            chunk,
+        ):
+            found.setdefault(int(mention_id), {})["reply"] = from_epoch(at)
+    return found
