@@ -32,6 +32,7 @@ from bot.chat.views import (
 )
 from bot.models import CORRECTIONS, Delivery, Mention, MessageRef, Reply, Route, Transition
 from bot.store.base import Dialog, Store
+from bot.team.policy import Policies
 from bot.workflow import Action, Outcome
 
 log = logging.getLogger(__name__)
@@ -81,9 +82,11 @@ class ChatService:
         brand_routes: Mapping[str, Sequence[Route]] | None = None,
         allowed_channels: frozenset[str] = frozenset(),
         timing: TimingFn | None = None,
+        policies: Policies | None = None,
     ) -> None:
         self.store = store
         self.timing = timing
+        self.policies = policies or Policies()  # each brand's team rules (bot/team)
         self.adapters = dict(adapters)
         self.clock = clock
         self.admins = admins
@@ -269,6 +272,10 @@ class ChatService:
         return updated
 
     # --- helpers ----------------------------------------------------------------------------
+    def allowed_origin(self, mention_id: int, origin: MessageRef | None) -> Reaction | None:
+        """None when a choice made on `origin` may act on `mention_id` (see on_action)."""
+        return self._check_origin(mention_id, origin)
+
     def remember(self, actor: Actor) -> None:
         if actor.name and self._known_names.get(actor.key) != actor.name:
             self.store.remember_names({actor.key: actor.name}, at=self.clock())

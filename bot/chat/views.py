@@ -60,6 +60,14 @@ ACTION_LABELS = {
     Action.DISMISS: "Dismiss",
     Action.REOPEN: "Reopen",
 }
+MOVED = {"not_complaint": "Not a complaint"}  # labels from moves, as the reason names them
+# (value, label): what an alert's "More" menu offers (bot/team/moves.py acts on them).
+MORE_CHOICES: tuple[tuple[str, str], ...] = (
+    ("not_complaint", "Not a complaint"),
+    ("question", "Move to questions"),
+    ("mute_author", "Mute this author (30 days)"),
+    ("mute_domain", "Mute this site (30 days)"),
+)
 REPLY_PLACE = {ReplyWhere.THREAD: "a note in the alert's thread; the customer has not seen it"}
 
 
@@ -84,6 +92,7 @@ class AlertView:
     corrections: tuple[tuple[str, str], ...] = tuple(CORRECTIONS.items())  # (label, text)
     fallback: str = ""  # one plain line for notifications and screen readers
     timing: Line = ()  # response-time targets: due, overdue or met (bot/team/targets.py)
+    more: tuple[tuple[str, str], ...] = ()  # (value, label): moves and mutes (bot/team/moves)
 
 
 def author_name(author: str) -> str:
@@ -121,7 +130,9 @@ def alert_view(
     if v.scorer:
         reason.append(f"scored by {v.scorer}")
     if mention.labels:
-        corrected = ", ".join(CORRECTIONS.get(label, label).lower() for label in mention.labels)
+        corrected = ", ".join(
+            CORRECTIONS.get(label, MOVED.get(label, label)).lower() for label in mention.labels
+        )
         reason.append(f"corrected: {corrected}")
     reason.append(f"mention #{mention.id}")
     shown = list(replies)[-REPLIES_SHOWN:]
@@ -142,6 +153,7 @@ def alert_view(
         actions=allowed_actions(mention.status),
         fallback=fallback_text(mention),
         timing=timing,
+        more=MORE_CHOICES,
     )
 
 

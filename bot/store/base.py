@@ -12,6 +12,8 @@ from bot.models import (
     Delivery,
     Mention,
     MessageRef,
+    Mute,
+    MuteKind,
     Notice,
     Platform,
     Reply,
@@ -157,6 +159,8 @@ class WorkflowRow:
     replied_at: datetime | None
     resolved_at: datetime | None
     claimed_by: str = ""
+    replied_by: str = ""
+    resolved_by: str = ""
 
 
 class Store(abc.ABC):
@@ -399,6 +403,26 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def done_once(self, key: str) -> bool: ...
+
+    @abc.abstractmethod
+    def add_mute(
+        self,
+        brand: str,
+        kind: MuteKind,
+        value: str,
+        *,
+        actor: str,
+        at: datetime,
+        until: datetime | None,
+    ) -> Mute: ...
+
+    @abc.abstractmethod
+    def active_mutes(self, now: datetime, *, brands: Sequence[str] | None = None) -> list[Mute]:
+        """Mutes in force at `now` (for these brands), oldest first."""
+
+    @abc.abstractmethod
+    def lift_mute(self, mute_id: int, *, at: datetime) -> Mute | None:
+        """End a mute now; the mute as it was, or None if there is no such active mute."""
 
     @abc.abstractmethod
     def add_delivery(self, mention_id: int, route: Route, *, at: datetime) -> int | None:

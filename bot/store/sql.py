@@ -23,7 +23,7 @@ MENTION_COLUMNS = (
     "id, brand, source, external_id, url, canonical_url, text_key, title, body, author, "
     "published_at, fetched_at, matched_term, channel, flagged, sentiment, score, p_negative, "
     "p_neutral, p_positive, p_complaint, attention, question, praise, lang, reason, scorer, "
-    "status, owner, revision"
+    "status, owner, revision, muted_by"
 )
 
 
@@ -63,7 +63,7 @@ class SqlStore(DeliveriesSql, ChatSql, SourcesSql, TeamSql):
         row = tx.one(
             f"INSERT INTO mentions ({MENTION_COLUMNS.removeprefix('id, ')}) VALUES "
             "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "?, ?, 0) ON CONFLICT DO NOTHING RETURNING id",
+            "?, ?, 0, ?) ON CONFLICT DO NOTHING RETURNING id",
             (
                 mention.brand,
                 mention.source,
@@ -93,6 +93,7 @@ class SqlStore(DeliveriesSql, ChatSql, SourcesSql, TeamSql):
                 v.scorer,
                 Status.NEW.value,
                 "",
+                mention.muted_by,
             ),
         )
         if row is None:
@@ -331,6 +332,7 @@ def _mention_from_row(r: Sequence[Any]) -> Mention:
         status=Status(r[27]),
         owner=r[28],
         revision=int(r[29]),
+        muted_by=None if r[30] is None else int(r[30]),
     )
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.models import Mention, Route, Status
+from bot.models import Mention, Mute, MuteKind, Route, Status
 from bot.store.base import NoticeDraft, WorkflowRow
 from bot.store.sql_base import SqlBase, Tx, from_epoch, to_epoch
 
@@ -66,6 +66,52 @@ class TeamSql(SqlBase):
                     ),
                 )
             return True
+
+    def add_mute(
+        self,
+        brand: str,
+        kind: MuteKind,
+        value: str,
+        *,
+        actor: str,
+        at: datetime,
+        until: datetime | None,
+    ) -> Mute:
+        with self.transaction() as tx:
+            row = tx.one(
+                "INSERT INTO mutes (brand, kind, value, actor, created_at, until)"
+                " VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                (brand, kind.value, value, actor, to_epoch(at), to_epoch(until)),
+            )
+        assert row is not None
+        return Mute(int(row[0]), brand, kind, value, actor, at, until)
+
+    def active_mutes(self, now: datetime, *, brands: Sequence[str] | None = None) -> list[Mute]:
+        params: list[Any] = [to_epoch(now)]
+        scope = ""
+        if brands is not None:
+            if not brands:
+                return []
+            scope = " AND LOWER(brand) IN (" + ", ".join("?" for _ in brands) + ")"
+            params += [b.lower() for b in brands]
+        with self.transaction() as tx:
+            rows = tx.all(
+                f"SELECT {MUTE_COLUMNS} FROM mutes WHERE lifted_at IS NULL"
+                " AND (until IS NULL OR until > ?)" + scope + " ORDER BY id",
+                params,
+            )
+        return [_mute(r) for r in rows]
+
+    def lift_mute(self, mute_id: int, *, at: datetime) -> Mute | None:
+        with self.transaction() as tx:
+            row = tx.one(
+                f"SELECT {MUTE_COLUMNS} FROM mutes WHERE id = ? AND lifted_at IS NULL",
+                (mute_id,),
+            )
+            if row is None:
+                return None
+            tx.execute("UPDATE mutes SET lifted_at = ? WHERE id = ?", (to_epoch(at), mute_id))
+        return _mute(row)
 
     def done_once(self, key: str) -> bool:
         with self.transaction() as tx:
@@ -131,9 +177,26 @@ class TeamSql(SqlBase):
                     replied_at=f.get("reply"),
                     resolved_at=f.get("resolved"),
                     claimed_by=f.get("claimer", ""),
+                    replied_by=f.get("replier", ""),
+                    resolved_by=f.get("resolver", ""),
                 )
             )
         return out
+
+
+MUTE_COLUMNS = "id, brand, kind, value, actor, created_at, until"
+
+
+def _mute(r: Sequence[Any]) -> Mute:
+    return Mute(
+        int(r[0]),
+        r[1],
+        MuteKind(r[2]),
+        r[3],
+        r[4],
+        from_epoch(r[5]),
+        from_epoch(r[6]),  # type: ignore[arg-type]
+    )
 
 
 def _add_delivery(tx: Tx, mention_id: int, route: Route, at: datetime) -> int | None:
@@ -170,12 +233,14 @@ def _first_times(tx: Tx, ids: list[int]) -> dict[int, dict[str, Any]]:
             elif to_status in (Status.CLAIMED.value, Status.REPLIED.value):
                 if "claimed" not in times:
                     times["claimed"], times["claimer"] = moment, actor
-            elif to_status == Status.RESOLVED.value:
-                times.setdefault("resolved", moment)
-        for mention_id, at in tx.all(
-            f"SELECT mention_id, MIN(at) FROM replies WHERE mention_id IN ({marks})"
-            " GROUP BY mention_id",
+            elif to_status == Status.RESOLVED.value and "resolved" not in times:
+                times["resolved"], times["resolver"] = moment, actor
+        for mention_id, actor, at in tx.all(
+            f"SELECT mention_id, actor, at FROM replies WHERE mention_id IN ({marks})"
+            " ORDER BY at, id",
             chunk,
         ):
-            found.setdefault(int(mention_id), {})["reply"] = from_epoch(at)
+            times = found.setdefault(int(mention_id), {})
+            if "reply" not in times:
+                times["reply"], times["replier"] = from_epoch(at), actor
     return found

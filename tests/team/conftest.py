@@ -84,6 +84,7 @@ def make_team_env(
     env, stop = make_slack_env(fake, store, clock, brand_routes=routes)
     timing = TargetLines(policies, clock)
     env.service.timing = timing
+    env.service.policies = policies
     env.outbox.timing = timing
     reminders = Reminders(store, policies, env.service.redraw)
     return TeamEnv(env, policies, reminders, clock), stop

@@ -20,6 +20,7 @@ class Action(enum.StrEnum):
     REOPEN = "mention-reopen"
     DISMISS = "mention-dismiss"
     WRONG_LABEL = "mention-wrong-label"  # the overflow menu of corrections
+    MORE = "mention-more"  # the overflow menu of moves and mutes (bot/team/moves.py)
     OPEN_LINK = "mention-open-link"  # a URL button: Slack sends an action we only ack
     REPLY_TEXT = "mention-reply-text"  # the plain_text_input inside the reply modal
 

@@ -200,6 +200,20 @@ def _actions(view: AlertView) -> Json:
             ],
         }
     )
+    if view.more:
+        elements.append(
+            {
+                "type": "overflow",
+                "action_id": Action.MORE,
+                "options": [
+                    {
+                        "text": {"type": "plain_text", "text": trim(text, 75)},
+                        "value": f"{value}|{view.mention_id}",
+                    }
+                    for value, text in view.more[:5]  # Slack's limit per overflow menu
+                ],
+            }
+        )
     return {"type": "actions", "block_id": Block.ACTIONS, "elements": elements}
 
 
@@ -298,9 +312,17 @@ def answer_message(answer: Listing | Detail | TextAnswer) -> tuple[str, list[Jso
     if answer.usage:
         lines.append(usage())
     if answer.preformatted:
-        lines.append("```" + escape_trim(answer.preformatted, 2900) + "```")
+        lines.append("```" + preformatted(answer.preformatted, 2900) + "```")
     text = trim("\n".join(lines), 3000)
     return text, [_section(text)] if text else []
+
+
+def preformatted(text: str, limit: int) -> str:
+    """A table for a code block: escaped, columns kept (runs of spaces are its layout),
+    control characters dropped."""
+    kept = "".join(ch for ch in text if ch == "\n" or ch.isprintable())
+    out = kept.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return out if len(out) <= limit else trim(out[: limit - 1].rsplit("\n", 1)[0], limit)
 
 
 def usage() -> str:
