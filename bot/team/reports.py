@@ -37,8 +37,8 @@ class ExportFile:
 
 def answer(service: ChatService, actor: Actor, scope: Scope, cmd: TeamCommand) -> object:
     period = cmd.period or timedelta(days=7)
-    until = service.clock()
-    since = until - period
+    now = service.clock()
+    since, until = now - period, now + timedelta(seconds=1)  # what came this second counts
     brands = scope.brands
     if cmd.brand:
         wanted = cmd.brand.lower()
