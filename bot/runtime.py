@@ -125,8 +125,9 @@ def build_runtime(
         brand_routes={brand.name: brand.routes for brand in watch.brand},
         allowed_channels=frozenset(settings.allowed_channels),
         timing=timing,
+        policies=policies,
     )
-    team = build_team(store, policies, service, clock)
+    team = build_team(store, policies, service, adapters, watch, clock)
     return Runtime(
         settings, watch, store, scorer, pipeline, poller, outbox, service, fetcher, streams, team
     )

@@ -429,6 +429,15 @@ class Store(abc.ABC):
         """Queue the mention's alert on one more route (once); its delivery id."""
 
     @abc.abstractmethod
+    def fetch_times(self, brand: str, sentiment: Sentiment, since: datetime) -> list[datetime]:
+        """When each of the brand's mentions of this sentiment since `since` was fetched,
+        oldest first (spike baselines read weeks of these)."""
+
+    @abc.abstractmethod
+    def first_seen(self, brand: str) -> datetime | None:
+        """When the brand's first mention was fetched."""
+
+    @abc.abstractmethod
     def open_alerts(self, limit: int = 2000) -> list[Mention]:
         """Alerted mentions nobody has closed (alerted, claimed, replied), oldest first."""
 

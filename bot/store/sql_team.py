@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.models import Mention, Mute, MuteKind, Route, Status
+from bot.models import Mention, Mute, MuteKind, Route, Sentiment, Status
 from bot.store.base import NoticeDraft, WorkflowRow
 from bot.store.sql_base import SqlBase, Tx, from_epoch, to_epoch
 
@@ -121,6 +121,21 @@ class TeamSql(SqlBase):
         with self.transaction() as tx:
             return _add_delivery(tx, mention_id, route, at)
 
+    def fetch_times(self, brand: str, sentiment: Sentiment, since: datetime) -> list[datetime]:
+        with self.transaction() as tx:
+            rows = tx.all(
+                "SELECT fetched_at FROM mentions WHERE LOWER(brand) = ? AND sentiment = ?"
+                " AND fetched_at >= ? ORDER BY fetched_at",
+                (brand.lower(), sentiment.value, to_epoch(since)),
+            )
+        return [from_epoch(r[0]) for r in rows]  # type: ignore[misc]
+
+    def first_seen(self, brand: str) -> datetime | None:
+        with self.transaction() as tx:
+            row = tx.one("SELECT MIN(fetched_at) FROM mentions WHERE LOWER(brand) = ?",
+                         (brand.lower(),))  # fmt: skip
+        return from_epoch(row[0]) if row and row[0] is not None else None
+
     def open_alerts(self, limit: int = 2000) -> list[Mention]:
         from bot.store.sql import MENTION_COLUMNS, _mention_from_row  # the store's one reader
 
@@ -194,8 +209,8 @@ def _mute(r: Sequence[Any]) -> Mute:
         MuteKind(r[2]),
         r[3],
         r[4],
-        from_epoch(r[5]),
-        from_epoch(r[6]),  # type: ignore[arg-type]
+        from_epoch(r[5]) or datetime.min,
+        from_epoch(r[6]),
     )
 
 

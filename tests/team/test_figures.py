@@ -63,7 +63,7 @@ def test_digest_figures_from_the_store_match_a_hand_count(
 def test_export_sends_a_csv_to_the_callers_direct_messages_with_formulas_made_inert(
     team_env: TeamEnv, make_mention: Callable[..., Mention]
 ) -> None:
-    team_env.alert(make_mention(title="=HYPERLINK(\"http://evil\")"))
+    team_env.alert(make_mention(title='=HYPERLINK("http://evil")'))
     said = command(team_env, "export 7d")
     assert said.startswith("Sent you mentions-20261117-last-7-d.csv (1 mentions)")
     methods = [c.method for c in team_env.fake.calls if c.method.startswith(("files.", "conv"))]
@@ -75,5 +75,5 @@ def test_export_sends_a_csv_to_the_callers_direct_messages_with_formulas_made_in
         {"channel": "D0ALICE01", "comment": "Your export: 1 mentions, last 7 d."}
     ]
     rows = list(csv.DictReader(io.StringIO(stored["content"].decode())))
-    assert len(rows) == 1 and rows[0]["title"] == "'=HYPERLINK(\"http://evil\")"
+    assert len(rows) == 1 and rows[0]["title"] == '\'=HYPERLINK("http://evil")'
     assert rows[0]["alerted"] == "1" and rows[0]["status"] == "alerted"

@@ -21,10 +21,12 @@ from bot.chat.port import DeliveryError
 from bot.chat.service import Actor, ChatService, Reaction
 from bot.chat.slack.ids import COMMAND, Action, Block, Callback
 from bot.chat.slack.render import answer_message, reply_modal
-from bot.chat.slack.team import send_export
+from bot.chat.slack.render_team import home_view
+from bot.chat.slack.team import publish_home, send_export
 from bot.chat.slack.transport import SlackAdapter
 from bot.chat.views import Line, ReplyForm
 from bot.models import MessageRef, user_key
+from bot.team.home import build_home
 from bot.team.moves import on_choice
 from bot.team.reports import ExportFile
 from bot.workflow import Action as Step
@@ -43,6 +45,7 @@ def register(app: App, service: ChatService, adapter: SlackAdapter) -> None:
     app.action(Action.MORE)(_more(service, adapter))
     app.view(Callback.REPLY_MODAL)(_submit_reply(service, adapter))
     app.command(COMMAND)(_command(service, adapter))
+    app.event("app_home_opened")(_home_opened(service, adapter))
     # Registered last: Bolt runs the first matching listener, so this only sees ids nobody
     # else handles (the Open link button, stale buttons from an older version). Without it
     # Bolt would answer 404 and Slack would show the user an error.
@@ -104,6 +107,8 @@ def _step_listener(service: ChatService, adapter: SlackAdapter, step: Step) -> C
             return
         reaction = service.on_action(actor_of(body), step, mention_id, origin_of(body))
         _tell(adapter, body, reaction.tell)
+        if _from_home(body):  # the home shows the new state (and any refusal) at once
+            _publish_home(service, adapter, str((body.get("user") or {}).get("id") or ""))
 
     return listener
 
@@ -240,6 +245,29 @@ def _send_export(adapter: SlackAdapter, actor: Actor, export: ExportFile) -> Tex
     return TextAnswer(
         ((f"Sent you {export.filename} ({export.rows} mentions) in a direct message.",),)
     )
+
+
+def _from_home(body: dict[str, Any]) -> bool:
+    return (body.get("container") or {}).get("type") == "view" and (
+        (body.get("view") or {}).get("type") == "home"
+    )
+
+
+def _home_opened(service: ChatService, adapter: SlackAdapter) -> Callable[..., None]:
+    def listener(event: dict[str, Any]) -> None:
+        if event.get("tab", "home") == "home":
+            _publish_home(service, adapter, str(event.get("user") or ""))
+
+    return listener
+
+
+def _publish_home(service: ChatService, adapter: SlackAdapter, user_id: str) -> None:
+    if not user_id:
+        return
+    try:
+        publish_home(adapter, user_id, home_view(build_home(service, user_key("slack", user_id))))
+    except DeliveryError as exc:
+        log.warning("could not publish the home of %s: %s", user_id[:20], exc)
 
 
 def _ignore_action(ack: Ack, body: dict[str, Any]) -> None:

@@ -11,8 +11,12 @@ from slack_sdk.errors import SlackApiError, SlackClientError, SlackRequestError
 from bot.chat.port import DeliveryError
 from bot.chat.slack.render import mrkdwn
 from bot.chat.slack.transport import SlackAdapter, delivery_error
+from bot.chat.text import one_line, trim
 from bot.chat.views import Line
+from bot.models import Route
+from bot.team.digest import DigestView
 from bot.team.reports import ExportFile
+from bot.team.spikes import SpikeView
 
 log = logging.getLogger(__name__)
 
@@ -77,3 +81,42 @@ def publish_home(adapter: SlackAdapter, user_id: str, view: dict[str, Any]) -> N
         adapter.client.views_publish(user_id=user_id, view=view)
     except SlackApiError as exc:
         raise delivery_error(exc, "views_publish") from None
+
+
+class SlackTeamSender:
+    """Posts the team's digests and spike alerts to Slack routes."""
+
+    def __init__(self, adapter: SlackAdapter) -> None:
+        self.adapter = adapter
+
+    def post_digest(self, route: Route, view: DigestView) -> None:
+        from bot.chat.slack.render_team import digest_blocks
+
+        channel_id = self._post(route, digest_blocks(view), view.headline)
+        try:
+            upload(
+                self.adapter,
+                channel_id,
+                filename=view.chart_name,
+                content=view.chart_png,
+                title=f"{view.brand}: sentiment trend ({view.kind})",
+                alt_text=view.chart_alt,
+            )
+        except DeliveryError as exc:  # the table in the message has the same numbers
+            log.warning("digest chart for %s not uploaded: %s", view.brand, exc)
+
+    def post_spike(self, route: Route, view: SpikeView) -> None:
+        from bot.chat.slack.render_team import spike_blocks
+
+        self._post(route, spike_blocks(view), view.headline)
+
+    def _post(self, route: Route, blocks: list[dict[str, Any]], text: str) -> str:
+        response = self.adapter._call(
+            "chat_postMessage",
+            channel=self.adapter._address(route),
+            text=trim(one_line(text), 3000),
+            blocks=blocks,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        return str(response.get("channel") or "")
