@@ -3,6 +3,8 @@ brand rules written as a watch list is, and time moved by hand."""
 
 from __future__ import annotations
 
+import json
+import os
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -102,3 +104,17 @@ def team_env(fake_slack: FakeSlack, tmp_path: Path, clock: Clock) -> Iterator[Te
 
 
 OPS = Route("slack", "#ops")
+
+
+def save_sample(name: str, data: object) -> None:
+    """With MENTIONBOT_SAMPLES=<dir>, keep what a test saw (a digest, a home) for a person to
+    look at; otherwise nothing."""
+    folder = os.environ.get("MENTIONBOT_SAMPLES")
+    if not folder:
+        return
+    path = Path(folder) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, bytes):
+        path.write_bytes(data)
+    else:
+        path.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")

@@ -20,7 +20,7 @@ from bot.team.digest import Digests
 from bot.team.spikes import Spikes, common_phrases
 from tests.conftest import Clock, make_verdict
 from tests.fakes.fake_slack import FakeSlack, block_actions_body
-from tests.team.conftest import ACME, TeamEnv, make_team_env
+from tests.team.conftest import ACME, TeamEnv, make_team_env, save_sample
 from tests.team.limits import check_blocks
 
 DIGEST = ACME + '[brand.digest]\ndaily = "09:00"\nweekly = "mon 09:00"\n'
@@ -88,7 +88,6 @@ def test_the_daily_and_weekly_digests_go_out_once_at_the_local_time_with_chart_a
     daily = posts[0].body["blocks"]
     check_blocks(daily)
     text = json.dumps(daily, ensure_ascii=False)
-    Path("/tmp/mentionbot-digest.json").write_text(json.dumps(daily, ensure_ascii=False, indent=1))
     assert "4 mentions (3 negative, 1 positive); 3 alerted, 0 muted." in text
     assert "Open complaints now: 3." in text
     assert "  to claim         1      10 min      10 min  1/1 (target 15 min)" in text
@@ -104,8 +103,8 @@ def test_the_daily_and_weekly_digests_go_out_once_at_the_local_time_with_chart_a
         assert png_size(chart["content"]) == (WIDTH_PX, HEIGHT_PX)
         assert chart["shares"] == [{"channel": "C0ALERTS", "comment": ""}]
         assert chart["alt_txt"].startswith("Mentions of Acme per")
-    Path("/tmp/mentionbot-digest.png").write_bytes(charts[1]["content"])
-    Path("/tmp/mentionbot-digest.json").write_text(json.dumps(daily, ensure_ascii=False, indent=1))
+    save_sample("digest-weekly.png", charts[1]["content"])
+    save_sample("digest-daily.json", posts[0].body)
 
 
 def test_a_digest_whose_chart_cannot_be_uploaded_still_has_its_table(
@@ -209,9 +208,7 @@ def test_no_spike_on_a_normal_monday_morning_and_one_alert_on_a_real_spike(
     check_blocks(post.body["blocks"])
     text = json.dumps(post.body["blocks"], ensure_ascii=False)
     assert "“charged twice” × 100" in text and "acme" not in text.split("Common phrases")[1]
-    Path("/tmp/mentionbot-spike.json").write_text(
-        json.dumps(post.body["blocks"], ensure_ascii=False, indent=1)
-    )
+    save_sample("spike.json", post.body)
 
 
 def test_a_new_brand_never_spikes(spike_env: TeamEnv, make_mention: Callable[..., Mention]) -> None:
@@ -272,6 +269,4 @@ def test_the_app_home_shows_mine_the_queue_and_the_week_and_its_buttons_act(
     assert team_env.store.get_mention(other).owner == "slack:U0ALICE01"  # type: ignore[union-attr]
     republished = json.dumps(team_env.fake.homes["U0ALICE01"], ensure_ascii=False)
     assert "Open queue (nobody owns these)* (0)" in republished
-    Path("/tmp/mentionbot-home.json").write_text(
-        json.dumps(team_env.fake.homes["U0ALICE01"], ensure_ascii=False, indent=1)
-    )
+    save_sample("home.json", team_env.fake.homes["U0ALICE01"])

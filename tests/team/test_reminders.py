@@ -16,7 +16,7 @@ from bot.team.policy import Policies
 from bot.team.reminders import Reminders
 from tests.conftest import Clock
 from tests.fakes.fake_slack import FakeSlack, block_actions_body
-from tests.team.conftest import ACME, TeamEnv, make_team_env, watch
+from tests.team.conftest import ACME, TeamEnv, make_team_env, save_sample, watch
 
 
 def click(env: TeamEnv, mention_id: int, action: str, user: str = "U0ALICE01") -> None:
@@ -48,6 +48,9 @@ def test_an_unclaimed_alert_is_reannounced_then_escalated_each_at_its_minute(
     ops = [d for d in team_env.store.deliveries(mention_id) if d.route.channel == "#ops"]
     assert len(ops) == 1 and ops[0].channel_id == "C0OPS" and ops[0].message_id
     [escalation] = team_env.thread(ops[0].message_id)
+    posted = [c.body for c in team_env.fake.calls_to("chat.postMessage")]
+    save_sample("escalation.json", [b for b in posted if b.get("channel") in ("C0OPS", "#ops")]
+                + [b for b in posted if b.get("thread_ts")])  # fmt: skip
     assert escalation.startswith("<!subteam^S0ONCALL> 🚨 Escalated: nobody has claimed")
     assert "in 1 h" in escalation
     # Nothing more, however long it waits.
