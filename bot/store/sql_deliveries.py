@@ -180,24 +180,7 @@ class DeliveriesSql(SqlBase):
         while_status: Sequence[Status] = (),
     ) -> int:
         with self.transaction() as tx:
-            row = tx.one(
-                "INSERT INTO notices (platform, target, body, thread_of, created_at,"
-                " next_attempt_at, ping, for_mention, while_status)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                (
-                    route.platform,
-                    route.channel,
-                    text,
-                    thread_of,
-                    to_epoch(at),
-                    to_epoch(at),
-                    "\n".join(ping),
-                    for_mention,
-                    ",".join(s.value for s in while_status),
-                ),
-            )
-        assert row is not None
-        return int(row[0])
+            return insert_notice(tx, route, text, at, thread_of, ping, for_mention, while_status)
 
     def due_notices(
         self,
@@ -256,6 +239,36 @@ class DeliveriesSql(SqlBase):
                 " lease_until = 0 WHERE id = ?",
                 (error[:1000], to_epoch(retry_at), notice_id),
             )
+
+
+def insert_notice(
+    tx: Tx,
+    route: Route,
+    text: str,
+    at: datetime,
+    thread_of: int | None = None,
+    ping: Sequence[str] = (),
+    for_mention: int | None = None,
+    while_status: Sequence[Status] = (),
+) -> int:
+    row = tx.one(
+        "INSERT INTO notices (platform, target, body, thread_of, created_at,"
+        " next_attempt_at, ping, for_mention, while_status)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (
+            route.platform,
+            route.channel,
+            text,
+            thread_of,
+            to_epoch(at),
+            to_epoch(at),
+            "\n".join(ping),
+            for_mention,
+            ",".join(s.value for s in while_status),
+        ),
+    )
+    assert row is not None
+    return int(row[0])
 
 
 def _lease(tx: Tx, table: str, ids: Sequence[int], until: float) -> None:

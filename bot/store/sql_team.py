@@ -10,6 +10,7 @@ from typing import Any
 from bot.models import Mention, Mute, MuteKind, Route, Sentiment, Status
 from bot.store.base import NoticeDraft, WorkflowRow
 from bot.store.sql_base import SqlBase, Tx, from_epoch, to_epoch
+from bot.store.sql_deliveries import insert_notice
 
 
 class TeamSql(SqlBase):
@@ -49,21 +50,8 @@ class TeamSql(SqlBase):
                 delivery_id = _add_delivery(tx, mention_id, deliver_to, at)
             for draft in notices:
                 thread = delivery_id if draft.under_new_delivery else draft.thread_of
-                tx.execute(
-                    "INSERT INTO notices (platform, target, body, thread_of, created_at,"
-                    " next_attempt_at, ping, for_mention, while_status)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        draft.route.platform,
-                        draft.route.channel,
-                        draft.text,
-                        thread,
-                        to_epoch(at),
-                        to_epoch(at),
-                        "\n".join(draft.ping),
-                        mention_id,
-                        ",".join(s.value for s in while_status),
-                    ),
+                insert_notice(
+                    tx, draft.route, draft.text, at, thread, draft.ping, mention_id, while_status
                 )
             return True
 

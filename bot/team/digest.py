@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.chat.port import DeliveryError
 from bot.chat.views import Line, Link, Person
 from bot.models import Route
 from bot.store.base import Store, WorkflowRow
@@ -21,6 +20,7 @@ from bot.team.chart import sentiment_chart, trend_table
 from bot.team.figures import Figures, compute, open_complaints
 from bot.team.policy import BrandPolicy, Policies
 from bot.team.reports import figures_table, people_lines
+from bot.team.scheduler import send_or_queue
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,8 @@ def _open(r: WorkflowRow) -> Line:
 
 def digest_text(view: DigestView) -> str:
     """The digest as plain text (a queued notice when posting failed)."""
-    return f"{view.headline}\n" + "\n".join(str(part) for line in view.summary for part in line)
+    lines = ("".join(p for p in line if isinstance(p, str)) for line in view.summary)
+    return "\n".join((view.headline, *lines))
 
 
 def last_slot(policy: BrandPolicy, kind: str, now: datetime) -> datetime | None:
@@ -165,12 +166,6 @@ class Digests:
         return sent
 
     def _send(self, route: Route, view: DigestView) -> None:
-        sender = self.senders.get(route.platform)
-        try:
-            if sender is None:
-                raise DeliveryError(f"no digest sender for {route.platform}", permanent=True)
-            sender.post_digest(route, view)
+        text = digest_text(view)
+        if send_or_queue(self.store, self.senders, route, "post_digest", view, text, self.clock()):
             log.info("posted the %s digest of %s to %s", view.kind, view.brand, route.key)
-        except DeliveryError as exc:
-            log.warning("digest of %s not posted (%s); queued as text", view.brand, exc)
-            self.store.add_notice(route, digest_text(view), at=self.clock())

@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
+
+from bot.chat.port import DeliveryError
+from bot.models import Route
+from bot.store.base import Store
 
 log = logging.getLogger(__name__)
 
@@ -47,3 +51,27 @@ class TeamScheduler:
             if wake is not None and any(reports):
                 wake.set()
             stop.wait(TICK_SECONDS)
+
+
+def send_or_queue(
+    store: Store,
+    senders: Mapping[str, Any],
+    route: Route,
+    method: str,
+    view: object,
+    fallback: str,
+    at: datetime,
+) -> bool:
+    """Post a digest or spike view with its platform's sender (`method`: "post_digest",
+    "post_spike"); if that fails, queue `fallback` as a notice so the outbox retries it.
+    True when it was posted now."""
+    sender = senders.get(route.platform)
+    try:
+        if sender is None:
+            raise DeliveryError(f"no sender for {route.platform}", permanent=True)
+        getattr(sender, method)(route, view)
+        return True
+    except DeliveryError as exc:
+        log.warning("%s to %s failed (%s); queued as text", method, route.key, exc)
+        store.add_notice(route, fallback, at=at)
+        return False

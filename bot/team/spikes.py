@@ -23,11 +23,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bot.chat.port import DeliveryError
 from bot.chat.views import Line, Link
 from bot.models import Mention, Route, Sentiment
 from bot.store.base import MentionQuery, Store
 from bot.team.policy import Policies
+from bot.team.scheduler import send_or_queue
 
 log = logging.getLogger(__name__)
 
@@ -166,14 +166,9 @@ class Spikes:
         )
 
     def _send(self, route: Route, view: SpikeView) -> None:
-        sender = self.senders.get(route.platform)
-        try:
-            if sender is None:
-                raise DeliveryError(f"no spike sender for {route.platform}", permanent=True)
-            sender.post_spike(route, view)
-        except DeliveryError as exc:
-            log.warning("spike alert for %s not posted (%s); queued as text", view.brand, exc)
-            self.store.add_notice(route, view.headline, at=self.clock())
+        send_or_queue(
+            self.store, self.senders, route, "post_spike", view, view.headline, self.clock()
+        )
 
 
 def spike_view(

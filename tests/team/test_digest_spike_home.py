@@ -270,3 +270,20 @@ def test_the_app_home_shows_mine_the_queue_and_the_week_and_its_buttons_act(
     republished = json.dumps(team_env.fake.homes["U0ALICE01"], ensure_ascii=False)
     assert "Open queue (nobody owns these)* (0)" in republished
     save_sample("home.json", team_env.fake.homes["U0ALICE01"])
+
+
+def test_a_digest_slack_refuses_is_queued_as_text_and_sent_by_the_outbox(
+    digest_env: TeamEnv,
+) -> None:
+    env = digest_env
+    env.fake.fail_next("chat.postMessage", times=2, error="channel_not_found")
+    env.clock.advance(2 * 3600)
+    assert digests(env).run_due(env.clock()) == 2
+    env.slack.outbox.deliver_due()
+    texts = [c.body.get("text", "") for c in env.fake.calls_to("chat.postMessage")]
+    assert texts[-2:] == [
+        "📊 Acme — daily digest, Sun 29 Nov 2026\n0 mentions (none); 0 alerted, 0 muted.\n"
+        "Open complaints now: 0.",
+        "📊 Acme — weekly digest, week of 23 Nov 2026\n0 mentions (none); 0 alerted, 0 muted.\n"
+        "Open complaints now: 0.",
+    ]
