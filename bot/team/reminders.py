@@ -40,6 +40,9 @@ class ReminderReport:
     redrawn: int = 0
     waiting_for_quiet: int = 0  # due, but inside quiet hours
 
+    def __bool__(self) -> bool:  # something was queued: wake the outbox
+        return bool(self.reannounced or self.escalated or self.owners_reminded)
+
 
 class Reminders:
     def __init__(
