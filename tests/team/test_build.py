@@ -14,7 +14,7 @@ from bot.runtime import build_runtime
 from bot.team.build import NoteSender
 from bot.team.digest import Digests
 from bot.team.reminders import Reminders
-from bot.team.spikes import SpikeView, Spikes
+from bot.team.spikes import Spikes, SpikeView
 from tests.team.conftest import ACME, watch
 
 
