@@ -90,6 +90,7 @@ class RawEntry:
     text: str  # plain text (HTML already stripped)
     author: str = ""
     published_at: datetime | None = None  # timezone-aware UTC when known
+    reach: int | None = None  # how far it has gone, where the platform says (points, comments)
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,6 +90,7 @@ class Pipeline:
         mutes = self.store.active_mutes(now, brands=[brand.name])
         batch: list[tuple[Mention, bool]] = []
         extras: list[tuple[Route, ...]] = []
+        reaches: list[int | None] = []
         for (entry, term), verdict in zip(candidates, verdicts, strict=True):
             decision = decide(
                 brand.routes,
@@ -121,8 +122,11 @@ class Pipeline:
             )
             batch.append((mention, decision.alert))
             extras.append(decision.extra)
+            reaches.append(entry.reach)
         stored = self.store.add_mentions(batch)
-        for (mention, flagged), mention_id, extra in zip(batch, stored, extras, strict=True):
+        for (mention, flagged), mention_id, extra, reach in zip(
+            batch, stored, extras, reaches, strict=True
+        ):
             if mention_id is None:
                 report.duplicates += 1
                 continue
@@ -131,6 +135,8 @@ class Pipeline:
             report.muted += mention.muted_by is not None
             for route in extra:  # the everything route: posted, not alerted
                 self.store.add_delivery(mention_id, route, at=now)
+            if reach is not None:  # the first sample of its spread (bot/team/spread.py)
+                self.store.record_reach(mention_id, reach, at=now)
             verdict = mention.verdict
             metrics.MENTIONS.labels(brand.name, verdict.sentiment.value, str(flagged).lower()).inc()
             if flagged:

@@ -107,7 +107,7 @@ def build_runtime(
         dict(chat) if isinstance(chat, Mapping) else {p.value: chat for p in Platform}
     )
     policies = Policies.from_brands(watch.brand)
-    timing = TargetLines(policies, clock)
+    timing = TargetLines(policies, clock, store)
     outbox = Outbox(
         store,
         adapters,
@@ -127,7 +127,8 @@ def build_runtime(
         timing=timing,
         policies=policies,
     )
-    team = build_team(store, policies, service, adapters, watch, clock)
+    reach = {job.source.name: job.source for job in jobs if hasattr(job.source, "reach")}
+    team = build_team(store, policies, service, adapters, watch, clock, reach)
     return Runtime(
         settings, watch, store, scorer, pipeline, poller, outbox, service, fetcher, streams, team
     )

@@ -429,6 +429,13 @@ class Store(abc.ABC):
         """Queue the mention's alert on one more route (once); its delivery id."""
 
     @abc.abstractmethod
+    def record_reach(self, mention_id: int, value: int, *, at: datetime) -> None: ...
+
+    @abc.abstractmethod
+    def reach_history(self, mention_id: int) -> list[tuple[datetime, int]]:
+        """The mention's reach samples, oldest first."""
+
+    @abc.abstractmethod
     def fetch_times(self, brand: str, sentiment: Sentiment, since: datetime) -> list[datetime]:
         """When each of the brand's mentions of this sentiment since `since` was fetched,
         oldest first (spike baselines read weeks of these)."""

@@ -207,6 +207,13 @@ MIGRATIONS: list[list[str]] = [
             lifted_at DOUBLE PRECISION
         )""",
         "ALTER TABLE mentions ADD COLUMN muted_by BIGINT",
+        # Reach over time (points, comments, boosts) where a source gives it.
+        """CREATE TABLE reach (
+            mention_id BIGINT NOT NULL REFERENCES mentions (id),
+            at DOUBLE PRECISION NOT NULL,
+            value BIGINT NOT NULL
+        )""",
+        "CREATE INDEX reach_mention ON reach (mention_id, at)",
     ],
 ]
 

@@ -109,6 +109,20 @@ class TeamSql(SqlBase):
         with self.transaction() as tx:
             return _add_delivery(tx, mention_id, route, at)
 
+    def record_reach(self, mention_id: int, value: int, *, at: datetime) -> None:
+        with self.transaction() as tx:
+            tx.execute(
+                "INSERT INTO reach (mention_id, at, value) VALUES (?, ?, ?)",
+                (mention_id, to_epoch(at), max(0, int(value))),
+            )
+
+    def reach_history(self, mention_id: int) -> list[tuple[datetime, int]]:
+        with self.transaction() as tx:
+            rows = tx.all(
+                "SELECT at, value FROM reach WHERE mention_id = ? ORDER BY at", (mention_id,)
+            )
+        return [(from_epoch(r[0]), int(r[1])) for r in rows]  # type: ignore[misc]
+
     def fetch_times(self, brand: str, sentiment: Sentiment, since: datetime) -> list[datetime]:
         with self.transaction() as tx:
             rows = tx.all(

@@ -18,6 +18,7 @@ from bot.team.policy import Policies
 from bot.team.reminders import Reminders
 from bot.team.scheduler import TeamScheduler
 from bot.team.spikes import Spikes, SpikeView
+from bot.team.spread import ReachSource, Spread
 
 
 class NoteSender:
@@ -69,6 +70,7 @@ def build_team(
     adapters: Mapping[str, ChatAdapter],
     watch: WatchList,
     clock: Callable[[], datetime],
+    reach_sources: Mapping[str, ReachSource] | None = None,
 ) -> TeamScheduler:
     chosen = senders(adapters)
     terms = {b.name: b.terms for b in watch.brand}
@@ -77,6 +79,7 @@ def build_team(
             Reminders(store, policies, service.redraw),
             Digests(store, policies, chosen, clock),
             Spikes(store, policies, chosen, clock, terms=terms),
+            Spread(store, reach_sources or {}, service.redraw),
         ],
         clock,
     )

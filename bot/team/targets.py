@@ -16,6 +16,7 @@ from datetime import datetime
 from bot.chat.text import duration
 from bot.chat.views import Line, Part, When
 from bot.models import Mention, Reply, Status, Transition
+from bot.store.base import Store
 from bot.team.policy import Policies, Targets
 
 OPENING = (Status.NEW, Status.RESOLVED, Status.DISMISSED)  # into ALERTED from these: (re)opened
@@ -111,11 +112,14 @@ TimingFn = Callable[[Mention, Sequence[Transition], Sequence[Reply]], Line]
 
 class TargetLines:
     """The `timing` hook the chat service and outbox draw alerts with: brand → targets, and
-    the time now."""
+    the time now; with a store, also the alert's reach and whether it is spreading."""
 
-    def __init__(self, policies: Policies, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, policies: Policies, clock: Callable[[], datetime], store: Store | None = None
+    ) -> None:
         self.policies = policies
         self.clock = clock
+        self.store = store
 
     def __call__(
         self, mention: Mention, history: Sequence[Transition], replies: Sequence[Reply]
@@ -123,4 +127,15 @@ class TargetLines:
         targets = self.policies(mention.brand).targets
         now = self.clock()
         posting = now if mention.status == Status.NEW else None
-        return timing_line(mention, clocks(history, replies, targets, posting), targets, now)
+        line = timing_line(mention, clocks(history, replies, targets, posting), targets, now)
+        return line + self._reach(mention, bool(line))
+
+    def _reach(self, mention: Mention, after: bool) -> Line:
+        if self.store is None or mention.id is None:
+            return ()
+        samples = self.store.reach_history(mention.id)
+        if not samples:
+            return ()
+        spreading = self.store.done_once(f"m{mention.id}:spreading")
+        text = f"📈 reach {samples[-1][1]}" + (" · 🔥 spreading: priority" if spreading else "")
+        return (" · " + text,) if after else (text,)

@@ -84,7 +84,7 @@ def make_team_env(
     policies = Policies.from_brands(watch(toml).brand)
     routes = {p.brand: p.routes for p in policies}
     env, stop = make_slack_env(fake, store, clock, brand_routes=routes)
-    timing = TargetLines(policies, clock)
+    timing = TargetLines(policies, clock, store)
     env.service.timing = timing
     env.service.policies = policies
     env.outbox.timing = timing
