@@ -27,6 +27,7 @@ from bot.store import Store, open_store
 from bot.team.build import build_team
 from bot.team.policy import Policies
 from bot.team.scheduler import TeamScheduler
+from bot.team.spread import ReachSource
 from bot.team.targets import TargetLines
 
 log = logging.getLogger(__name__)
@@ -127,7 +128,12 @@ def build_runtime(
         timing=timing,
         policies=policies,
     )
-    reach = {job.source.name: job.source for job in jobs if hasattr(job.source, "reach")}
+    # Sources that can say how far an item has gone (bot/team/spread.py: ReachSource).
+    reach: dict[str, ReachSource] = {
+        job.source.name: job.source  # type: ignore[misc]
+        for job in jobs
+        if hasattr(job.source, "reach")
+    }
     team = build_team(store, policies, service, adapters, watch, clock, reach)
     return Runtime(
         settings, watch, store, scorer, pipeline, poller, outbox, service, fetcher, streams, team
