@@ -94,7 +94,7 @@ def home_view(view: Any) -> Json:  # HomeView (bot/team/home.py)
         if not alerts:
             blocks.append(section(empty))
         for alert in alerts:
-            # The alert's own blocks, minus the excerpt-heavy parts, with its buttons.
+            # The alert as in its channel (without its header), with the same buttons.
             kept = [b for b in alert_blocks(alert) if b.get("type") != "header"]
             for block in kept:  # block ids are unique per view: one alert's, then another's
                 if "block_id" in block:
