@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 from bot.models import Route
+from bot.team import hours
 
 
 class ConfigError(Exception):
@@ -419,6 +420,109 @@ def user_keys(value: list[str]) -> list[str]:
     return keys
 
 
+# --- team workflow per brand (targets, escalation, routing, digests; see bot/team/) ----------
+
+
+class TargetsConfig(BaseModel):
+    """`[brand.targets]`: how fast the team should claim and first answer, in working time."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    claim_minutes: float = Field(default=15.0, gt=0)
+    reply_minutes: float = Field(default=60.0, gt=0)
+    timezone: str = "UTC"
+    business_hours: str = ""  # "09:00-17:30"; empty: around the clock
+    business_days: str = "mon-fri"  # only with business_hours
+
+    @model_validator(mode="after")
+    def _valid(self) -> TargetsConfig:
+        hours.parse_zone(self.timezone)
+        if self.business_hours:
+            hours.parse_range(self.business_hours)
+            hours.parse_days(self.business_days)
+        return self
+
+
+class EscalationConfig(BaseModel):
+    """`[brand.escalation]`: what happens to an alert nobody takes, or nobody answers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    on_call: str = ""  # a user or group to mention: "U0123" / "S0123" (Slack) or "teams:<id>"
+    reannounce_minutes: float | None = Field(default=30.0, gt=0)
+    escalate_minutes: float | None = Field(default=None, gt=0)
+    escalate_to: str = ""  # a route: "#acme-escalations" or "teams:Escalations"
+    remind_owner_hours: float | None = Field(default=4.0, gt=0)
+    quiet_hours: str = ""  # "22:00-07:00" in the targets' time zone; reminders wait
+
+    @model_validator(mode="after")
+    def _valid(self) -> EscalationConfig:
+        if self.escalate_to:
+            parse_route(self.escalate_to)
+        if self.escalate_minutes is not None and not self.escalate_to:
+            raise ValueError("escalate_minutes needs escalate_to (the route to escalate to)")
+        if self.quiet_hours:
+            hours.parse_range(self.quiet_hours)
+        if self.on_call:
+            on_call_key(self.on_call)
+        return self
+
+
+ROUTE_TO_DIGEST = "digest"
+
+
+class RoutingConfig(BaseModel):
+    """`[brand.routing]`: where questions and praise go (a route, "digest" for no alert, or
+    empty for the brand's own routes), and an optional route that gets every mention."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    questions: str = ""
+    praise: str = ""
+    everything: str = ""
+
+    @model_validator(mode="after")
+    def _valid(self) -> RoutingConfig:
+        for value in (self.questions, self.praise):
+            if value and value != ROUTE_TO_DIGEST:
+                parse_route(value)
+        if self.everything:
+            parse_route(self.everything)
+        return self
+
+
+class DigestConfig(BaseModel):
+    """`[brand.digest]`: a daily and/or weekly summary at a local time (targets' zone)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    daily: str = ""  # "09:00"
+    weekly: str = ""  # "mon 09:00"
+    route: str = ""  # default: the brand's first route
+
+    @model_validator(mode="after")
+    def _valid(self) -> DigestConfig:
+        if self.daily:
+            hours.parse_clock(self.daily)
+        if self.weekly:
+            day, _, at = self.weekly.strip().partition(" ")
+            hours.parse_days(day)
+            hours.parse_clock(at)
+        if self.route:
+            parse_route(self.route)
+        return self
+
+
+def on_call_key(text: str) -> str:
+    """A user or group key from the watch list's on_call: a bare id is Slack's."""
+    platform, sep, rest = text.strip().partition(":")
+    if sep and platform.lower() in ("slack", "teams") and rest.strip():
+        return f"{platform.lower()}:{rest.strip()}"
+    if not sep and re.fullmatch(r"[UWS][A-Z0-9]{2,20}", text.strip()):
+        return f"slack:{text.strip()}"
+    raise ValueError(f"on_call {text!r}: write a Slack user or group id (U…, S…) or teams:<id>")
+
+
 class BrandConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -447,6 +551,11 @@ class BrandConfig(BaseModel):
             if platforms.count(platform) > 1:
                 raise ValueError(f"has two {platform} accounts: one per platform")
         return value
+
+    targets: TargetsConfig = Field(default_factory=TargetsConfig)
+    escalation: EscalationConfig = Field(default_factory=EscalationConfig)
+    routing: RoutingConfig = Field(default_factory=RoutingConfig)
+    digest: DigestConfig = Field(default_factory=DigestConfig)
 
     @field_validator("name")
     @classmethod

@@ -90,6 +90,7 @@ class RawEntry:
     text: str  # plain text (HTML already stripped)
     author: str = ""
     published_at: datetime | None = None  # timezone-aware UTC when known
+    reach: int | None = None  # how far it has gone, where the platform says (points, comments)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +138,7 @@ class Mention:
     text_key: str = ""  # normalised-text dedup key (bot/matching.py)
     labels: tuple[str, ...] = field(default_factory=tuple)
     revision: int = 0  # bumped by every change a chat message shows; redraws compare it
+    muted_by: int | None = None  # the mute that kept it out of chat (bot/team/mutes.py)
 
 
 # "Wrong label" corrections from chat → the label recorded. Sentiment and complaint labels use
@@ -225,3 +227,28 @@ class Notice:
     text: str
     attempts: int = 0
     thread_of: int | None = None
+    ping: tuple[str, ...] = ()  # user or group keys to mention before the text (on-call, owner)
+    for_mention: int | None = None  # a reminder about this mention …
+    while_status: tuple[Status, ...] = ()  # … dropped unless it is still in one of these
+
+
+class MuteKind(enum.StrEnum):
+    AUTHOR = "author"
+    DOMAIN = "domain"
+    PHRASE = "phrase"
+
+
+@dataclass(frozen=True, slots=True)
+class Mute:
+    """An author, a domain or a phrase a brand does not want alerted, until `until`."""
+
+    id: int
+    brand: str
+    kind: MuteKind
+    value: str  # normalised (bot/team/mutes.py)
+    actor: str
+    created_at: datetime
+    until: datetime | None = None
+
+    def active(self, now: datetime) -> bool:
+        return self.until is None or now < self.until

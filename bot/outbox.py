@@ -24,7 +24,8 @@ from datetime import datetime, timedelta
 
 from bot import metrics
 from bot.chat.port import ChatAdapter, DeliveryError
-from bot.chat.service import load_view
+from bot.chat.service import TimingFn, load_view
+from bot.chat.views import Person
 from bot.models import Delivery, MessageRef, Notice, Route
 from bot.store.base import Store
 
@@ -53,8 +54,10 @@ class Outbox:
         max_backoff: float = 600.0,
         lease_seconds: float = 120.0,
         rng: random.Random | None = None,
+        timing: TimingFn | None = None,
     ) -> None:
         self.store = store
+        self.timing = timing
         self.adapters = dict(adapters)  # platform → adapter
         self.clock = clock
         self.batch = batch
@@ -98,7 +101,9 @@ class Outbox:
         try:
             message = self._already_posted(adapter, delivery)
             if message is None:
-                message = adapter.post_alert(delivery.route, load_view(self.store, mention))
+                message = adapter.post_alert(
+                    delivery.route, load_view(self.store, mention, self.timing)
+                )
             else:
                 report.recovered += 1
         except DeliveryError as exc:
@@ -154,6 +159,13 @@ class Outbox:
     # --- notices --------------------------------------------------------------------------
     def _send_notice(self, notice: Notice, report: DeliveryReport) -> bool:
         adapter = self.adapters[notice.route.platform]
+        if notice.for_mention is not None and notice.while_status:
+            about = self.store.get_mention(notice.for_mention)
+            if about is None or about.status not in notice.while_status:
+                # A reminder about a state that is over (someone claimed it meanwhile).
+                self.store.mark_notice_sent(notice.id, at=self.clock())
+                log.info("notice %d dropped: mention %s moved on", notice.id, notice.for_mention)
+                return True
         thread = None
         if notice.thread_of is not None:
             under = self.store.get_delivery(notice.thread_of)
@@ -166,7 +178,8 @@ class Outbox:
                 )
                 return True
         try:
-            adapter.post_note(notice.route, ((notice.text,),), thread)
+            pings = tuple(p for key in notice.ping for p in (Person(key), " "))
+            adapter.post_note(notice.route, ((*pings, notice.text),), thread)
         except DeliveryError as exc:
             retry_at = self.clock() + timedelta(seconds=self._delay(notice.attempts, exc))
             self.store.mark_notice_failed(notice.id, error=str(exc), retry_at=retry_at)

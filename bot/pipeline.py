@@ -13,6 +13,8 @@ from bot.config import BrandConfig, Settings
 from bot.matching import TermSet, canonical_url, text_key
 from bot.models import Mention, RawEntry, Route
 from bot.store.base import Store
+from bot.team.policy import BrandPolicy, Routing
+from bot.team.routing import decide
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +27,7 @@ class BrandRule:
     terms: TermSet
     routes: tuple[Route, ...]
     alert_threshold: float
+    routing: Routing = field(default_factory=Routing)  # questions, praise (bot/team/routing.py)
 
     @classmethod
     def from_config(cls, brand: BrandConfig, settings: Settings) -> BrandRule:
@@ -34,6 +37,7 @@ class BrandRule:
             terms=TermSet.parse(brand.terms, brand.exclude),
             routes=brand.routes,
             alert_threshold=settings.alert_threshold if threshold is None else threshold,
+            routing=BrandPolicy.from_config(brand).routing,
         )
 
 
@@ -44,6 +48,7 @@ class PipelineReport:
     stored: int = 0
     duplicates: int = 0
     alerts: int = 0
+    muted: int = 0
     new_ids: list[int] = field(default_factory=list)
 
     def add(self, other: PipelineReport) -> None:
@@ -52,6 +57,7 @@ class PipelineReport:
         self.stored += other.stored
         self.duplicates += other.duplicates
         self.alerts += other.alerts
+        self.muted += other.muted
         self.new_ids += other.new_ids
 
 
@@ -81,8 +87,22 @@ class Pipeline:
             return report
         verdicts = self.scorer.score_many([_scored_text(e) for e, _ in candidates])
         now = self.clock()
+        mutes = self.store.active_mutes(now, brands=[brand.name])
         batch: list[tuple[Mention, bool]] = []
+        extras: list[tuple[Route, ...]] = []
+        reaches: list[int | None] = []
         for (entry, term), verdict in zip(candidates, verdicts, strict=True):
+            decision = decide(
+                brand.routes,
+                brand.routing,
+                verdict,
+                verdict.attention >= brand.alert_threshold,
+                mutes=mutes,
+                brand=brand.name,
+                author=entry.author,
+                url=entry.url,
+                text=entry.title + "\n" + entry.text,
+            )
             mention = Mention(
                 brand=brand.name,
                 source=entry.source,
@@ -96,18 +116,27 @@ class Pipeline:
                 fetched_at=now,
                 matched_term=term,
                 verdict=verdict,
-                routes=brand.routes,
+                routes=decision.routes,
                 text_key=text_key(entry.title, entry.text, entry.author),
+                muted_by=decision.muted_by,
             )
-            batch.append((mention, verdict.attention >= brand.alert_threshold))
-        for (mention, flagged), mention_id in zip(
-            batch, self.store.add_mentions(batch), strict=True
+            batch.append((mention, decision.alert))
+            extras.append(decision.extra)
+            reaches.append(entry.reach)
+        stored = self.store.add_mentions(batch)
+        for (mention, flagged), mention_id, extra, reach in zip(
+            batch, stored, extras, reaches, strict=True
         ):
             if mention_id is None:
                 report.duplicates += 1
                 continue
             report.stored += 1
             report.new_ids.append(mention_id)
+            report.muted += mention.muted_by is not None
+            for route in extra:  # the everything route: posted, not alerted
+                self.store.add_delivery(mention_id, route, at=now)
+            if reach is not None:  # the first sample of its spread (bot/team/spread.py)
+                self.store.record_reach(mention_id, reach, at=now)
             verdict = mention.verdict
             metrics.MENTIONS.labels(brand.name, verdict.sentiment.value, str(flagged).lower()).inc()
             if flagged:

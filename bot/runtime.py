@@ -26,6 +26,11 @@ from bot.publish.registry import PublicReplies
 from bot.sources.base import StreamSource, limits_of
 from bot.sources.registry import build_source, is_stream
 from bot.store import Store, open_store
+from bot.team.build import build_team
+from bot.team.policy import Policies
+from bot.team.scheduler import TeamScheduler
+from bot.team.spread import ReachSource
+from bot.team.targets import TargetLines
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +58,7 @@ class Runtime:
     fetcher: HttpFetcher
     streams: list[StreamJob]
     public: PublicReplies | None = None
+    team: TeamScheduler | None = None  # reminders, escalation, digests (bot/team)
 
     def close(self) -> None:
         self.fetcher.close()  # first: it shuts its async clients on the poller's idle loop
@@ -106,6 +112,8 @@ def build_runtime(
     adapters: dict[str, ChatAdapter] = (
         dict(chat) if isinstance(chat, Mapping) else {p.value: chat for p in Platform}
     )
+    policies = Policies.from_brands(watch.brand)
+    timing = TargetLines(policies, clock, store)
     outbox = Outbox(
         store,
         adapters,
@@ -113,6 +121,7 @@ def build_runtime(
         batch=settings.outbox_batch,
         max_backoff=settings.outbox_max_backoff,
         lease_seconds=settings.delivery_lease_seconds,
+        timing=timing,
     )
     public = PublicReplies.from_config(watch, settings)
     service = ChatService(
@@ -126,10 +135,19 @@ def build_runtime(
         templates={
             b.name: [Template(t.lang, t.text, t.kind) for t in b.template] for b in watch.brand
         },
+        timing=timing,
+        policies=policies,
     )
+    # Sources that can say how far an item has gone (bot/team/spread.py: ReachSource).
+    reach: dict[str, ReachSource] = {
+        job.source.name: job.source  # type: ignore[misc]
+        for job in jobs
+        if hasattr(job.source, "reach")
+    }
+    team = build_team(store, policies, service, adapters, watch, clock, reach)
     return Runtime(
         settings, watch, store, scorer, pipeline, poller, outbox, service, fetcher, streams,
-        public,
+        public, team,
     )  # fmt: skip
 
 
@@ -190,6 +208,9 @@ def start_background(runtime: Runtime, stop: threading.Event) -> list[threading.
         threading.Thread(target=run_outbox, args=(runtime.outbox, stop, wake), name="outbox",
                          daemon=True),
     ]  # fmt: skip
+    if runtime.team is not None:
+        threads.append(threading.Thread(target=runtime.team.run, args=(stop, wake), name="team",
+                                        daemon=True))  # fmt: skip
     for job in runtime.streams:
         name = f"stream-{job.source.name}"
         args = (runtime, job, stop, wake)

@@ -26,6 +26,7 @@ from bot.chat.views import Person, alert_view, people_in
 from bot.models import Mention, Status
 from bot.status import format_table, gather_status
 from bot.store.base import MentionQuery
+from bot.team.commands import answer_team, parse_team_command
 from bot.workflow import Action
 
 if TYPE_CHECKING:
@@ -39,6 +40,10 @@ def answer_command(
 ) -> Answer:
     if service.allowed_channels and channel_id not in service.allowed_channels:
         return TextAnswer((("This command works only in the channels set in ALLOWED_CHANNELS.",),))
+    team = parse_team_command(text)
+    if team is not None:  # mute, mutes, unmute, stats, export (bot/team/commands.py)
+        log.debug("command %s from %s", team.name, actor.key[:40])
+        return answer_team(service, actor, _Scope(service, actor, platform, channel_id), team)  # type: ignore[return-value]
     cmd = parse_command(text)
     # Never the whole text in a log: it is the user's, and may be huge.
     log.debug("command %s from %s", cmd.name, actor.key[:40])
@@ -108,6 +113,9 @@ class _Scope:
             "No brand sends its alerts to this channel, so there is nothing to show here. "
             "Ask in a channel that gets alerts, or use “mine”.",
         )
+
+
+Scope = _Scope  # for the team's commands (bot/team/commands.py)
 
 
 def _listing(service: ChatService, title: str, mentions: list[Mention], scope: str) -> Listing:

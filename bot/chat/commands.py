@@ -32,8 +32,13 @@ USAGE: tuple[tuple[str, str], ...] = (
     ("show <id>", "one mention in full, with its history"),
     ("claim <id>", "take a mention"),
     ("resolve <id>", "mark it resolved"),
-    ("stats [7d]", "counts, median time to claim and to resolve"),
     ("status", "each source's health and publication-to-alert delay"),
+    # The team's commands (bot/team/commands.py parses and answers them).
+    ("mute author|domain|phrase <what> [for 30d] [brand:Acme]", "stop alerts for it"),
+    ("mutes", "the mutes in force, with their numbers"),
+    ("unmute <number>", "lift a mute"),
+    ("stats [7d] [brand]", "volume and response times against the targets"),
+    ("export [7d]", "the period's mentions as a CSV file, sent to you"),
     ("help", "this text"),
 )
 

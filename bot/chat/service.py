@@ -31,9 +31,10 @@ from bot.chat.views import (
     owner_told,
     people_in,
 )
-from bot.models import CORRECTIONS, Delivery, Mention, MessageRef, Route
+from bot.models import CORRECTIONS, Delivery, Mention, MessageRef, Reply, Route, Transition
 from bot.publish.registry import PublicReplies
 from bot.store.base import Dialog, Store
+from bot.team.policy import Policies
 from bot.workflow import Action, Outcome
 
 log = logging.getLogger(__name__)
@@ -59,16 +60,29 @@ class Reaction:
     form: ReplyForm | None = None  # a reply dialog to show again (with the draft kept)
 
 
+# Draws the response-time line of an alert (bot/team/targets.py: TargetLines).
+TimingFn = Callable[[Mention, Sequence[Transition], Sequence[Reply]], Line]
+
+
 def load_view(
-    store: Store, mention: Mention, *, now: datetime | None = None, undo_seconds: float = 0.0
+    store: Store,
+    mention: Mention,
+    timing: TimingFn | None = None,
+    *,
+    now: datetime | None = None,
+    undo_seconds: float = 0.0,
 ) -> AlertView:
-    """The alert as the store says it is now: mention, history, replies and names (and,
-    given `now`, Delete for a public reply younger than `undo_seconds`)."""
+    """The alert as the store says it is now: mention, history, replies and names (with its
+    response-time line from `timing`, and, given `now`, Delete for a public reply younger
+    than `undo_seconds`)."""
     assert mention.id is not None
     history = store.history(mention.id)
     replies = store.replies(mention.id)
     names = store.names(people_in(mention, history, replies))
-    return alert_view(mention, history, replies, names, now=now, undo_seconds=undo_seconds)
+    line = timing(mention, history, replies) if timing is not None else ()
+    return alert_view(
+        mention, history, replies, names, now=now, undo_seconds=undo_seconds, timing=line
+    )
 
 
 class ChatService:
@@ -83,8 +97,12 @@ class ChatService:
         allowed_channels: frozenset[str] = frozenset(),
         public: PublicReplies | None = None,
         templates: Mapping[str, Sequence[Template]] | None = None,
+        timing: TimingFn | None = None,
+        policies: Policies | None = None,
     ) -> None:
         self.store = store
+        self.timing = timing
+        self.policies = policies or Policies()  # each brand's team rules (bot/team)
         self.adapters = dict(adapters)
         self.clock = clock
         self.admins = admins
@@ -308,6 +326,16 @@ class ChatService:
         return found
 
     # --- redrawing --------------------------------------------------------------------------
+    def view(self, mention: Mention) -> AlertView:
+        """The alert as every platform draws it now: targets, and Delete while it may."""
+        return load_view(
+            self.store,
+            mention,
+            self.timing,
+            now=self.clock(),
+            undo_seconds=self.public.registry.undo_seconds,
+        )
+
     def redraw(self, mention_id: int) -> int:
         """Redraw every delivered copy of the mention from the store; returns how many were
         updated. A failed redraw is logged, never raised: the change it shows already
@@ -318,12 +346,7 @@ class ChatService:
                 mention = self.store.get_mention(mention_id)
                 if mention is None:
                     return 0
-                view = load_view(
-                    self.store,
-                    mention,
-                    now=self.clock(),
-                    undo_seconds=self.public.registry.undo_seconds,
-                )
+                view = self.view(mention)
                 updated = 0
                 for delivery in self.store.deliveries(mention_id):
                     message = self._message_of(delivery)
@@ -346,6 +369,10 @@ class ChatService:
         return updated
 
     # --- helpers ----------------------------------------------------------------------------
+    def allowed_origin(self, mention_id: int, origin: MessageRef | None) -> Reaction | None:
+        """None when a choice made on `origin` may act on `mention_id` (see on_action)."""
+        return self._check_origin(mention_id, origin)
+
     def remember(self, actor: Actor) -> None:
         if actor.name and self._known_names.get(actor.key) != actor.name:
             self.store.remember_names({actor.key: actor.name}, at=self.clock())

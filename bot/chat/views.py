@@ -31,9 +31,11 @@ class Person:
 
 @dataclass(frozen=True, slots=True)
 class When:
-    """A moment, drawn so that every reader sees it right in their own time zone."""
+    """A moment, drawn so that every reader sees it right in their own time zone. `ago`:
+    as a distance from now ("12 minutes ago") where the platform keeps that current."""
 
     at: datetime
+    ago: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,14 @@ ACTION_LABELS = {
     Action.DISMISS: "Dismiss",
     Action.REOPEN: "Reopen",
 }
+MOVED = {"not_complaint": "Not a complaint"}  # labels from moves, as the reason names them
+# (value, label): what an alert's "More" menu offers (bot/team/moves.py acts on them).
+MORE_CHOICES: tuple[tuple[str, str], ...] = (
+    ("not_complaint", "Not a complaint"),
+    ("question", "Move to questions"),
+    ("mute_author", "Mute this author (30 days)"),
+    ("mute_domain", "Mute this site (30 days)"),
+)
 REPLY_PLACE = {
     ReplyWhere.THREAD: "a note in the alert's thread; the customer has not seen it",
     ReplyWhere.PUBLIC: "posted publicly",
@@ -100,6 +110,8 @@ class AlertView:
     fallback: str = ""  # one plain line for notifications and screen readers
     owner: str = ""  # the user key holding it (Teams shows Unclaim to them and admins only)
     undo: UndoOffer | None = None  # a public reply that may still be deleted
+    timing: Line = ()  # response-time targets: due, overdue or met (bot/team/targets.py)
+    more: tuple[tuple[str, str], ...] = ()  # (value, label): moves and mutes (bot/team/moves)
 
 
 def author_name(author: str) -> str:
@@ -120,6 +132,7 @@ def alert_view(
     *,
     now: datetime | None = None,
     undo_seconds: float = 0.0,
+    timing: Line = (),
 ) -> AlertView:
     """`now` and `undo_seconds`: offer Delete for a public reply younger than that."""
     assert mention.id is not None, "only stored mentions are alerted"
@@ -140,7 +153,9 @@ def alert_view(
     if v.scorer:
         reason.append(f"scored by {v.scorer}")
     if mention.labels:
-        corrected = ", ".join(CORRECTIONS.get(label, label).lower() for label in mention.labels)
+        corrected = ", ".join(
+            CORRECTIONS.get(label, MOVED.get(label, label)).lower() for label in mention.labels
+        )
         reason.append(f"corrected: {corrected}")
     reason.append(f"mention #{mention.id}")
     shown = list(replies)[-REPLIES_SHOWN:]
@@ -162,6 +177,8 @@ def alert_view(
         fallback=fallback_text(mention),
         owner=mention.owner,
         undo=undo_offer(replies, now, undo_seconds),
+        timing=timing,
+        more=MORE_CHOICES,
     )
 
 

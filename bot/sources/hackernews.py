@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -35,6 +35,7 @@ from bot.sources.text import html_to_text
 log = logging.getLogger(__name__)
 
 HITS_PER_PAGE = 100  # Algolia's most per request
+MAX_REACH_ITEMS = 50  # items refreshed per call: open alerts, not the whole history
 ITEM_URL = "https://news.ycombinator.com/item?id="
 SEEN_IDS = 5000  # ids remembered to drop what the overlap fetches again
 
@@ -84,7 +85,31 @@ def hit_to_entry(source: str, hit: dict[str, Any]) -> RawEntry:
         text=text,
         author=html_to_text(str(hit.get("author") or ""), limit=200),
         published_at=published,
+        reach=_reach(hit),
     )
+
+
+def _reach(hit: dict[str, Any]) -> int | None:
+    """Points and comments, as Hacker News counts them (a comment has neither)."""
+    points, comments = hit.get("points"), hit.get("num_comments")
+    if not isinstance(points, int) and not isinstance(comments, int):
+        return None
+    return max(0, points if isinstance(points, int) else 0) + max(
+        0, comments if isinstance(comments, int) else 0
+    )
+
+
+def count_replies(children: Any, limit: int = 100_000) -> int:
+    """Comments in an item's tree (Algolia's items endpoint nests them as children)."""
+    count, stack = 0, [children]
+    while stack and count < limit:
+        node = stack.pop()
+        if isinstance(node, list):
+            for child in node:
+                if isinstance(child, dict):
+                    count += 1
+                    stack.append(child.get("children"))
+    return count
 
 
 def parse_page(body: bytes) -> tuple[list[dict[str, Any]], int]:
@@ -146,6 +171,28 @@ class HackerNewsSource:
             if self._seen.add(entry.external_id):
                 entries.append(entry)
         return FetchResult(entries, FeedState(cursor=str(newest)))
+
+    def reach(self, external_ids: Sequence[str]) -> dict[str, int]:
+        """The current points and comments of these items (one request each; an item that
+        does not answer is left out and tried again at the next refresh)."""
+        found: dict[str, int] = {}
+        for external_id in external_ids[:MAX_REACH_ITEMS]:
+            item = external_id.removeprefix("hn:")
+            if not item.isdigit():
+                continue
+            try:
+                response = self.fetcher.get(f"{self.api_url}items/{item}")
+                document = json_answer(response.body, "hacker news item")
+            except (FetchError, SourceError) as exc:
+                log.info("hacker news %s: no reach for %s (%s)", self.name, item, exc)
+                continue
+            if not isinstance(document, dict):
+                continue
+            points = document.get("points")
+            found[external_id] = max(0, points if isinstance(points, int) else 0) + (
+                count_replies(document.get("children"))
+            )
+        return found
 
     def check(self) -> str:
         """One search per phrase over the last hour: the API answers, and what it finds."""

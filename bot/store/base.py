@@ -12,6 +12,8 @@ from bot.models import (
     Delivery,
     Mention,
     MessageRef,
+    Mute,
+    MuteKind,
     Notice,
     Platform,
     Reply,
@@ -157,6 +159,44 @@ class PollRecord:
     state: FeedState | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class NoticeDraft:
+    """A notice to queue together with a `Store.once` step."""
+
+    route: Route
+    text: str
+    thread_of: int | None = None  # under this delivery's message
+    ping: tuple[str, ...] = ()
+    under_new_delivery: bool = False  # under the delivery the same step adds
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowRow:
+    """One mention with the first moments of its workflow, for response-time figures."""
+
+    mention_id: int
+    brand: str
+    source: str
+    sentiment: str
+    flagged: bool
+    status: Status
+    owner: str
+    fetched_at: datetime
+    question: bool
+    praise: bool
+    attention: float
+    title: str
+    url: str
+    muted: bool
+    alerted_at: datetime | None
+    claimed_at: datetime | None
+    replied_at: datetime | None
+    resolved_at: datetime | None
+    claimed_by: str = ""
+    replied_by: str = ""
+    resolved_by: str = ""
+
+
 class Store(abc.ABC):
     """Thread-safe: the poller, the outbox and chat handlers share one instance."""
 
@@ -299,8 +339,18 @@ class Store(abc.ABC):
     # --- notices ----------------------------------------------------------------------------
     @abc.abstractmethod
     def add_notice(
-        self, route: Route, text: str, *, at: datetime, thread_of: int | None = None
-    ) -> int: ...
+        self,
+        route: Route,
+        text: str,
+        *,
+        at: datetime,
+        thread_of: int | None = None,
+        ping: Sequence[str] = (),
+        for_mention: int | None = None,
+        while_status: Sequence[Status] = (),
+    ) -> int:
+        """Queue a plain message. `ping`: people or groups to mention first; `for_mention` and
+        `while_status`: a reminder the outbox drops if that mention moved on meanwhile."""
 
     @abc.abstractmethod
     def due_notices(
@@ -412,6 +462,78 @@ class Store(abc.ABC):
     def alert_delays(self, since: datetime) -> dict[str, list[float]]:
         """Per source, seconds from each mention's publication (or fetch, when the platform
         gives no time) to its alert being posted, for alerts posted since `since`."""
+
+    # --- team workflow (bot/team) ------------------------------------------------------------
+    @abc.abstractmethod
+    def once(
+        self,
+        key: str,
+        *,
+        at: datetime,
+        mention_id: int | None = None,
+        while_status: Sequence[Status] = (),
+        owner: str | None = None,
+        notices: Sequence[NoticeDraft] = (),
+        deliver_to: Route | None = None,
+    ) -> bool:
+        """Do something at most once, across restarts and replicas: in one transaction,
+        claim `key` (False if anyone ever did), and then queue `notices` and a delivery of
+        the mention to `deliver_to`. With `mention_id`, only while the mention's status is in
+        `while_status` (and it is held by `owner`, when given), checked with its row locked;
+        the notices carry the same condition, so the outbox drops them if it changes."""
+
+    @abc.abstractmethod
+    def done_once(self, key: str) -> bool: ...
+
+    @abc.abstractmethod
+    def add_mute(
+        self,
+        brand: str,
+        kind: MuteKind,
+        value: str,
+        *,
+        actor: str,
+        at: datetime,
+        until: datetime | None,
+    ) -> Mute: ...
+
+    @abc.abstractmethod
+    def active_mutes(self, now: datetime, *, brands: Sequence[str] | None = None) -> list[Mute]:
+        """Mutes in force at `now` (for these brands), oldest first."""
+
+    @abc.abstractmethod
+    def lift_mute(self, mute_id: int, *, at: datetime) -> Mute | None:
+        """End a mute now; the mute as it was, or None if there is no such active mute."""
+
+    @abc.abstractmethod
+    def add_delivery(self, mention_id: int, route: Route, *, at: datetime) -> int | None:
+        """Queue the mention's alert on one more route (once); its delivery id."""
+
+    @abc.abstractmethod
+    def record_reach(self, mention_id: int, value: int, *, at: datetime) -> None: ...
+
+    @abc.abstractmethod
+    def reach_history(self, mention_id: int) -> list[tuple[datetime, int]]:
+        """The mention's reach samples, oldest first."""
+
+    @abc.abstractmethod
+    def fetch_times(self, brand: str, sentiment: Sentiment, since: datetime) -> list[datetime]:
+        """When each of the brand's mentions of this sentiment since `since` was fetched,
+        oldest first (spike baselines read weeks of these)."""
+
+    @abc.abstractmethod
+    def first_seen(self, brand: str) -> datetime | None:
+        """When the brand's first mention was fetched."""
+
+    @abc.abstractmethod
+    def open_alerts(self, limit: int = 2000) -> list[Mention]:
+        """Alerted mentions nobody has closed (alerted, claimed, replied), oldest first."""
+
+    @abc.abstractmethod
+    def workflow_rows(
+        self, since: datetime, until: datetime, *, brands: Sequence[str] | None = None
+    ) -> list[WorkflowRow]:
+        """Every mention fetched in [since, until) with its first workflow moments."""
 
     # --- labels (corrections from chat) ---------------------------------------------------
     @abc.abstractmethod

@@ -219,6 +219,38 @@ MIGRATIONS: list[list[str]] = [
         "ALTER TABLE replies ADD COLUMN deleted_at DOUBLE PRECISION",
         "ALTER TABLE replies ADD COLUMN deleted_by TEXT NOT NULL DEFAULT ''",
     ],
+    # 6: the team workflow (bot/team). `team_once` holds one row per thing that must happen
+    #    once across restarts and replicas (a reminder for one opening of an alert, a digest,
+    #    a spike alert): inserting the row is the compare-and-set. Notices can ping people and
+    #    be dropped when their mention moved on. Mutes, and muted mentions marked as such.
+    [
+        """CREATE TABLE team_once (
+            key TEXT PRIMARY KEY,
+            mention_id BIGINT REFERENCES mentions (id),
+            at DOUBLE PRECISION NOT NULL
+        )""",
+        "ALTER TABLE notices ADD COLUMN ping TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE notices ADD COLUMN for_mention BIGINT REFERENCES mentions (id)",
+        "ALTER TABLE notices ADD COLUMN while_status TEXT NOT NULL DEFAULT ''",
+        """CREATE TABLE mutes (
+            id {id},
+            brand TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            value TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            created_at DOUBLE PRECISION NOT NULL,
+            until DOUBLE PRECISION,
+            lifted_at DOUBLE PRECISION
+        )""",
+        "ALTER TABLE mentions ADD COLUMN muted_by BIGINT",
+        # Reach over time (points, comments, boosts) where a source gives it.
+        """CREATE TABLE reach (
+            mention_id BIGINT NOT NULL REFERENCES mentions (id),
+            at DOUBLE PRECISION NOT NULL,
+            value BIGINT NOT NULL
+        )""",
+        "CREATE INDEX reach_mention ON reach (mention_id, at)",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -18,17 +18,18 @@ from bot.store.sql_chat import ChatSql
 from bot.store.sql_deliveries import DeliveriesSql
 from bot.store.sql_replies import RepliesSql
 from bot.store.sql_sources import SourcesSql
+from bot.store.sql_team import TeamSql
 from bot.store.sql_teams import TeamsSql
 
 MENTION_COLUMNS = (
     "id, brand, source, external_id, url, canonical_url, text_key, title, body, author, "
     "published_at, fetched_at, matched_term, channel, flagged, sentiment, score, p_negative, "
     "p_neutral, p_positive, p_complaint, attention, question, praise, lang, reason, scorer, "
-    "status, owner, revision"
+    "status, owner, revision, muted_by"
 )
 
 
-class SqlStore(DeliveriesSql, ChatSql, RepliesSql, SourcesSql, TeamsSql):
+class SqlStore(DeliveriesSql, ChatSql, RepliesSql, SourcesSql, TeamsSql, TeamSql):
     @abc.abstractmethod
     def _dialect(self) -> dict[str, str]:
         """DDL fragments: {"id": ..., "bool": ...}."""
@@ -64,7 +65,7 @@ class SqlStore(DeliveriesSql, ChatSql, RepliesSql, SourcesSql, TeamsSql):
         row = tx.one(
             f"INSERT INTO mentions ({MENTION_COLUMNS.removeprefix('id, ')}) VALUES "
             "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-            "?, ?, 0) ON CONFLICT DO NOTHING RETURNING id",
+            "?, ?, 0, ?) ON CONFLICT DO NOTHING RETURNING id",
             (
                 mention.brand,
                 mention.source,
@@ -94,6 +95,7 @@ class SqlStore(DeliveriesSql, ChatSql, RepliesSql, SourcesSql, TeamsSql):
                 v.scorer,
                 Status.NEW.value,
                 "",
+                mention.muted_by,
             ),
         )
         if row is None:
@@ -315,6 +317,7 @@ def _mention_from_row(r: Sequence[Any]) -> Mention:
         status=Status(r[27]),
         owner=r[28],
         revision=int(r[29]),
+        muted_by=None if r[30] is None else int(r[30]),
     )
 
 

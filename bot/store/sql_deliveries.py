@@ -188,16 +188,18 @@ class DeliveriesSql(SqlBase):
 
     # --- notices ----------------------------------------------------------------------------
     def add_notice(
-        self, route: Route, text: str, *, at: datetime, thread_of: int | None = None
+        self,
+        route: Route,
+        text: str,
+        *,
+        at: datetime,
+        thread_of: int | None = None,
+        ping: Sequence[str] = (),
+        for_mention: int | None = None,
+        while_status: Sequence[Status] = (),
     ) -> int:
         with self.transaction() as tx:
-            row = tx.one(
-                "INSERT INTO notices (platform, target, body, thread_of, created_at,"
-                " next_attempt_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-                (route.platform, route.channel, text, thread_of, to_epoch(at), to_epoch(at)),
-            )
-        assert row is not None
-        return int(row[0])
+            return insert_notice(tx, route, text, at, thread_of, ping, for_mention, while_status)
 
     def due_notices(
         self,
@@ -209,13 +211,21 @@ class DeliveriesSql(SqlBase):
     ) -> list[Notice]:
         rows = self._lease_due(
             "notices",
-            "SELECT n.id, n.platform, n.target, n.body, n.attempts, n.thread_of FROM notices n",
+            "SELECT n.id, n.platform, n.target, n.body, n.attempts, n.thread_of, n.ping,"
+            " n.for_mention, n.while_status FROM notices n",
             "n.id",
             now, limit, platforms, lease_seconds,
         )  # fmt: skip
         return [
             Notice(
-                int(r[0]), Route(r[1], r[2]), r[3], int(r[4]), None if r[5] is None else int(r[5])
+                int(r[0]),
+                Route(r[1], r[2]),
+                r[3],
+                int(r[4]),
+                None if r[5] is None else int(r[5]),
+                ping=tuple(p for p in r[6].split("\n") if p),
+                for_mention=None if r[7] is None else int(r[7]),
+                while_status=tuple(Status(s) for s in r[8].split(",") if s),
             )
             for r in rows
         ]
@@ -238,6 +248,36 @@ class DeliveriesSql(SqlBase):
                 " lease_until = 0 WHERE id = ?",
                 (error[:1000], to_epoch(retry_at), notice_id),
             )
+
+
+def insert_notice(
+    tx: Tx,
+    route: Route,
+    text: str,
+    at: datetime,
+    thread_of: int | None = None,
+    ping: Sequence[str] = (),
+    for_mention: int | None = None,
+    while_status: Sequence[Status] = (),
+) -> int:
+    row = tx.one(
+        "INSERT INTO notices (platform, target, body, thread_of, created_at,"
+        " next_attempt_at, ping, for_mention, while_status)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+        (
+            route.platform,
+            route.channel,
+            text,
+            thread_of,
+            to_epoch(at),
+            to_epoch(at),
+            "\n".join(ping),
+            for_mention,
+            ",".join(s.value for s in while_status),
+        ),
+    )
+    assert row is not None
+    return int(row[0])
 
 
 def _lease(tx: Tx, table: str, ids: Sequence[int], until: float) -> None:

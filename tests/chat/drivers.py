@@ -198,7 +198,7 @@ class SlackDriver:
         return [
             e["action_id"]
             for e in actions["elements"]
-            if e["action_id"] not in (Action.OPEN_LINK, Action.WRONG_LABEL)
+            if e["action_id"] not in (Action.OPEN_LINK, Action.WRONG_LABEL, Action.MORE)
         ]
 
     def told(self, person: str) -> list[str]:

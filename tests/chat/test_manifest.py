@@ -26,5 +26,9 @@ def test_manifest_declares_the_command_socket_mode_and_only_needed_scopes() -> N
         "groups:read",
         "channels:history",
         "groups:history",
+        "files:write",  # digest charts, /mentions export
+        "im:write",  # the export goes to the person's direct messages
     ]
-    assert "event_subscriptions" not in body
+    # One event: the Home tab (bot/chat/slack/listeners.py registers it).
+    assert re.search(r"event_subscriptions:\n\s+bot_events:\n\s+- app_home_opened\n", body)
+    assert "home_tab_enabled: true" in body

@@ -256,7 +256,7 @@ def test_state_line_and_buttons_follow_the_status(
     actions = blocks[-1]
     assert actions["block_id"] == Block.ACTIONS
     ids = [e["action_id"] for e in actions["elements"]]
-    assert ids == [*button_ids, Action.OPEN_LINK, Action.WRONG_LABEL]
+    assert ids == [*button_ids, Action.OPEN_LINK, Action.WRONG_LABEL, Action.MORE]
     assert all(e["value"] == "42" for e in actions["elements"] if "value" in e)
 
 

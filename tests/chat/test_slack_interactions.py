@@ -55,7 +55,8 @@ def test_alert_is_posted_with_blocks_fallback_text_metadata_and_no_unfurl(
     }
     assert post.body["text"].startswith("Negative mention of Acme on test-feed by jdoe: ")
     assert buttons(post) == ["mention-claim", "mention-reply", "mention-resolve", "mention-dismiss",
-                             "mention-open-link", "mention-wrong-label"]  # fmt: skip
+                             "mention-open-link", "mention-wrong-label",
+                             "mention-more"]  # fmt: skip
     [delivery] = slack_env.store.deliveries(mention_id)
     assert delivery.route.channel == "#alerts", "configured by name"
     assert (delivery.channel_id, delivery.message_id) == (ALERT_CHANNEL, ts), "kept by id"
@@ -76,6 +77,7 @@ def test_claim_updates_the_alert_in_place_and_records_the_owner(
         "mention-dismiss",
         "mention-open-link",
         "mention-wrong-label",
+        "mention-more",
     ]
     mention = slack_env.store.get_mention(mention_id)
     assert mention is not None
@@ -156,7 +158,9 @@ def test_resolve_redraws_with_who_and_how_long_and_offers_reopen(
     click(slack_env, Action.RESOLVE, mention_id, ts, user="U0000002")
     [update] = slack_env.fake.wait_for("chat.update", where=updates_of(ts))
     assert "Resolved by <@U0000002> after 2 h 5 min" in block_text(update, Block.STATE)
-    assert buttons(update) == ["mention-reopen", "mention-open-link", "mention-wrong-label"]
+    assert buttons(update) == [
+        "mention-reopen", "mention-open-link", "mention-wrong-label", "mention-more"
+    ]  # fmt: skip
     assert "Resolved by <@U0000002> after 2 h 5 min · <!date^" in block_text(update, Block.STATE)
     mention = slack_env.store.get_mention(mention_id)
     assert mention is not None and mention.status == Status.RESOLVED

@@ -84,6 +84,10 @@ class FakeSlack:
         self.channels: dict[str, dict[str, Any]] = {}  # id → conversation object
         self.list_page_size = 100  # conversations.list page size cap (tests make it small)
         self._views = itertools.count(1)
+        # Files (the upload flow of files_upload_v2): id → {filename, length, content, shares}
+        self.files: dict[str, dict[str, Any]] = {}
+        self._file_ids = itertools.count(1)
+        self.homes: dict[str, dict[str, Any]] = {}  # user id → the App Home view published
         for channel_id, name in DEFAULT_CHANNELS:
             self.add_channel(name, channel_id)
         self._server: ThreadingHTTPServer | None = None
@@ -265,6 +269,12 @@ class FakeSlack:
             return {"ok": False, "error": "no_text"}
         if method == "chat.postMessage":
             return self._post_message(body)
+        if method.startswith("files."):
+            return self._files(method, body)
+        if method == "views.publish":
+            return self._publish_home(body)
+        if method == "conversations.open":
+            return self._open_dm(body)
         if method == "conversations.list":
             return self._list_channels(body)
         if method == "views.update" and not (body.get("view_id") or body.get("external_id")):
@@ -327,6 +337,93 @@ class FakeSlack:
             self.messages.setdefault(channel["id"], []).append(message)
         return {"ok": True, "channel": channel["id"], "ts": ts, "message": message}
 
+    # --- files (files.getUploadURLExternal → POST the bytes → files.completeUploadExternal) ---
+    def _files(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        if method == "files.getUploadURLExternal":
+            try:
+                length = int(body.get("length") or 0)
+            except ValueError:
+                length = 0
+            if not body.get("filename") or length <= 0:
+                return {"ok": False, "error": "invalid_arguments"}
+            file_id = f"F{next(self._file_ids):09d}"
+            with self._changed:
+                self.files[file_id] = {
+                    "id": file_id,
+                    "filename": str(body["filename"]),
+                    "length": length,
+                    "alt_txt": body.get("alt_txt", ""),
+                    "content": None,
+                    "shares": [],
+                }
+            url = f"http://127.0.0.1:{self.port}/upload/{file_id}"
+            return {"ok": True, "upload_url": url, "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            try:
+                items = json.loads(str(body.get("files") or "[]"))
+            except json.JSONDecodeError:
+                return {"ok": False, "error": "invalid_arguments"}
+            if not isinstance(items, list) or not items:
+                return {"ok": False, "error": "invalid_arguments"}
+            channel_id = str(body.get("channel_id") or "")
+            if channel_id:
+                channel = self._by_id(channel_id)
+                if channel is None:
+                    return {"ok": False, "error": "channel_not_found"}
+                if not channel["is_member"]:
+                    return {"ok": False, "error": "not_in_channel"}
+            done = []
+            with self._changed:
+                for item in items:
+                    found = self.files.get(str((item or {}).get("id")))
+                    if found is None or found["content"] is None:
+                        return {"ok": False, "error": "file_not_found"}
+                    found["title"] = item.get("title") or found["filename"]
+                    if channel_id:
+                        found["shares"].append(
+                            {"channel": channel_id, "comment": body.get("initial_comment", "")}
+                        )
+                    done.append({"id": found["id"], "name": found["filename"],
+                                 "title": found["title"]})  # fmt: skip
+            return {"ok": True, "files": done}
+        return {"ok": True}
+
+    def upload(self, file_id: str, data: bytes) -> tuple[int, str]:
+        """The upload URL's answer: the declared length must be what arrives."""
+        with self._changed:
+            found = self.files.get(file_id)
+            if found is None:
+                return 404, "not found"
+            if len(data) != found["length"]:
+                return 400, "length mismatch"
+            found["content"] = data
+            self._changed.notify_all()
+        return 200, f"OK - {len(data)}"
+
+    def _publish_home(self, body: dict[str, Any]) -> dict[str, Any]:
+        view = body.get("view")
+        if isinstance(view, str):
+            view = json.loads(view)
+        if not isinstance(view, dict) or view.get("type") != "home":
+            return {"ok": False, "error": "invalid_arguments"}
+        if len(view.get("blocks") or []) > 100:
+            return {"ok": False, "error": "invalid_blocks"}
+        with self._changed:
+            self.homes[str(body["user_id"])] = view
+        return {"ok": True, "view": {**view, "id": f"V{next(self._views):08d}"}}
+
+    def _open_dm(self, body: dict[str, Any]) -> dict[str, Any]:
+        user = str(body.get("users") or "")
+        if not user or "," in user:
+            return {"ok": False, "error": "invalid_arguments"}
+        channel_id = f"D{user[1:]}"[:20]
+        with self._changed:
+            self.channels.setdefault(channel_id, {
+                "id": channel_id, "name": "", "is_im": True, "is_channel": False,
+                "is_private": True, "is_member": True, "is_archived": False, "user": user,
+            })  # fmt: skip
+        return {"ok": True, "channel": {"id": channel_id}}
+
     def _list_channels(self, body: dict[str, Any]) -> dict[str, Any]:
         with self._changed:
             everything = [
@@ -372,6 +469,9 @@ REQUIRED: dict[str, tuple[str, ...]] = {
     "conversations.info": ("channel",),
     "views.open": ("trigger_id", "view"),
     "views.update": ("view",),
+    "views.publish": ("user_id", "view"),
+    "conversations.open": ("users",),
+    "files.completeUploadExternal": ("files",),
 }
 NEEDS_TEXT = ("chat.postMessage", "chat.update", "chat.postEphemeral")
 
@@ -385,6 +485,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
+        if self.path.startswith("/upload/"):  # the file's bytes, not an API call
+            status, text = self.owner.upload(self.path.removeprefix("/upload/"),
+                                             self.rfile.read(length))  # fmt: skip
+            data = text.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         raw = self.rfile.read(length).decode("utf-8") if length else ""
         headers = {k.lower(): v for k, v in self.headers.items()}
         body = _parse_body(raw, headers.get("content-type", ""), self.path)

@@ -67,6 +67,7 @@ class PlatformApi(LoopbackServer):
             "x-ratelimit-used": "1", "x-ratelimit-remaining": "99.0", "x-ratelimit-reset": "540",
         }  # fmt: skip
         self.requests: list[Request] = []
+        self.items: dict[str, dict[str, Any]] = {}  # Hacker News items by id (/items/<id>)
         self.tokens_issued = 0
         self._live_tokens: set[str] = set()
         self._failures: dict[str, list[Answer]] = {}
@@ -106,6 +107,13 @@ class PlatformApi(LoopbackServer):
                 return queued.pop(0)
         if request.path == "/api/v1/search_by_date":
             return self._hn_search(request.query)
+        if request.path.startswith("/api/v1/items/"):
+            with self._lock:
+                item = self.items.get(request.path.removeprefix("/api/v1/items/"))
+            if item is None:
+                return Answer(404, {}, b'{"status": 404, "error": "Not Found"}')
+            return Answer(200, {"Content-Type": "application/json; charset=utf-8"},
+                          json.dumps(item).encode())  # fmt: skip
         if request.path == "/api/v1/access_token" and request.method == "POST":
             return self._token(request)
         if request.path == "/search":

@@ -20,6 +20,7 @@ class Action(enum.StrEnum):
     REOPEN = "mention-reopen"
     DISMISS = "mention-dismiss"
     WRONG_LABEL = "mention-wrong-label"  # the overflow menu of corrections
+    MORE = "mention-more"  # the overflow menu of moves and mutes (bot/team/moves.py)
     OPEN_LINK = "mention-open-link"  # a URL button: Slack sends an action we only ack
     REPLY_TEXT = "mention-reply-text"  # the plain_text_input inside the reply modal
     REPLY_WHERE = "mention-reply-where"  # the modal's choice: post publicly or a note
@@ -34,6 +35,7 @@ class Block(enum.StrEnum):
     FIELDS = "mention-alert-fields"
     REASON = "mention-alert-reason"
     STATE = "mention-alert-state"
+    TIMING = "mention-alert-timing"
     REPLIES = "mention-alert-replies"
     ACTIONS = "mention-alert-actions"
     REPLY_INPUT = "mention-reply-input"

@@ -16,12 +16,19 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from bot.chat.commands import TextAnswer
+from bot.chat.port import DeliveryError
 from bot.chat.service import Actor, ChatService, Reaction
 from bot.chat.slack.ids import COMMAND, Action, Block, Callback
 from bot.chat.slack.render import answer_message, reply_modal, status_modal
+from bot.chat.slack.render_team import home_view
+from bot.chat.slack.team import publish_home, send_export
 from bot.chat.slack.transport import SlackAdapter
 from bot.chat.views import Line, ReplyForm
 from bot.models import MessageRef, user_key
+from bot.team.home import build_home
+from bot.team.moves import on_choice
+from bot.team.reports import ExportFile
 from bot.workflow import Action as Step
 
 log = logging.getLogger(__name__)
@@ -36,8 +43,10 @@ def register(app: App, service: ChatService, adapter: SlackAdapter) -> None:
     app.action(Action.REPLY)(_open_reply(service, adapter))
     app.action(Action.WRONG_LABEL)(_correction(service, adapter))
     app.action(Action.DELETE_REPLY)(_delete_reply(service, adapter))
+    app.action(Action.MORE)(_more(service, adapter))
     app.view(Callback.REPLY_MODAL)(_submit_reply(service, adapter))
-    app.command(COMMAND)(_command(service))
+    app.command(COMMAND)(_command(service, adapter))
+    app.event("app_home_opened")(_home_opened(service, adapter))
     # Registered last: Bolt runs the first matching listener, so this only sees ids nobody
     # else handles (the Open link button, stale buttons from an older version). Without it
     # Bolt would answer 404 and Slack would show the user an error.
@@ -99,6 +108,8 @@ def _step_listener(service: ChatService, adapter: SlackAdapter, step: Step) -> C
             return
         reaction = service.on_action(actor_of(body), step, mention_id, origin_of(body))
         _tell(adapter, body, reaction.tell)
+        if _from_home(body):  # the home shows the new state (and any refusal) at once
+            _publish_home(service, adapter, str((body.get("user") or {}).get("id") or ""))
 
     return listener
 
@@ -113,6 +124,23 @@ def _correction(service: ChatService, adapter: SlackAdapter) -> Callable[..., No
             _tell(adapter, body, ("That choice is not one I know; nothing changed.",))
             return
         reaction = service.on_correction(actor_of(body), mention_id, label, origin_of(body))
+        _tell(adapter, body, reaction.tell)
+
+    return listener
+
+
+def _more(service: ChatService, adapter: SlackAdapter) -> Callable[..., None]:
+    """The "More" menu: moves and mutes (bot/team/moves.py)."""
+
+    def listener(ack: Ack, body: dict[str, Any]) -> None:
+        ack()
+        value = str((_first_action(body).get("selected_option") or {}).get("value", ""))
+        choice, _, raw_id = value.partition("|")
+        mention_id = mention_id_of(raw_id)
+        if mention_id is None:
+            _tell(adapter, body, ("That choice is not one I know; nothing changed.",))
+            return
+        reaction = on_choice(service, actor_of(body), mention_id, choice, origin_of(body))
         _tell(adapter, body, reaction.tell)
 
     return listener
@@ -225,7 +253,7 @@ def _tell_after_modal(
             return
 
 
-def _command(service: ChatService) -> Callable[..., None]:
+def _command(service: ChatService, adapter: SlackAdapter) -> Callable[..., None]:
     def listener(ack: Ack, command: dict[str, Any], respond: Respond) -> None:
         ack()
         actor = Actor(
@@ -236,6 +264,8 @@ def _command(service: ChatService) -> Callable[..., None]:
             answer = service.answer(
                 actor, "slack", str(command.get("channel_id") or ""), str(command.get("text") or "")
             )
+            if isinstance(answer, ExportFile):  # sent privately, as a file
+                answer = _send_export(adapter, actor, answer)
             text, blocks = answer_message(answer)
         except Exception:  # the person gets a sentence; the log gets the trace, not the text
             log.exception("%s failed", COMMAND)
@@ -243,6 +273,40 @@ def _command(service: ChatService) -> Callable[..., None]:
         respond(text=text, blocks=blocks or None, response_type="ephemeral")
 
     return listener
+
+
+def _send_export(adapter: SlackAdapter, actor: Actor, export: ExportFile) -> TextAnswer:
+    try:
+        send_export(adapter, actor.key.partition(":")[2], export)
+    except DeliveryError as exc:
+        log.warning("export to %s failed: %s", actor.key[:40], exc)
+        return TextAnswer((("Could not send the export; the reason is in the bot's log.",),))
+    return TextAnswer(
+        ((f"Sent you {export.filename} ({export.rows} mentions) in a direct message.",),)
+    )
+
+
+def _from_home(body: dict[str, Any]) -> bool:
+    return (body.get("container") or {}).get("type") == "view" and (
+        (body.get("view") or {}).get("type") == "home"
+    )
+
+
+def _home_opened(service: ChatService, adapter: SlackAdapter) -> Callable[..., None]:
+    def listener(event: dict[str, Any]) -> None:
+        if event.get("tab", "home") == "home":
+            _publish_home(service, adapter, str(event.get("user") or ""))
+
+    return listener
+
+
+def _publish_home(service: ChatService, adapter: SlackAdapter, user_id: str) -> None:
+    if not user_id:
+        return
+    try:
+        publish_home(adapter, user_id, home_view(build_home(service, user_key("slack", user_id))))
+    except DeliveryError as exc:
+        log.warning("could not publish the home of %s: %s", user_id[:20], exc)
 
 
 def _ignore_action(ack: Ack, body: dict[str, Any]) -> None:

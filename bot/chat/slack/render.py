@@ -65,7 +65,8 @@ def mrkdwn(line: Line, limit: int = LIMITS["section_text"]) -> str:
 def person(who: Person) -> str:
     platform, user_id = split_user_key(who.key)
     if platform == "slack" and user_id and user_id.isalnum():
-        return f"<@{user_id}>"
+        # S…: a user group (an on-call rota), which Slack pings as a subteam.
+        return f"<!subteam^{user_id}>" if user_id.startswith("S") else f"<@{user_id}>"
     if who.key == SYSTEM:
         return "mentionbot"
     name = escape_trim(who.name or user_id or who.key, 80, single_line=True) or "someone"
@@ -76,7 +77,8 @@ def date(when: When) -> str:
     """`<!date^…>`: Slack shows it in each reader's time zone; the fallback is UTC."""
     at = when.at.astimezone(UTC)
     fallback = at.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(at.timestamp())}^{{date_short_pretty}} at {{time}}|{fallback}>"
+    tokens = "{ago}" if when.ago else "{date_short_pretty} at {time}"
+    return f"<!date^{int(at.timestamp())}^{tokens}|{fallback}>"
 
 
 def plain(line: Line) -> str:
@@ -146,6 +148,14 @@ def alert_blocks(view: AlertView) -> list[Json]:
         )
     blocks.append({"type": "divider"})
     blocks.append(_section(mrkdwn(view.state), Block.STATE))
+    if view.timing:
+        blocks.append(
+            {
+                "type": "context",
+                "block_id": Block.TIMING,
+                "elements": [{"type": "mrkdwn", "text": mrkdwn(view.timing), "verbatim": True}],
+            }
+        )
     for index, reply in enumerate(view.replies):
         head, body = reply[:-1], reply[-1]
         text = mrkdwn(head, 500) + quote(str(body), 2400)
@@ -192,6 +202,20 @@ def _actions(view: AlertView) -> Json:
             ],
         }
     )
+    if view.more:
+        elements.append(
+            {
+                "type": "overflow",
+                "action_id": Action.MORE,
+                "options": [
+                    {
+                        "text": {"type": "plain_text", "text": trim(text, 75)},
+                        "value": f"{value}|{view.mention_id}",
+                    }
+                    for value, text in view.more[:5]  # Slack's limit per overflow menu
+                ],
+            }
+        )
     return {"type": "actions", "block_id": Block.ACTIONS, "elements": elements}
 
 
@@ -380,9 +404,17 @@ def answer_message(answer: Listing | Detail | TextAnswer) -> tuple[str, list[Jso
     if answer.usage:
         lines.append(usage())
     if answer.preformatted:
-        lines.append("```" + escape_trim(answer.preformatted, 2900) + "```")
+        lines.append("```" + preformatted(answer.preformatted, 2900) + "```")
     text = trim("\n".join(lines), 3000)
     return text, [_section(text)] if text else []
+
+
+def preformatted(text: str, limit: int) -> str:
+    """A table for a code block: escaped, columns kept (runs of spaces are its layout),
+    control characters dropped."""
+    kept = "".join(ch for ch in text if ch == "\n" or ch.isprintable())
+    out = kept.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return out if len(out) <= limit else trim(out[: limit - 1].rsplit("\n", 1)[0], limit)
 
 
 def usage() -> str:

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.chat.port import DeliveryError
-from bot.chat.service import Actor, ChatService, Reaction, load_view
+from bot.chat.service import Actor, ChatService, Reaction
 from bot.chat.teams.cards import Json, answer_card, answer_summary, plain
 from bot.chat.teams.forms import reply_card
 from bot.chat.teams.ids import REPLY_INPUT, REPLY_WHERE, Verb
@@ -122,7 +122,7 @@ class Listeners:
         mention = self.service.store.get_mention(mention_id)
         if mention is None:
             return message_answer(("That mention does not exist any more.",))
-        view = load_view(self.service.store, mention)
+        view = self.service.view(mention)
         return card_answer(self.adapter.card_for(view, viewer=actor.key))
 
     def _shows(self, origin: MessageRef, mention_id: int) -> bool:
