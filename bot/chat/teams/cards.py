@@ -177,6 +177,8 @@ def alert_card(
         reason = trim(one_line(" · ".join(view.reason)), 1000)
         body.append(rich([run(reason, isSubtle=True, size="Small")]))
     body.append(line_block(view.state, separator=True))
+    if view.timing:
+        body.append(line_block(view.timing, spacing="Small"))
     for reply in view.replies:
         head, text = reply[:-1], str(reply[-1])
         body.append(
@@ -189,6 +191,8 @@ def alert_card(
     if url:
         actions.append({"type": "Action.OpenUrl", "title": "Open", "url": url})
     actions.append(_corrections(view))
+    if view.more:
+        actions.append(_more(view))
     extra: Json = {"fallbackText": trim(one_line(view.fallback), LIMITS["fallback"])}
     ids = list(dict.fromkeys(i for i in refresh_ids if i))[: LIMITS["refresh_users"]]
     if ids:
@@ -270,6 +274,26 @@ def _undo(view: AlertView) -> Json:
         "type": "Action.ShowCard",
         "title": undo.label,
         "card": adaptive_card([{"type": "TextBlock", "text": question, "wrap": True}], [delete]),
+    }
+
+
+def _more(view: AlertView) -> Json:
+    """Moves and mutes, as Slack's "More" menu (bot/team/moves.py acts on them)."""
+    return {
+        "type": "Action.ShowCard",
+        "title": "More",
+        "card": adaptive_card(
+            [{"type": "TextBlock", "text": "Move or mute this mention:", "wrap": True}],
+            [
+                {
+                    "type": "Action.Execute",
+                    "title": label,
+                    "verb": Verb.MORE.value,
+                    "data": {"mention": view.mention_id, "choice": value},
+                }
+                for value, label in view.more
+            ],
+        ),
     }
 
 

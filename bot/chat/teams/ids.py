@@ -18,6 +18,7 @@ class Verb(enum.StrEnum):
     REPLY_CANCEL = "mention-reply-cancel"
     WRONG_LABEL = "mention-wrong-label"
     DELETE_REPLY = "mention-delete-reply"  # take a public reply back (for a short while)
+    MORE = "mention-more"  # moves and mutes (bot/team/moves.py)
 
 
 REPLY_INPUT = "mention-reply-text"  # the Input.Text of the reply form

@@ -27,15 +27,20 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
+from bot.chat.commands import TextAnswer
 from bot.chat.port import DeliveryError
 from bot.chat.service import Actor, ChatService, Reaction
 from bot.chat.teams.cards import Json, answer_card, answer_summary, plain
 from bot.chat.teams.forms import reply_card
+from bot.chat.teams.home import home_card
 from bot.chat.teams.ids import REPLY_INPUT, REPLY_WHERE, Verb
 from bot.chat.teams.learn import actor_key
 from bot.chat.teams.transport import TeamsAdapter
 from bot.chat.views import Line
 from bot.models import MessageRef
+from bot.team.home import build_home
+from bot.team.moves import on_choice
+from bot.team.reports import ExportFile
 from bot.workflow import Action
 
 log = logging.getLogger(__name__)
@@ -70,7 +75,8 @@ class Listeners:
         mention_id = mention_id_of(data.get("mention"))
         if not actor.key or mention_id is None:
             return message_answer(("That button carries no mention; nothing changed.",))
-        origin = origin_of(activity)
+        # A button on the person's home card names its mention and is theirs alone.
+        origin = None if data.get("home") is True else origin_of(activity)
         if verb in STEPS:
             reaction = self.service.on_action(actor, Action(verb), mention_id, origin)
             return self._after(reaction, actor, mention_id)
@@ -94,6 +100,12 @@ class Listeners:
                 # The same form again, with the reason and the text as written: try again.
                 return card_answer(reply_card(reaction.form, token))
             return self._after(reaction, actor, mention_id)
+        if verb == Verb.MORE:
+            choice = str(data.get("choice") or "")[:40]
+            reaction = on_choice(self.service, actor, mention_id, choice, origin)
+            if not reaction.ok:
+                return message_answer(reaction.tell)
+            return self._card(actor, mention_id)
         if verb == Verb.DELETE_REPLY:
             reply_id = mention_id_of(data.get("reply"))
             if reply_id is None:
@@ -138,8 +150,18 @@ class Listeners:
             return
         conversation = _dict(activity.get("conversation"))
         channel_id = str(conversation.get("id") or "").split(";", 1)[0]
+        if text.strip().lower() == "home":
+            self._send_home(actor)
+            return
         try:
             answer = self.service.answer(actor, "teams", channel_id, text)
+            if isinstance(answer, ExportFile):
+                # Teams hands a bot's file to a person only through a file-consent card,
+                # which this bot does not send: say so, with what the file would hold.
+                answer = TextAnswer((
+                    (f"The export holds {answer.rows} mentions. Files can be sent on Slack "
+                     "(/mentions export); on Teams, use “stats” for the figures.",),
+                ))  # fmt: skip
             card, summary = answer_card(answer), answer_summary(answer)
         except Exception:  # the person gets a sentence; the log gets the trace, not the text
             log.exception("@mentionbot failed")
@@ -149,6 +171,13 @@ class Listeners:
             self.adapter.send_privately(actor.key, card, summary)
         except DeliveryError as exc:
             log.warning("could not answer %s privately: %s", actor.key[:40], exc)
+
+    def _send_home(self, actor: Actor) -> None:
+        try:
+            card = home_card(build_home(self.service, actor.key))
+            self.adapter.send_privately(actor.key, card, "Your mentions")
+        except DeliveryError as exc:
+            log.warning("could not send %s their home: %s", actor.key[:40], exc)
 
 
 # --- parsing ----------------------------------------------------------------------------------

@@ -39,7 +39,14 @@ def manifest(
     for domain in domains:
         if not DOMAIN.match(domain):
             raise ConfigError(f"{domain[:60]!r} is not a domain name (no scheme, no path)")
-    commands = [{"title": args.split(" ", 1)[0], "description": what[:128]} for args, what in USAGE]
+    # Teams shows at most ten suggestions: the everyday ones, "home" (Teams only) and "help".
+    wanted = ("open", "mine", "search", "show", "claim", "resolve", "stats", "mute", "help")
+    described = {args.split(" ", 1)[0]: what for args, what in USAGE}
+    described["home"] = "what you hold, the open queue and the week's figures"
+    commands = [
+        {"title": name, "description": described[name][:128]}
+        for name in (*wanted[:-1], "home", wanted[-1])
+    ]
     return {
         "$schema": MANIFEST_SCHEMA,
         "manifestVersion": MANIFEST_VERSION,

@@ -1,0 +1,66 @@
+"""The team workflow on Teams: the response-time line and the More menu on the alert card,
+moves and mutes from it, and a person's home in their personal chat with working buttons."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from bot.models import Mention, Route, Status
+from tests.chat.teams_env import TeamsEnv, fake_teams, teams_env  # noqa: F401 (fixtures)
+from tests.conftest import Clock
+
+ALERTS = Route("teams", "Support/alerts")
+
+
+def _deliver(env: TeamsEnv, mention: Mention) -> tuple[int, str, str]:
+    mention_id = env.store.add_mention(mention, alert=True)
+    assert mention_id is not None and env.outbox.deliver_due().delivered == 1
+    [delivery] = env.store.deliveries(mention_id)
+    return mention_id, delivery.channel_id, delivery.message_id
+
+
+def test_the_card_offers_the_more_menu_and_moving_is_recorded_as_a_correction(
+    teams_env: TeamsEnv,  # noqa: F811
+    make_mention: Callable[..., Mention],
+) -> None:
+    mention_id, channel, message = _deliver(teams_env, make_mention(routes=(ALERTS,)))
+    card = teams_env.fake.latest(message)["attachments"][0]["content"]
+    [more] = [a for a in card["actions"] if a.get("title") == "More"]
+    choices = {a["data"]["choice"] for a in more["card"]["actions"]}
+    assert {"not_complaint", "question", "mute_author", "mute_domain"} <= choices
+    teams_env.invoke("alice", "mention-more", {"mention": mention_id, "choice": "not_complaint"},
+                     channel, message)  # fmt: skip
+    assert "not_complaint" in {row["label"] for row in teams_env.store.labels()}
+    assert teams_env.store.get_mention(mention_id).status == Status.DISMISSED  # type: ignore[union-attr]
+
+
+def test_home_in_the_personal_chat_lists_what_i_hold_and_its_buttons_act(
+    teams_env: TeamsEnv,  # noqa: F811
+    make_mention: Callable[..., Mention],
+    clock: Clock,
+) -> None:
+    mine, channel, message = _deliver(
+        teams_env, make_mention(title="Lost parcel", routes=(ALERTS,))
+    )
+    queued, _, _ = _deliver(teams_env, make_mention(title="Double charge", routes=(ALERTS,)))
+    teams_env.invoke("alice", "mention-claim", {"mention": mine}, channel, message)
+    chat = "a:personal-alice"  # where the bot answers her privately
+    assert teams_env.say("alice", "home", channel).status_code == 200
+    [home] = teams_env.fake.posts(chat)
+    card = home.body["attachments"][0]["content"]
+    text = json.dumps(card, ensure_ascii=False)
+    assert "Yours (1)" in text and "Lost parcel" in text
+    assert "Open, nobody holds them (1)" in text and "Double charge" in text
+    assert "This week" in text
+    buttons = [a for block in card["body"] if block["type"] == "ActionSet"
+               for a in block["actions"]]  # fmt: skip
+    [resolve] = [b for b in buttons if b["verb"] == "mention-resolve"
+                 and b["data"]["mention"] == mine]  # fmt: skip
+    # Clicked in the personal chat, on the person's own home card.
+    teams_env.invoke("alice", resolve["verb"], resolve["data"], chat, home.id)
+    assert teams_env.store.get_mention(mine).status == Status.RESOLVED  # type: ignore[union-attr]
+    assert teams_env.store.get_mention(queued).status == Status.ALERTED  # type: ignore[union-attr]
+    # Without the home mark, a button is still bound to the message it was clicked on.
+    teams_env.invoke("alice", "mention-claim", {"mention": queued}, chat, home.id)
+    assert teams_env.store.get_mention(queued).status == Status.ALERTED  # type: ignore[union-attr]
