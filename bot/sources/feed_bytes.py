@@ -8,7 +8,9 @@ fast path would not give what feedparser gives, and the caller then uses feedpar
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 
 XHTML_TYPE = re.compile(rb"""type\s*=\s*["']xhtml["']""", re.IGNORECASE)
 # The reference for has_email_tag, which finds the same without this regex's slow scan.
@@ -17,15 +19,8 @@ _NAME_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01
 # Unprefixed RSS items and Atom entries; a prefixed one (<rss:item>) never lines up, so a
 # document using them is left to feedparser whenever a segment is needed.
 _ENTRY_START = re.compile(rb"<(?:item|entry)[\s>/]")
-_FEED_START = re.compile(rb"<feed\s[^>]*xmlns\s*=\s*[\"']http://www\.w3\.org/2005/Atom[\"']")
+_FEED_START = re.compile(rb"<feed\s[^<>]*xmlns\s*=\s*[\"']http://www\.w3\.org/2005/Atom[\"']")
 _DECLARATION = re.compile(rb"\s*<\?xml[^>]*\?>")
-# What may stand before an <html> root: a byte order mark, the XML declaration and other
-# processing instructions, comments, a DOCTYPE, whitespace. One alternative per byte of
-# whitespace (not \s+ inside the star), so a failing match never backtracks exponentially.
-_HTML_ROOT = re.compile(
-    rb"(?:\xef\xbb\xbf)?(?:\s|<\?[^>]*\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*<html[\s>]",
-    re.IGNORECASE | re.DOTALL,
-)
 HTML_ROOT_WINDOW = 4096  # a prolog longer than this is read the slow way (see parse_fast)
 _OPAQUE_MARKERS = ((b"<![CDATA[", b"]]>"), (b"<!--", b"-->"))
 # The reference for without_opaque, which removes the same with bytes.find.
@@ -34,7 +29,7 @@ _CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
 BARE_AMPERSAND = re.compile(rb"&(?!(?:lt|gt|amp|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)")
 # A description from another namespace (media:description is read as media, not this).
 PREFIXED_DESCRIPTION = re.compile(rb"<(?!media:)[\w-]+:description[\s>]")
-HREFLESS_LINK = re.compile(rb"<link(?:>|\s(?![^>]*\bhref\s*=)[^>]*>)")
+HREFLESS_LINK = re.compile(rb"<link(?:>|\s(?![^<>]*\bhref\s*=)[^<>]*>)")
 _ENCODING = re.compile(rb"""<\?xml[^>]*encoding\s*=\s*["']([\w.:-]+)["']""")
 
 
@@ -85,8 +80,35 @@ def require_well_formed_references(body: bytes) -> None:
 
 def is_html_page(body: bytes) -> bool:
     """Whether the document's root element is <html> (looked for in its first
-    HTML_ROOT_WINDOW bytes only)."""
-    return _HTML_ROOT.match(body, 0, HTML_ROOT_WINDOW) is not None
+    HTML_ROOT_WINDOW bytes only): after an optional byte order mark, only whitespace,
+    processing instructions (the XML declaration), comments and a DOCTYPE may stand before
+    it. One pass, each construct ended by the first terminator after it (as XML ends it), so
+    no prolog can make the scan backtrack."""
+    head = body[:HTML_ROOT_WINDOW]
+    position = 3 if head.startswith(b"\xef\xbb\xbf") else 0
+    while position < len(head):
+        if head[position : position + 1].isspace():  # the bytes `\s` matches, one at a time
+            position += 1
+            continue
+        if head.startswith(b"<?", position):
+            end = head.find(b">", position + 2)
+            if end < 0 or head[end - 1 : end] != b"?" or end - 1 < position + 2:
+                return False
+            position = end + 1
+        elif head.startswith(b"<!--", position):
+            end = head.find(b"-->", position + 4)
+            if end < 0:
+                return False
+            position = end + 3
+        elif head[position : position + 9].upper() == b"<!DOCTYPE":
+            end = head.find(b">", position + 9)
+            if end < 0:
+                return False
+            position = end + 1
+        else:
+            tag = head[position : position + 6]
+            return tag[:5].lower() == b"<html" and (tag[5:] == b">" or tag[5:].isspace())
+    return False
 
 
 def embedded_atom_feed(body: bytes) -> bytes | None:
@@ -215,6 +237,35 @@ class Document:
         if self._xhtml is None:
             self._xhtml = XHTML_TYPE.search(self.body) is not None
         return self._xhtml
+
+
+def closed_elements(
+    markup: bytes, opening: re.Pattern[bytes], closing: Callable[[bytes], re.Pattern[bytes]]
+) -> list[tuple[bytes, bytes]]:
+    """(the opening's first group, the content) of each element whose opening tag `opening`
+    finds and whose end `closing(group)` finds, as `findall` of "opening(.*?)closing" would
+    give them, in one pass: the lazy `.*?` rescans the rest of the markup from every opening
+    that has no end, quadratic on `<title>` × 20,000. Here an end not found after one opening
+    is not looked for again (it is not after any later opening either)."""
+    found: list[tuple[bytes, bytes]] = []
+    unclosed: set[bytes] = set()
+    start = opening.search(markup)
+    while start is not None:
+        group = start.group(1)
+        end = None if group in unclosed else closing(group).search(markup, start.end())
+        if end is None:
+            unclosed.add(group)
+            start = opening.search(markup, start.end())
+            continue
+        found.append((group, markup[start.end() : end.start()]))
+        start = opening.search(markup, end.end())
+    return found
+
+
+@functools.lru_cache(maxsize=64)
+def closing_tag(name: bytes) -> re.Pattern[bytes]:
+    """The end tag of an element named `name` (prefix included), as `</\\1\\s*>` reads it."""
+    return re.compile(b"</" + re.escape(name) + rb"\s*>")
 
 
 def has_email_tag(body: bytes, start: int = 0) -> bool:

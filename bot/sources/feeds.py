@@ -2,9 +2,9 @@
 Mastodon tags, Bluesky profiles, YouTube channels and any other feed.
 
 Bytes come from the one HTTP seam (bot/http.py), never from feedparser itself, so every
-fetch is guarded, bounded and conditional. XML that declares entities is refused before
-parsing: real feeds never need them, and they are how entity-expansion bombs and external
-entity (XXE) reads work.
+fetch is guarded, bounded and conditional. XML that could define entities is refused before
+parsing (bot/sources/xml_guard.py): real feeds never need them, and they are how
+entity-expansion bombs and external entity (XXE) reads work.
 """
 
 from __future__ import annotations
@@ -36,14 +36,9 @@ from bot.sources.retry import (
     worth_retrying,
 )
 from bot.sources.text import html_to_text
+from bot.sources.xml_guard import refuse_dtd
 
 log = logging.getLogger(__name__)
-
-# The prolog is where a DOCTYPE and its entity declarations must stand.
-PROLOG_BYTES = 64 * 1024
-_ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
-_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
-
 
 class FeedSource:
     def __init__(
@@ -123,24 +118,15 @@ def cache_max_age(cache_control: str) -> float | None:
     return None
 
 
-def refuse_entities(body: bytes) -> None:
-    """Raise SourceError if the document declares entities (billion laughs, XXE)."""
-    head = body[:PROLOG_BYTES]
-    if _DOCTYPE.search(head) and _ENTITY_DECL.search(head):
-        raise SourceError(
-            "refused: the feed declares XML entities (an entity-expansion or XXE attack)"
-        )
-
-
 # A JSON Feed's first non-blank byte; a regex, because body.lstrip() would copy the body.
 _JSON_START = re.compile(rb"\s*\{")
 
 
 def parse_feed(source: str, body: bytes, content_type: str = "") -> list[RawEntry]:
     """Entries of a feed document; SourceError when nothing usable is in it."""
-    refuse_entities(body)
     if _JSON_START.match(body):
         return parse_json_feed(source, body)
+    refuse_dtd(body, content_type)  # the whole document, in every encoding it may be read in
     # The fast path first; feedparser where it raises (anything, RecursionError included)
     # or finds nothing. fastfeedparser parses with lxml's huge_tree=True, which lifts
     # libxml2's size and depth limits: that is safe only because the body is already
