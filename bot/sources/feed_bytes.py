@@ -58,7 +58,7 @@ def require_well_formed_references(body: bytes) -> None:
     """NotParity for an "&" that starts no XML reference outside CDATA and comments: such a
     document is not well-formed, and feedparser's lenient parser keeps "&b" where
     fastfeedparser's repair drops it."""
-    position = 0
+    position, unclosed = 0, set[bytes]()
     ampersand = BARE_AMPERSAND.search(body)
     while ampersand is not None:
         # Skip the CDATA sections and comments before it, one by one, as without_opaque
@@ -67,13 +67,8 @@ def require_well_formed_references(body: bytes) -> None:
         start = body.find(b"<!", position, ampersand.start())
         if start < 0:
             raise NotParity("an & that is not an XML reference")
-        position = start + 2
-        for opener, closer in _OPAQUE_MARKERS:
-            if body.startswith(opener, start):
-                end = body.find(closer, start + len(opener))
-                if end >= 0:
-                    position = end + len(closer)
-                break
+        end = opaque_end(body, start, unclosed)
+        position = end if end >= 0 else start + 2
         if position > ampersand.start():
             ampersand = BARE_AMPERSAND.search(body, position)
 
@@ -294,18 +289,31 @@ def without_opaque(markup: bytes) -> bytes:
     would, but with bytes.find: the lazy regex steps through a long CDATA byte by byte."""
     if b"<!" not in markup:
         return markup
-    kept, position = [], 0
+    kept, position, unclosed = [], 0, set[bytes]()
     start = markup.find(b"<!")
     while start >= 0:
-        for opener, closer in _OPAQUE_MARKERS:
-            if markup.startswith(opener, start):
-                end = markup.find(closer, start + len(opener))
-                if end >= 0:
-                    kept.append(markup[position:start])
-                    position = end + len(closer)
-                    start = markup.find(b"<!", position)
-                    break
-        else:  # not a CDATA section or comment, or one never closed: kept as it is
+        end = opaque_end(markup, start, unclosed)
+        if end < 0:  # not a CDATA section or comment, or one never closed: kept as it is
             start = markup.find(b"<!", start + 2)
+            continue
+        kept.append(markup[position:start])
+        position = end
+        start = markup.find(b"<!", position)
     kept.append(markup[position:])
     return b"".join(kept)
+
+
+def opaque_end(markup: bytes, start: int, unclosed: set[bytes]) -> int:
+    """Where the CDATA section or comment opening at `start` ends (after its closer), or -1
+    if none opens there or it is never closed. `unclosed` remembers the closers found
+    missing: none follows a later opener either, so the rest is never searched twice."""
+    for opener, closer in _OPAQUE_MARKERS:
+        if markup.startswith(opener, start):
+            if closer in unclosed:
+                return -1
+            end = markup.find(closer, start + len(opener))
+            if end < 0:
+                unclosed.add(closer)
+                return -1
+            return end + len(closer)
+    return -1

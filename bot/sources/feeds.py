@@ -40,6 +40,7 @@ from bot.sources.xml_guard import refuse_dtd
 
 log = logging.getLogger(__name__)
 
+
 class FeedSource:
     def __init__(
         self,

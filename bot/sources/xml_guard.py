@@ -107,7 +107,8 @@ def _encodings(body: bytes, content_type: str) -> list[str]:
         try:
             codec_names.append(codecs.lookup(name.strip()).name)
         except LookupError:
-            raise _refused(f"it declares an encoding ({name[:40]!r}) that cannot be checked") from None
+            why = f"it declares an encoding ({name[:40]!r}) that cannot be checked"
+            raise _refused(why) from None
     return list(dict.fromkeys(codec_names))
 
 

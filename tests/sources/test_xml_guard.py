@@ -16,9 +16,7 @@ from bot.sources.xml_guard import refuse_dtd
 from tests.fakes.tripwire import tripwire
 
 ITEM = "<item><title>Acme &amp; co</title><guid>g1</guid><link>https://e.com/1</link></item>"
-BOMB = (
-    '<!DOCTYPE rss [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
-)
+BOMB = '<!DOCTYPE rss [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
 
 
 def doc(prolog: str = "", declaration: str = '<?xml version="1.0"?>', body: str = "") -> str:
