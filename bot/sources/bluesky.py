@@ -13,21 +13,21 @@ from __future__ import annotations
 
 import logging
 import random
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from prometheus_client import Counter
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 from websockets.frames import CloseCode
 from websockets.sync.client import ClientConnection, connect
+from websockets.uri import parse_uri
 
 from bot.config import SourceConfig
+from bot.guarded_net import guarded_connection
 from bot.http import (
     FetchError,
     HttpFetcher,
@@ -37,7 +37,6 @@ from bot.http import (
 from bot.models import RawEntry
 from bot.sources.base import Emit, RecentIds, SourceError, SourceLimits
 from bot.sources.jetstream_events import Malformed, parse_event, post_to_entry, subscribe_url
-from bot.url_guard import check_peer_of, handshake_url
 
 log = logging.getLogger(__name__)
 
@@ -162,29 +161,28 @@ class JetstreamSource:
     @contextmanager
     def _connect(self, cursor: int | None) -> Iterator[ClientConnection]:
         url = subscribe_url(self.url, cursor, self.tuning.max_event_bytes)
-        checked = handshake_url(url)
-        self.fetcher.guard.check(checked)
+        guard = self.fetcher.guard
+        guard.check(url, client="websockets", resolve=False)
         t = self.tuning
-        # Our own socket, so the address it reached is checked before a byte is read (the
-        # peer may differ from what the guard resolved: DNS rebinding).
-        parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "wss" else 80)
-        sock = socket.create_connection((parts.hostname or "", port), timeout=t.open_timeout)
+        # Our own socket, connected only to an address the guard checked (and checked again
+        # once connected), before the handshake's first byte.
+        uri = parse_uri(url)
+        sock = guarded_connection(guard, uri.host, uri.port, t.open_timeout)
         try:
-            check_peer_of(self.fetcher.guard, checked, sock.getpeername)
+            ws = connect(
+                url,
+                sock=sock,
+                open_timeout=t.open_timeout,
+                close_timeout=t.close_timeout,
+                max_size=t.max_event_bytes * t.hard_cap_factor,
+                max_queue=64,
+                user_agent_header=self.user_agent,
+                proxy=None,  # no proxy from the environment may route around the guard
+            )
         except BaseException:
             sock.close()
             raise
-        with connect(
-            url,
-            sock=sock,
-            open_timeout=t.open_timeout,
-            close_timeout=t.close_timeout,
-            max_size=t.max_event_bytes * t.hard_cap_factor,
-            max_queue=64,
-            user_agent_header=self.user_agent,
-            proxy=None,  # no proxy from the environment may route around the guard
-        ) as ws:
+        with ws:
             yield ws
 
     def _handle(self, message: bytes) -> None:

@@ -20,11 +20,11 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 
+from bot.guarded_net import guarded_transport
 from bot.http import FetchError, HttpFetcher, parse_retry_after, redact, redirect_target
 from bot.sources.base import SourceError, json_answer
 from bot.sources.mastodon_api import streaming_base
 from bot.sources.sse import SseDecoder, SseEvent
-from bot.url_guard import check_peer
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,10 @@ class MastodonClient:
     def open(self, *, read_timeout: float, max_body_bytes: int) -> Iterator[MastodonClient]:
         timeout = httpx.Timeout(self.timeout, connect=min(10.0, self.timeout))
         headers = {"User-Agent": self.user_agent, "Accept-Encoding": "identity"}
-        with httpx.Client(timeout=timeout, headers=headers, trust_env=False) as client:
+        transport = guarded_transport(self.fetcher.guard)  # every connection checked
+        with httpx.Client(
+            transport=transport, timeout=timeout, headers=headers, trust_env=False
+        ) as client:
             self._client = client
             self._read_timeout, self._max_body_bytes = read_timeout, max_body_bytes
             try:
@@ -165,7 +168,6 @@ class MastodonClient:
                 headers["Authorization"] = f"Bearer {self.token}"
             extra = {"timeout": timeout} if timeout else {}
             with self._client.stream("GET", current, headers=headers, **extra) as response:
-                check_peer(self.fetcher.guard, response, current)
                 target = redirect_target(response, current)
                 if target:
                     current = target
