@@ -161,7 +161,7 @@ class HttpFetcher:
                     return self._finish(response, current, deadline)
             except httpx.TimeoutException:
                 raise FetchError(f"timed out fetching {redact(current)}") from None
-            except httpx.HTTPError as exc:
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:  # InvalidURL: a bad Location
                 raise FetchError(f"cannot fetch {redact(current)}: {type(exc).__name__}") from None
         raise too_many_redirects(url, self.max_redirects)
 

@@ -125,7 +125,7 @@ class AsyncFetcher:
                 return ok_response(got, url, body.bytes())
         except httpx.TimeoutException:
             raise FetchError(f"timed out fetching {redact(url)}") from None
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:  # InvalidURL: a bad Location
             raise FetchError(f"cannot fetch {redact(url)}: {type(exc).__name__}") from None
 
     async def _hop_aiohttp(self, url: str, headers: dict[str, str]) -> FetchResponse | str:

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import Counter
-from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI, WebSocketException
 from websockets.frames import CloseCode
 from websockets.sync.client import ClientConnection, connect
 from websockets.uri import parse_uri
@@ -167,7 +167,10 @@ class JetstreamSource:
         # Our own socket, connected only to an address the guard checked (and checked again
         # once connected), before the handshake's first byte.
         uri = parse_uri(url)
-        sock = guarded_connection(guard, uri.host, uri.port, t.open_timeout)
+        try:
+            sock = guarded_connection(guard, uri.host, uri.port, t.open_timeout)
+        except OSError as exc:
+            raise FetchError(f"cannot connect to {redact(url)}: {exc}") from None
         try:
             ws = connect(
                 url,
@@ -179,6 +182,11 @@ class JetstreamSource:
                 user_agent_header=self.user_agent,
                 proxy=None,  # no proxy from the environment may route around the guard
             )
+        except (ValueError, InvalidURI) as exc:  # a redirect: never followed (our own socket)
+            sock.close()
+            raise FetchError(
+                f"{redact(url)} answered the handshake with a redirect ({exc})"
+            ) from None
         except BaseException:
             sock.close()
             raise

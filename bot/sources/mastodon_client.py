@@ -14,7 +14,7 @@ import queue
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -162,12 +162,12 @@ class MastodonClient:
         timeout = httpx.Timeout(self.timeout, read=self._read_timeout) if stream else None
         current = url
         for _hop in range(4):
-            self.fetcher.guard.check(current)
+            self.fetcher.guard.check(current, resolve=False)  # names: checked on connecting
             headers = {"Accept": accept}
             if self.token and urlsplit(current).netloc in trusted:
                 headers["Authorization"] = f"Bearer {self.token}"
             extra = {"timeout": timeout} if timeout else {}
-            with self._client.stream("GET", current, headers=headers, **extra) as response:
+            with self._stream(current, headers, extra) as response:
                 target = redirect_target(response, current)
                 if target:
                     current = target
@@ -175,6 +175,21 @@ class MastodonClient:
                 yield response
                 return
         raise FetchError(f"too many redirects from {redact(url)}")
+
+    @contextmanager
+    def _stream(
+        self, url: str, headers: dict[str, str], extra: dict[str, Any]
+    ) -> Iterator[httpx.Response]:
+        """One request; httpx's errors in making it (a bad Location included) as FetchError."""
+        assert self._client is not None
+        with ExitStack() as stack:
+            try:
+                response = stack.enter_context(
+                    self._client.stream("GET", url, headers=headers, **extra)
+                )
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                raise FetchError(f"cannot fetch {redact(url)}: {type(exc).__name__}") from None
+            yield response
 
     def json(self, response: httpx.Response) -> Any:
         body = bytearray()

@@ -237,7 +237,7 @@ class RedditSource:
 
     def _send(self, method: str, url: str, headers: dict[str, str], data: bytes) -> Answer:
         fetcher = self.fetcher
-        fetcher.guard.check(url)
+        fetcher.guard.check(url, resolve=False)  # names: checked on connecting
         deadline = time.monotonic() + fetcher.timeout
         headers = {"User-Agent": self.user_agent} | headers
         try:
