@@ -19,10 +19,12 @@ from bot.models import RawEntry
 from bot.ops import notify_failing_sources
 from bot.outbox import Outbox
 from bot.pipeline import BrandRule, Pipeline
-from bot.poller import Job, Poller
+from bot.poller import Job, Poller, PollReport
 from bot.sources.base import StreamSource, limits_of
+from bot.sources.parse_pool import ParsePool, Parser
 from bot.sources.registry import build_source, is_stream
 from bot.store import Store, open_store
+from bot.volume import hand_off_held_back
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +50,13 @@ class Runtime:
     outbox: Outbox
     fetcher: HttpFetcher
     streams: list[StreamJob]
+    parser: Parser | None = None  # the feed parsers' worker processes
 
     def close(self) -> None:
         self.fetcher.close()  # first: it shuts its async clients on the poller's idle loop
         self.poller.close()
+        if self.parser is not None:
+            self.parser.close()
         self.store.close()
 
 
@@ -67,7 +72,14 @@ def build_runtime(
     store = store or open_store(settings.database_url)
     scorer = get_scorer(settings.scorer)
     fetcher = HttpFetcher.from_settings(settings)
-    pipeline = Pipeline(store, scorer, clock)
+    parser = ParsePool.from_settings(settings)
+    pipeline = Pipeline(
+        store,
+        scorer,
+        clock,
+        max_new_per_poll=settings.max_new_mentions_per_poll,
+        max_alerts_per_minute=settings.max_alerts_per_brand_per_minute,
+    )
     jobs: list[Job] = []
     streams: list[StreamJob] = []
     for brand_config, source_config in watch.sources():
@@ -77,6 +89,7 @@ def build_runtime(
             fetcher,
             settings,
             matches=lambda t, b=brand: b.terms.match(t) is not None,
+            parser=parser,
         )
         if is_stream(source):
             streams.append(StreamJob(brand, source))  # type: ignore[arg-type]
@@ -100,7 +113,9 @@ def build_runtime(
         max_backoff=settings.outbox_max_backoff,
         lease_seconds=settings.delivery_lease_seconds,
     )
-    return Runtime(settings, watch, store, scorer, pipeline, poller, outbox, fetcher, streams)
+    return Runtime(
+        settings, watch, store, scorer, pipeline, poller, outbox, fetcher, streams, parser
+    )
 
 
 def run_outbox(outbox: Outbox, stop: threading.Event, wake: threading.Event) -> None:
@@ -120,41 +135,20 @@ def run_outbox(outbox: Outbox, stop: threading.Event, wake: threading.Event) -> 
             wake.clear()
 
 
+REPORT_EVERY = 10.0  # seconds between the poll loop's looks at what the schedule did
+
+
 def start_background(runtime: Runtime, stop: threading.Event) -> list[threading.Thread]:
     """Start the poller and the outbox in daemon threads; return them for joining."""
     wake = threading.Event()
 
     def poll_loop() -> None:
         poller = runtime.poller
+        poller.start(stop, on_alerts=wake.set)  # each source on its own schedule
         hinted = False
-        while not stop.is_set():
-            due = poller.due_jobs(poller.clock())
-            if due:
-                report = poller.poll_once(due)
-                p = report.pipeline
-                log.info(
-                    "polled %d sources (%d failed, %d unchanged): %d entries, %d matched, "
-                    "%d new, %d alerts queued",
-                    report.polled, report.failed, report.not_modified, p.entries, p.matched,
-                    p.stored, p.alerts,
-                )  # fmt: skip
-                if p.alerts:
-                    wake.set()
-                if report.failed == report.polled and not hinted:
-                    hinted = True
-                    log.warning(
-                        "every source failed; if this machine is offline, `mentionbot demo` "
-                        "shows the bot at work on bundled sample feeds"
-                    )
-                if report.failed and runtime.settings.ops_channel:
-                    try:
-                        notify_failing_sources(
-                            runtime.store, runtime.outbox.notifier, runtime.settings.ops_channel,
-                            poller.clock(),
-                        )  # fmt: skip
-                    except Exception:
-                        log.exception("could not check for failing sources")
-            stop.wait(min(60.0, max(0.5, poller.seconds_until_next(poller.clock()))))
+        while not stop.wait(REPORT_EVERY):
+            hinted = after_polls(runtime, poller.take_report(), hinted)
+        poller.join()
 
     threads = [
         threading.Thread(target=poll_loop, name="poller", daemon=True),
@@ -168,6 +162,49 @@ def start_background(runtime: Runtime, stop: threading.Event) -> list[threading.
     for thread in threads:
         thread.start()
     return threads
+
+
+def after_polls(runtime: Runtime, report: PollReport, hinted: bool) -> bool:
+    """Say what the schedule did since the last look, tell the ops channel about sources
+    failing for long, and hand over the held-back summaries. Returns whether the offline
+    hint has been given."""
+    p = report.pipeline
+    if report.polled or report.skipped:
+        log.info(
+            "polled %d sources (%d failed, %d unchanged, %d held by other replicas): "
+            "%d entries, %d matched, %d new, %d alerts queued, %d held back",
+            report.polled, report.failed, report.not_modified, report.skipped, p.entries,
+            p.matched, p.stored, p.alerts, p.held_back,
+        )  # fmt: skip
+    if report.all_failed and not hinted:  # not when nothing was polled: nothing was due
+        hinted = True
+        log.warning(
+            "every source polled failed; if this machine is offline, `mentionbot demo` "
+            "shows the bot at work on bundled sample feeds"
+        )
+    now = runtime.poller.clock()
+    if report.failed and runtime.settings.ops_channel:
+        try:
+            notify_failing_sources(
+                runtime.store, runtime.outbox.notifier, runtime.settings.ops_channel, now
+            )
+        except Exception:
+            log.exception("could not check for failing sources")
+    try:
+        post_held_back_summaries(runtime, now)
+    except Exception:
+        log.exception("could not hand over the held-back summaries")
+    return hinted
+
+
+def post_held_back_summaries(runtime: Runtime, now: datetime) -> None:
+    """The held-back summaries (bot/volume.py), each once across replicas, to the brand's
+    channel through the notifier's post_notice. The one hand-off to chat of the volume
+    bounds: the chat notice queue takes it over."""
+    post_notice = getattr(runtime.outbox.notifier, "post_notice", None)
+    if post_notice is None:
+        return
+    hand_off_held_back(runtime.store, post_notice, now)
 
 
 def run_stream(

@@ -111,6 +111,32 @@ MIGRATIONS: list[list[str]] = [
         # Set while a delivery is under way or ended without a known outcome.
         "ALTER TABLE outbox ADD COLUMN in_flight {bool} NOT NULL DEFAULT FALSE",
     ],
+    # 3 (issue 11, volume bounds): what the bounds held back (stored, not alerted), for the
+    #    summary notices, handed out once; the alerts granted per brand in the last minute,
+    #    counted under a per-brand row lock so that replicas share one budget
+    [
+        """CREATE TABLE held_back (
+            id {id},
+            brand TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            source TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            limit_value INTEGER NOT NULL,
+            mentions INTEGER NOT NULL,
+            hosts TEXT NOT NULL,
+            first_at DOUBLE PRECISION NOT NULL,
+            last_at DOUBLE PRECISION NOT NULL,
+            notified_at DOUBLE PRECISION
+        )""",
+        "CREATE INDEX held_back_pending ON held_back (notified_at, brand, channel)",
+        """CREATE TABLE brand_alerts (
+            id {id},
+            brand TEXT NOT NULL,
+            at DOUBLE PRECISION NOT NULL
+        )""",
+        "CREATE INDEX brand_alerts_recent ON brand_alerts (brand, at)",
+        "CREATE TABLE brand_alert_locks (brand TEXT PRIMARY KEY)",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

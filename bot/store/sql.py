@@ -16,6 +16,7 @@ from bot.store.schema import MIGRATIONS
 from bot.store.sql_base import Tx, from_epoch, to_epoch
 from bot.store.sql_outbox import OutboxSql
 from bot.store.sql_sources import SourcesSql
+from bot.store.sql_volume import VolumeSql
 
 MENTION_COLUMNS = (
     "id, brand, source, external_id, url, canonical_url, text_key, title, body, author, "
@@ -25,7 +26,7 @@ MENTION_COLUMNS = (
 )
 
 
-class SqlStore(OutboxSql, SourcesSql):
+class SqlStore(OutboxSql, SourcesSql, VolumeSql):
     @abc.abstractmethod
     def _dialect(self) -> dict[str, str]:
         """DDL fragments: {"id": ..., "bool": ...}."""
@@ -56,7 +57,11 @@ class SqlStore(OutboxSql, SourcesSql):
                 ids.append(self._insert_mention(tx, mention, alert))
         return ids
 
-    def _insert_mention(self, tx: Tx, mention: Mention, alert: bool) -> int | None:
+    def _insert_mention(
+        self, tx: Tx, mention: Mention, alert: bool, *, queue: bool | None = None
+    ) -> int | None:
+        """Insert a mention, flagged (over the threshold) when `alert`; its alert is queued
+        when `queue` (default: `alert`; a volume bound may hold a flagged one back)."""
         v = mention.verdict
         row = tx.one(
             f"INSERT INTO mentions ({MENTION_COLUMNS.removeprefix('id, ')}) VALUES "
@@ -74,7 +79,7 @@ class SqlStore(OutboxSql, SourcesSql):
         if row is None:
             return None
         mention_id = int(row[0])
-        if alert:
+        if alert if queue is None else queue:
             tx.execute(
                 "INSERT INTO outbox (mention_id, channel, next_attempt_at) VALUES (?, ?, ?)",
                 (mention_id, mention.channel, to_epoch(mention.fetched_at)),

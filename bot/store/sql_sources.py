@@ -53,6 +53,40 @@ class SourcesSql(SqlBase):
         with self.transaction() as tx:
             return {s for s in dict.fromkeys(sources) if _lease(tx, s, holder, now, until)}
 
+    def renew_feed_leases(
+        self, sources: Sequence[str], *, holder: str, until: datetime
+    ) -> set[str]:
+        names = list(dict.fromkeys(sources))
+        held: set[str] = set()
+        with self.transaction() as tx:
+            for start in range(0, len(names), IN_CHUNK):
+                chunk = names[start : start + IN_CHUNK]
+                marks = ", ".join("?" for _ in chunk)
+                tx.execute(
+                    "UPDATE feed_leases SET lease_until = ?"
+                    f" WHERE holder = ? AND source IN ({marks})",
+                    (to_epoch(until), holder, *chunk),
+                )
+                rows = tx.all(
+                    f"SELECT source FROM feed_leases WHERE holder = ? AND source IN ({marks})",
+                    (holder, *chunk),
+                )
+                held.update(r[0] for r in rows)
+        return held
+
+    def lease_expiries(self, sources: Sequence[str]) -> dict[str, datetime]:
+        names = list(dict.fromkeys(sources))
+        expiries: dict[str, datetime] = {}
+        with self.transaction() as tx:
+            for start in range(0, len(names), IN_CHUNK):
+                chunk = names[start : start + IN_CHUNK]
+                marks = ", ".join("?" for _ in chunk)
+                for source, until in tx.all(
+                    f"SELECT source, lease_until FROM feed_leases WHERE source IN ({marks})", chunk
+                ):
+                    expiries[source] = from_epoch(until)  # type: ignore[assignment]
+        return expiries
+
     def release_feed(self, source: str, *, holder: str, next_due: datetime) -> None:
         with self.transaction() as tx:
             _release(tx, source, holder, next_due)
