@@ -120,7 +120,7 @@ class ParsePool:
             entries = self._slow.run(source, body, content_type, self.budget)
         except OverBudget:
             raise OverBudgetError(
-                f"refused: the document took over {self.budget:.0f} s to parse "
+                f"refused: the document took over {self.budget:g} s to parse "
                 f"({len(body):,} bytes; PARSE_BUDGET_SECONDS)"
             ) from None
         if time.monotonic() - started < self.quick_budget / 2:
