@@ -60,6 +60,7 @@ class Tuning:
     batch_delay: float = 0.25  # the longest a match waits for others queued behind it
     batch_size: int = 100
     poll: float = 0.25  # recv timeout: how often `stop` is looked at
+    idle_timeout: float = 60.0  # no message for this long (Jetstream never pauses): reconnect
     max_event_bytes: int = 1_000_000  # asked of Jetstream; larger frames are skipped here
     hard_cap_factor: int = 4  # larger than this times the cap, websockets cuts the connection
     oversized_skip_us: int = 1_000  # stream time jumped over a frame that cut the connection
@@ -140,12 +141,16 @@ class JetstreamSource:
             self._last_error, self._last_seen = "", 0
             log.info("bluesky %s: connected to %s", self.name, redact(self.url))
             t = self.tuning
+            heard = time.monotonic()
             while not stop.is_set():
                 try:
                     message = ws.recv(timeout=0 if self._pending else t.poll, decode=False)
                 except TimeoutError:
                     self._flush(emit, force=bool(self._pending))
+                    if time.monotonic() - heard > t.idle_timeout:  # silent, or dripping a frame
+                        raise TimeoutError(f"no event for {t.idle_timeout:.0f} s") from None
                     continue
+                heard = time.monotonic()
                 self.events += 1
                 self._handle(message)
                 self._flush(emit)
@@ -178,7 +183,7 @@ class JetstreamSource:
                 open_timeout=t.open_timeout,
                 close_timeout=t.close_timeout,
                 max_size=t.max_event_bytes * t.hard_cap_factor,
-                max_queue=64,
+                max_queue=16,  # frames buffered: with max_size, a bound on memory
                 user_agent_header=self.user_agent,
                 proxy=None,  # no proxy from the environment may route around the guard
             )

@@ -13,6 +13,7 @@ import logging
 import queue
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from typing import Any
@@ -29,6 +30,7 @@ from bot.sources.sse import SseDecoder, SseEvent
 log = logging.getLogger(__name__)
 
 PAGE_LIMIT = 40  # the most the tag timeline gives per request
+EVENTS_BUFFERED = 64  # stream events read but not yet handled
 
 
 class HttpStatus(Exception):
@@ -121,26 +123,46 @@ class MastodonClient:
         handle: Callable[[SseEvent], None],
     ) -> None:
         """A reader thread blocks on the socket; this thread calls `handle`, and checks `stop`
-        twice a second, then shuts the socket so the reader wakes at once."""
-        events: queue.Queue[SseEvent | BaseException | None] = queue.Queue()
+        twice a second, then shuts the socket so the reader wakes at once. At most
+        EVENTS_BUFFERED events wait between the two (the reader then waits: the server's
+        sending is slowed, not our memory grown), and a stream with no complete line
+        (heartbeats count) for the read timeout is cut, as a silent one is."""
+        events: queue.Queue[SseEvent | BaseException | None] = queue.Queue(EVENTS_BUFFERED)
+        done = threading.Event()
+
+        def put(item: SseEvent | BaseException | None) -> None:
+            while not done.is_set():
+                try:
+                    events.put(item, timeout=0.5)
+                    return
+                except queue.Full:
+                    continue
 
         def read() -> None:
             try:
                 for chunk in response.iter_bytes():
                     for event in decoder.feed(chunk):
-                        events.put(event)
-                events.put(None)
+                        put(event)
+                put(None)
             except BaseException as exc:  # handed to the handling thread, raised there
-                events.put(exc)
+                put(exc)
 
         reader = threading.Thread(target=read, name=f"mastodon-{self.name}", daemon=True)
         reader.start()
+        lines, heard = decoder.lines, time.monotonic()
         try:
             while not stop.is_set():
                 try:
                     item = events.get(timeout=0.5)
                 except queue.Empty:
+                    if decoder.lines != lines:
+                        lines, heard = decoder.lines, time.monotonic()
+                    elif time.monotonic() - heard > self._read_timeout:
+                        raise SourceError(
+                            f"no complete line on the stream for {self._read_timeout:.0f} s"
+                        ) from None
                     continue
+                lines, heard = decoder.lines, time.monotonic()
                 if item is None:
                     log.info("mastodon %s: the server closed the stream", self.name)
                     return
@@ -148,6 +170,7 @@ class MastodonClient:
                     raise item
                 handle(item)
         finally:
+            done.set()
             _shutdown(response)
             reader.join(timeout=2.0)
 
