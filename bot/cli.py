@@ -84,6 +84,9 @@ def _settings(args: argparse.Namespace) -> Settings:
     # slack_sdk logs request bodies at DEBUG; keep it at INFO so no token reaches a log.
     logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLogger().level))
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    from bot.log_redaction import install
+
+    install(settings)  # no secret in any log line, whichever logger writes it
     return settings
 
 
