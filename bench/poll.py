@@ -5,8 +5,9 @@ one) serves 10,000 distinct feeds on 127.0.0.1: it answers 304 to a matching If-
 and, on about one request in twenty, changes the feed and answers 200 with a small RSS body
 holding a new entry (a quarter of them complaints about Acme). The client process is pinned
 to one core and runs the real Poller with real FeedSources (parsing in the bot's parse
-worker process, which inherits the pin), the real Pipeline (lexicon scorer) and a real SQLite store whose feed state starts as if the feeds had been polled
-once, so every poll is conditional.
+worker process, which inherits the pin), the real Pipeline (lexicon scorer) and a real SQLite
+store whose feed state starts as if the feeds had been polled once, so every poll is
+conditional.
 
 In the same run, the baseline: the naive way, `feedparser.parse(url, etag=...)` called feed
 after feed, over a sample of the feeds (it is slow). Each measurement runs in a fresh process
