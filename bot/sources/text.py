@@ -1,16 +1,17 @@
 """HTML leftovers to plain text, for any source. Linear time on any input, so a hostile
 description cannot stall a poll (tests/sources/test_linear_time.py, bench/text.py).
 
-Every step is either a `str.find` loop that never looks at a character twice, or a regex
-whose repeats stop at the next "<" (`[^<>]*`), so no match attempt can run past the start of
-the next one. The classic traps, and what each step does instead:
+Every step is either a `str.find` loop that never looks at a character twice, or a tag regex
+run only over the text up to the last ">", where each of its attempts succeeds at the first
+">" after it, so no character is scanned twice. The classic traps, and what each step does
+instead:
 - unclosed comments (`<!--` × 20,000): `<!--.*?-->` rescans the rest of the text from every
   opener, quadratic; `_drop_comments` stops at the first opener with no "-->" after it, since
   no later opener can have one either.
 - unclosed `<script>`/`<style>`: likewise; once a kind has no closing tag after a point, it
   is not looked for again.
-- `<br` or `<a` runs with no ">": `[^>]*` scanned to the end from each "<"; `[^<>]*` stops
-  at the next one.
+- `<br` or `<a` runs with no ">": `[^>]*` scanned to the end from each "<"; after the last
+  ">" nothing is scanned at all.
 lxml.html and html.parser were measured as alternatives (bench/text.py): both are slower on
 the short strings feeds are made of, and html.parser is itself quadratic on some inputs.
 """
@@ -19,16 +20,17 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 
 MAX_TEXT_CHARS = 20_000  # a mention is read by a person: more is never useful
 
-_BLOCK_OPEN = re.compile(r"<(script|style)\b[^<>]*>", re.IGNORECASE)
+_BLOCK_OPEN = re.compile(r"<(script|style)\b[^>]*>", re.IGNORECASE)
 _BLOCK_CLOSE = {
     "script": re.compile(r"</script\s*>", re.IGNORECASE),
     "style": re.compile(r"</style\s*>", re.IGNORECASE),
 }
-_BREAK = re.compile(r"<(?:br|/p|/div|/li|/h[1-6]|p|div|li)\b[^<>]*>", re.IGNORECASE)
-_TAG = re.compile(r"<[^<>]*>")
+_BREAK = re.compile(r"<(?:br|/p|/div|/li|/h[1-6]|p|div|li)\b[^>]*>", re.IGNORECASE)
+_TAG = re.compile(r"<[^>]*>")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
@@ -41,10 +43,13 @@ def html_to_text(markup: str, limit: int = MAX_TEXT_CHARS) -> str:
         # cheaper than letting the regex look at every "<".
         if "<!--" in text:
             text = _drop_comments(text)
+        # No tag ends after the last ">": the tag patterns only read the text up to it, so
+        # every "<" they start from has a ">" after it and each match attempt succeeds at
+        # the first one: the `[^>]*` runs never overlap (linear), and keep the fast `[^>]`.
         if "<s" in text or "<S" in text:
-            text = _drop_blocks(text)
-        text = _BREAK.sub(" ", text)
-        text = _TAG.sub("", text)
+            text = _up_to_last_tag_end(text, _drop_blocks)
+        text = _up_to_last_tag_end(text, _break_lines)
+        text = _up_to_last_tag_end(text, _drop_tags)
     if "&" in text:
         text = _unescape(text)
     # str.split() splits on exactly the characters `\s` matches in a str pattern and drops
@@ -68,6 +73,20 @@ def html_to_text(markup: str, limit: int = MAX_TEXT_CHARS) -> str:
         # Controls were in the text (none of them whitespace, so the split kept them).
         collapsed = " ".join(_CONTROL.sub("", text).split())
     return collapsed[:limit]
+
+
+def _up_to_last_tag_end(text: str, step: Callable[[str], str]) -> str:
+    """`step` applied to the text up to its last ">" (no tag can end after it)."""
+    end = text.rfind(">") + 1
+    return step(text[:end]) + text[end:] if end else text
+
+
+def _break_lines(text: str) -> str:
+    return _BREAK.sub(" ", text)
+
+
+def _drop_tags(text: str) -> str:
+    return _TAG.sub("", text)
 
 
 def _drop_comments(text: str) -> str:
