@@ -31,7 +31,7 @@ from bot.analysis import available_scorers, get_scorer  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.matching import TermSet  # noqa: E402
 from bot.models import RawEntry  # noqa: E402
-from bot.pipeline import BrandRule, Pipeline  # noqa: E402
+from bot.pipeline import BrandRule, Pipeline, mention_of  # noqa: E402
 from bot.store import Store, open_store  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
@@ -76,37 +76,15 @@ def run_pipeline(store: Store, scorer_name: str, items: list[RawEntry]) -> float
 def run_inserts_only(store: Store, items: list[RawEntry]) -> float:
     """The floor: the same rows written with no matching, dedup lookup or scoring, in the
     pipeline's batches (one transaction per BATCH entries)."""
-    from bot.matching import canonical_url, text_key
-    from bot.models import Mention, Sentiment, Verdict
+    from bot.models import Sentiment, Verdict
 
     verdict = Verdict(sentiment=Sentiment.NEUTRAL, score=0.0, p_negative=0.0, attention=0.0)
+    rule = BrandRule("Acme", TermSet.parse(["acme"]), "C1", alert_threshold=0.3)
     now = datetime.now(UTC)
     start = time.perf_counter()
     for i in range(0, len(items), BATCH):
-        store.add_mentions(
-            [
-                (
-                    Mention(
-                        brand="Acme",
-                        source=e.source,
-                        external_id=e.external_id,
-                        url=e.url,
-                        canonical_url=canonical_url(e.url),
-                        title=e.title,
-                        text=e.text,
-                        author=e.author,
-                        published_at=e.published_at,
-                        fetched_at=now,
-                        matched_term="acme",
-                        verdict=verdict,
-                        channel="C1",
-                        text_key=text_key(e.title, e.text, e.author),
-                    ),
-                    False,
-                )
-                for e in items[i : i + BATCH]
-            ]
-        )
+        batch = items[i : i + BATCH]
+        store.add_mentions([(mention_of(rule, e, "acme", verdict, now), False) for e in batch])
     return len(items) / (time.perf_counter() - start)
 
 

@@ -114,7 +114,10 @@ class Pipeline:
         verdicts = self.scorer.score_many([_scored_text(e) for e, _ in candidates])
         now = self.clock()
         batch = [
-            (_mention(brand, entry, term, verdict, now), verdict.attention >= brand.alert_threshold)
+            (
+                mention_of(brand, entry, term, verdict, now),
+                verdict.attention >= brand.alert_threshold,
+            )
             for (entry, term), verdict in zip(candidates, verdicts, strict=True)
         ]
         added = self.store.add_mentions_within(
@@ -160,7 +163,7 @@ class Pipeline:
         )  # fmt: skip
         for start in range(0, len(held), HOLD_BACK_CHUNK):
             chunk = [
-                _mention(brand, e, t, verdict, now)
+                mention_of(brand, e, t, verdict, now)
                 for e, t in held[start : start + HOLD_BACK_CHUNK]
             ]
             ids = self.store.hold_back(
@@ -173,7 +176,7 @@ class Pipeline:
             report.new_ids += stored
 
 
-def _mention(
+def mention_of(
     brand: BrandRule, entry: RawEntry, term: str, verdict: Verdict, now: datetime
 ) -> Mention:
     return Mention(

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit
 from bot.models import Mention
 from bot.store.base import HeldBack
 from bot.store.sql_base import SqlBase, Tx, from_epoch, to_epoch
+from bot.store.sql_sources import in_chunks
 
-IN_CHUNK = 500  # ids per IN (...): under SQLite's variable limit
 HELD_COLUMNS = "id, brand, channel, source, reason, limit_value, mentions, hosts, first_at, last_at"
 
 
@@ -80,11 +80,8 @@ class VolumeSql(SqlBase):
         return sorted((_held(r) for r in rows), key=lambda h: h.id)
 
     def release_held_back(self, ids: Iterable[int]) -> None:
-        chosen = list(ids)
         with self.transaction() as tx:
-            for start in range(0, len(chosen), IN_CHUNK):
-                chunk = chosen[start : start + IN_CHUNK]
-                marks = ", ".join("?" for _ in chunk)
+            for chunk, marks in in_chunks(list(ids)):
                 tx.execute(f"UPDATE held_back SET notified_at = NULL WHERE id IN ({marks})", chunk)
 
 

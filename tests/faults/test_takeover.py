@@ -26,15 +26,6 @@ RSS = (
 )
 
 
-@pytest.fixture
-def fake_slack() -> Iterator[FakeSlack]:
-    fake = FakeSlack(realtime=True).start()
-    try:
-        yield fake
-    finally:
-        fake.stop()
-
-
 @pytest.mark.postgres
 def test_a_feed_held_by_a_replica_killed_mid_poll_is_polled_by_another_within_seconds(
     fake_slack: FakeSlack, tmp_path: Path, pg_url: str
