@@ -22,6 +22,7 @@ fetched again and dedup keeps each entry exactly once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import heapq
 import logging
@@ -277,6 +278,7 @@ class Poller:
         renewing = asyncio.create_task(self._renew_leases())
         oldest = 0.0  # when the oldest unwritten record finished
         stopping = 0.0
+        ended = asyncio.Event()  # a poll ended: wakes the schedule (one event, not N waits)
 
         async def poll(job: Job, state: FeedState) -> None:
             mine = PollReport()
@@ -284,6 +286,7 @@ class Poller:
                 finished.append(await self._poll(job, state, mine))
             finally:
                 self._in_flight.discard(job.source.name)
+                ended.set()
             record(mine)
             if mine.pipeline.alerts:
                 on_alerts()
@@ -320,7 +323,7 @@ class Poller:
                     stopping = stopping or loop.time()
                     if not running or (grace is not None and loop.time() - stopping > grace):
                         break
-                await self._wait(running, bool(finished), done)
+                await self._wait(ended, bool(finished), done)
         finally:
             renewing.cancel()
             for task in running:  # cut off: their leases run out by themselves
@@ -331,19 +334,17 @@ class Poller:
             if finished:
                 await loop.run_in_executor(self._store_thread, self._write, finished[:])
 
-    async def _wait(
-        self, running: set[asyncio.Task[None]], unwritten: bool, done: Callable[[], bool]
-    ) -> None:
-        """Until a poll finishes, the next write or job is due, or IDLE_TICK passes."""
+    async def _wait(self, ended: asyncio.Event, unwritten: bool, done: Callable[[], bool]) -> None:
+        """Until a poll ends, the next write or job is due, or IDLE_TICK passes."""
         timeout = IDLE_TICK
         if unwritten:
             timeout = WRITE_EVERY
         elif not done():
             timeout = min(IDLE_TICK, self._seconds_to_next_due())
-        if running:
-            await asyncio.wait(running, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        else:
-            await asyncio.sleep(timeout)
+        if not ended.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ended.wait(), timeout)
+        ended.clear()
 
     def _seconds_to_next_due(self) -> float:
         with self._lock:

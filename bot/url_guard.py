@@ -15,6 +15,7 @@ stands for is public, unless ALLOW_PRIVATE_HOSTS allows it. Two checks, one rule
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 import threading
@@ -138,6 +139,7 @@ class UrlGuard:
         return answers
 
 
+@functools.lru_cache(maxsize=16384)  # a feed's URL is checked on every poll
 def client_target(url: str, client: str) -> tuple[str, str, int]:
     """(scheme, host, port) as `client` reads the URL: its own parser, its own IDNA."""
     try:
@@ -174,16 +176,19 @@ def host_name(host: str) -> str:
 
 
 def numeric_addresses(host: str, port: int) -> list[Address]:
+    return list(_numeric(host))
+
+
+@functools.lru_cache(maxsize=16384)
+def _numeric(host: str) -> tuple[Address, ...]:
     """The address a numeric host stands for, as the C library reads it (getaddrinfo with
     AI_NUMERICHOST: dotted, shortened, octal, hex and integer IPv4, any IPv6), or [] for a
     name. No DNS is asked."""
     try:
-        infos = socket.getaddrinfo(
-            host, port or None, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST
-        )
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM, flags=socket.AI_NUMERICHOST)
     except (OSError, UnicodeError, ValueError):
-        return []
-    return list(dict.fromkeys(ipaddress.ip_address(str(i[4][0]).split("%")[0]) for i in infos))
+        return ()
+    return tuple(dict.fromkeys(ipaddress.ip_address(str(i[4][0]).split("%")[0]) for i in infos))
 
 
 def is_literal_address(host: str) -> bool:
