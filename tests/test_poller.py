@@ -5,12 +5,14 @@ conditional). Each runs with both async HTTP clients, and with a plain sync sour
 
 from __future__ import annotations
 
+import io
 import logging
 import random
 import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -397,16 +399,29 @@ def test_a_dead_replicas_feed_is_taken_over_when_its_short_lease_runs_out(
     assert poller.due_jobs(clock()) and poller.poll_once().polled == 1
 
 
-def test_nothing_due_is_not_every_source_failing(caplog: pytest.LogCaptureFixture) -> None:
-    from bot.runtime import after_polls
+def test_nothing_due_is_not_every_source_failing(
+    caplog: pytest.LogCaptureFixture, tmp_path: Path, feed_server: FeedServer
+) -> None:
+    from bot.chat.notifier import ConsoleNotifier
+    from bot.config import load_settings, load_watch_list
+    from bot.runtime import after_polls, build_runtime
 
-    class Quiet:  # the runtime parts after_polls reads
-        settings = type("S", (), {"ops_channel": ""})()
-        poller = type("P", (), {"clock": staticmethod(lambda: datetime.now(UTC))})()
-        store = None
-        outbox = type("O", (), {"notifier": object()})()
-
+    watch = tmp_path / "watch.toml"
+    watch.write_text(
+        '[[brand]]\nname = "Acme"\nterms = ["acme"]\n\n[[brand.sources]]\nname = "down"\n'
+        f'url = "{feed_server.url("/down")}"\n',
+        encoding="utf-8",
+    )
+    settings = load_settings(database_url=f"sqlite:///{tmp_path / 'bot.db'}", scorer="textblob",
+                             allow_private_hosts=["127.0.0.1"])  # fmt: skip
+    runtime = build_runtime(settings, ConsoleNotifier(io.StringIO()), watch=load_watch_list(watch))
     caplog.set_level(logging.WARNING)
-    after_polls(Quiet(), PollReport(skipped=3), hinted=False)  # type: ignore[arg-type]
-    assert "failed" not in caplog.text
-    assert PollReport(polled=2, failed=2).all_failed and not PollReport().all_failed
+    try:
+        # After a restart every feed is still another replica's, or simply not due yet.
+        after_polls(runtime, PollReport(skipped=1), hinted=False)
+        assert "every source" not in caplog.text
+        failed = runtime.poller.poll_once()  # the feed 404s: now it is said
+        assert failed.all_failed and after_polls(runtime, failed, hinted=False)
+        assert "every source polled failed" in caplog.text
+    finally:
+        runtime.close()
