@@ -4,9 +4,10 @@ A fast HTTP/1.1 keep-alive server in its own process (pinned to the other core w
 one) serves 10,000 distinct feeds on 127.0.0.1: it answers 304 to a matching If-None-Match
 and, on about one request in twenty, changes the feed and answers 200 with a small RSS body
 holding a new entry (a quarter of them complaints about Acme). The client process is pinned
-to one core and runs the real Poller with real FeedSources, the real Pipeline (lexicon
-scorer) and a real SQLite store whose feed state starts as if the feeds had been polled
-once, so every poll is conditional.
+to one core and runs the real Poller with real FeedSources (parsing in the bot's parse
+worker process, which inherits the pin), the real Pipeline (lexicon scorer) and a real SQLite
+store whose feed state starts as if the feeds had been polled once, so every poll is
+conditional.
 
 In the same run, the baseline: the naive way, `feedparser.parse(url, etag=...)` called feed
 after feed, over a sample of the feeds (it is slow). Each measurement runs in a fresh process
@@ -154,6 +155,7 @@ def measure_poller(base_url: str, feeds: int, rounds: int, out: mp.Queue, backen
     from bot.poller import Job, Poller
     from bot.sources.base import FeedState
     from bot.sources.feeds import FeedSource
+    from bot.sources.parse_pool import ParsePool
     from bot.store import open_store
 
     pin(0)
@@ -166,11 +168,12 @@ def measure_poller(base_url: str, feeds: int, rounds: int, out: mp.Queue, backen
             for f in range(feeds):
                 store.save_feed_state(f"feed{f}", FeedState(etag=etag_of(f, 0)), at=clock())
         fetcher = HttpFetcher(timeout=10, allow_private_hosts=["127.0.0.1"], async_backend=backend)
+        parser = ParsePool()  # as the bot parses: in a worker process (on the client's core)
         brand = BrandRule(
             "Acme", TermSet.parse(["acme"]), (Route("slack", "#alerts"),), alert_threshold=0.5
         )
         jobs = [
-            Job(brand, FeedSource(f"feed{f}", f"{base_url}/f/{f}", fetcher), interval=300)
+            Job(brand, FeedSource(f"feed{f}", f"{base_url}/f/{f}", fetcher, parser=parser), 300)
             for f in range(feeds)
         ]
         pipeline = Pipeline(store, get_scorer("lexicon"), clock)
@@ -191,6 +194,7 @@ def measure_poller(base_url: str, feeds: int, rounds: int, out: mp.Queue, backen
             stored += report.pipeline.stored
             now[0] += timedelta(hours=2)  # every lease and interval has run out
         fetcher.close()
+        parser.close()
         store.close()
     if profile is not None:
         profile.dump_stats(os.environ["BENCH_PROFILE"])

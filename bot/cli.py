@@ -102,6 +102,9 @@ def _settings(args: argparse.Namespace) -> Settings:
     logging.getLogger("slack_sdk").setLevel(max(logging.INFO, logging.getLogger().level))
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("uvicorn.error").setLevel(logging.WARNING)  # its start/stop chatter
+    from bot.log_redaction import install
+
+    install(settings)  # no secret in any log line, whichever logger writes it
     return settings
 
 

@@ -154,10 +154,22 @@ class Settings(BaseSettings):
     reddit_api_url: str = "https://oauth.reddit.com"
     hackernews_api_url: str = "https://hn.algolia.com/api/v1/"
 
-    # Delivery and replicas: how long one may hold a feed it polls / an alert it delivers
-    # before another takes over. Longer than the slowest fetch or chat call, or two could
-    # work at once.
-    poll_lease_seconds: float = Field(default=300.0, gt=0)
+    # Isolation and volume (issue 11): what one source or document may cost the others.
+    # Worker processes that parse feed documents, beside one for slow documents.
+    parse_workers: int = Field(default=1, ge=1, le=16)
+    # The most seconds one document may take to parse; over it, refused for that poll.
+    parse_budget_seconds: float = Field(default=10.0, gt=0)
+    # A document slower than this is parsed apart from the others from then on.
+    parse_quick_budget_seconds: float = Field(default=1.0, gt=0)
+    # New mentions one poll of a source may score and alert; the rest are stored, held back.
+    max_new_mentions_per_poll: int = Field(default=200, ge=0)
+    # Alerts one brand may queue in any minute, all replicas together; 0: no bound.
+    max_alerts_per_brand_per_minute: int = Field(default=30, ge=0)
+
+    # Delivery and replicas: how long one may hold a feed it polls (renewed every third of it
+    # while the poll runs, so a dead replica's feeds are taken over within it) / an alert it
+    # delivers before another takes over (longer than the slowest chat call).
+    poll_lease_seconds: float = Field(default=15.0, gt=0)
     delivery_lease_seconds: float = Field(default=120.0, gt=0)
     outbox_batch: int = Field(default=20, ge=1)
     outbox_max_backoff: float = Field(default=600.0, gt=0)

@@ -1,6 +1,6 @@
 """The one HTTP seam for sources: timeouts, a total deadline, a size cap that holds after
 decompression, redirects re-checked hop by hop, conditional GET, and the SSRF guard
-(bot/url_guard.py) on every hop.
+(bot/url_guard.py) on every hop's URL and inside every connection (bot/guarded_net.py).
 
 Everything a source fetches goes through `HttpFetcher.get`, so no feed can make the bot read
 an internal address, hang it, or fill its memory.
@@ -24,7 +24,8 @@ import httpx
 
 from bot import __version__
 from bot.failures import FetchError
-from bot.url_guard import Resolver, UrlGuard, check_peer, system_resolver
+from bot.guarded_net import guarded_transport
+from bot.url_guard import Resolver, UrlGuard, system_resolver
 
 if TYPE_CHECKING:
     from bot.http_async import AsyncFetcher
@@ -89,7 +90,10 @@ class HttpFetcher:
         self.per_host = max(1, per_host)  # requests in flight to one host (async path)
         # "aiohttp" (about 3x less CPU per poll) or "httpx" (HTTP/2); "": aiohttp if installed
         self.async_backend = async_backend or default_async_backend()
-        self.client = httpx.Client(transport=transport, **self.client_options())
+        # Every connection, on every hop, goes through the guard (bot/guarded_net.py).
+        self.client = httpx.Client(
+            transport=transport or guarded_transport(self.guard), **self.client_options()
+        )
         self._async: dict[object, object] = {}  # event loop → AsyncFetcher (bot/http_async.py)
 
     def client_options(self) -> dict[str, object]:
@@ -145,10 +149,9 @@ class HttpFetcher:
         headers = conditional_headers(etag, last_modified)
         current = url
         for _hop in range(self.max_redirects + 1):
-            self.guard.check(current)
+            self.guard.check(current, resolve=False)  # names: checked as they are connected to
             try:
                 with self.client.stream("GET", current, headers=headers) as response:
-                    check_peer(self.guard, response, current)
                     target = redirect_target(response, current)
                     if target:
                         if reusable(response.headers):
@@ -158,7 +161,7 @@ class HttpFetcher:
                     return self._finish(response, current, deadline)
             except httpx.TimeoutException:
                 raise FetchError(f"timed out fetching {redact(current)}") from None
-            except httpx.HTTPError as exc:
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:  # InvalidURL: a bad Location
                 raise FetchError(f"cannot fetch {redact(current)}: {type(exc).__name__}") from None
         raise too_many_redirects(url, self.max_redirects)
 

@@ -1,7 +1,8 @@
 """The async twin of the HTTP seam, for polling many feeds from one event loop.
 
-Same rules as `HttpFetcher.get`, from the same code (bot/http.py, bot/url_guard.py): the URL
-guard before every hop and on the address actually connected to, redirects followed by hand,
+Same rules as `HttpFetcher.get`, from the same code (bot/http.py, bot/url_guard.py,
+bot/guarded_net.py): the URL guard before every hop and inside every connection, before the
+request is written, redirects followed by hand,
 the size cap after decompression, conditional GET, Retry-After on 429/503. Added here: at most
 `per_host` requests in flight to one host, so a thousand Google Alerts feeds never become a
 thousand simultaneous requests to Google, and one deadline over the whole fetch.
@@ -15,14 +16,13 @@ Two clients behind it, chosen by `HttpFetcher(async_backend=...)`:
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
+from bot.guarded_net import GuardedResolver, guarded_async_transport, guarded_socket_factory
 from bot.http import (
     BodyReader,
     FetchError,
@@ -36,7 +36,7 @@ from bot.http import (
     reusable,
     too_many_redirects,
 )
-from bot.url_guard import UrlGuard, check_peer, check_peer_of, is_literal_address
+from bot.url_guard import UrlGuard
 
 try:  # HTTP/2 needs the h2 package (httpx[http2]); without it, HTTP/1.1 keep-alive
     import h2  # noqa: F401
@@ -70,11 +70,11 @@ class AsyncFetcher:
         self._hosts: dict[str, asyncio.Semaphore] = {}
         options = sync.client_options()
         if backend == "httpx":
+            limits = httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            )
             self._client: Any = httpx.AsyncClient(
-                http2=HTTP2,
-                limits=httpx.Limits(
-                    max_connections=max_connections, max_keepalive_connections=max_connections
-                ),
+                transport=guarded_async_transport(self.guard, http2=HTTP2, limits=limits),
                 **options,  # type: ignore[arg-type]
             )
             self._hop: Callable[..., Any] = self._hop_httpx
@@ -95,8 +95,10 @@ class AsyncFetcher:
             # One deadline for the whole fetch, redirects and a dripping body included.
             async with asyncio.timeout(self.timeout):
                 for _hop in range(self.max_redirects + 1):
+                    # The URL as this client reads it; every connection is checked as it is
+                    # made (bot/guarded_net.py), before the request is written.
+                    self.guard.check(current, client=self.backend, resolve=False)
                     parts = urlsplit(current)
-                    await self._check(current, (parts.hostname or "").lower())
                     async with self._host_slot(f"{parts.hostname}:{parts.port or ''}"):
                         answer = await self._hop(current, headers)
                     if isinstance(answer, FetchResponse):
@@ -110,7 +112,6 @@ class AsyncFetcher:
         """One request: the answer, or where it redirects to."""
         try:
             async with self._client.stream("GET", url, headers=headers) as response:
-                check_peer(self.guard, response, url)
                 status, got = response.status_code, response.headers
                 target = redirect_location(status, got, url)
                 early = None if target else classify(status, got, url, self.max_bytes)
@@ -124,7 +125,7 @@ class AsyncFetcher:
                 return ok_response(got, url, body.bytes())
         except httpx.TimeoutException:
             raise FetchError(f"timed out fetching {redact(url)}") from None
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:  # InvalidURL: a bad Location
             raise FetchError(f"cannot fetch {redact(url)}: {type(exc).__name__}") from None
 
     async def _hop_aiohttp(self, url: str, headers: dict[str, str]) -> FetchResponse | str:
@@ -132,15 +133,6 @@ class AsyncFetcher:
 
         try:
             async with self._client.get(url, headers=headers, allow_redirects=False) as response:
-                # The resolver below already refused internal answers; this second look is at
-                # the socket, while aiohttp still holds it (a short body releases it at once).
-                connection = response.connection
-                transport = connection.transport if connection is not None else None
-                check_peer_of(
-                    self.guard,
-                    url,
-                    lambda: transport.get_extra_info("peername") if transport else None,
-                )
                 status, got = response.status, response.headers
                 target = redirect_location(status, got, url)
                 early = None if target else classify(status, got, url, self.max_bytes)
@@ -156,17 +148,6 @@ class AsyncFetcher:
             raise FetchError(f"timed out fetching {redact(url)}") from None
         except aiohttp.ClientError as exc:
             raise FetchError(f"cannot fetch {redact(url)}: {type(exc).__name__}") from None
-
-    async def _check(self, url: str, host: str) -> None:
-        """The guard. With aiohttp its resolver checks every DNS answer before connecting,
-        so only the URL itself is checked here; httpx resolves on its own, so the guard
-        asks DNS first, off the loop (a literal address or an allowed host needs no lookup)."""
-        if self.backend == "aiohttp":
-            self.guard.check(url, resolve=False)
-        elif host in self.guard.allowed_hosts or is_literal_address(host):
-            self.guard.check(url)
-        else:
-            await asyncio.to_thread(self.guard.check, url)
 
     def _host_slot(self, host: str) -> asyncio.Semaphore:
         """One of the `per_host` request slots of a host ("name:port")."""
@@ -184,7 +165,10 @@ def _aiohttp_session(
     timeout: httpx.Timeout = options["timeout"]
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(
-            limit=max_connections, limit_per_host=per_host, resolver=_GuardedResolver(guard)
+            limit=max_connections,
+            limit_per_host=per_host,
+            resolver=GuardedResolver(guard),  # names: every answer checked
+            socket_factory=guarded_socket_factory(guard),  # every address, before connecting
         ),
         headers=options["headers"],
         # Per-operation limits like httpx's; the whole fetch has its own deadline above.
@@ -195,31 +179,3 @@ def _aiohttp_session(
         trust_env=False,  # no proxy from the environment could route around the guard
         cookie_jar=aiohttp.DummyCookieJar(),
     )
-
-
-class _GuardedResolver:
-    """aiohttp's DNS lookup, refusing internal answers: aiohttp then connects only to an
-    address the guard has seen, so DNS rebinding has no window at all."""
-
-    def __init__(self, guard: UrlGuard) -> None:
-        self.guard = guard
-
-    async def resolve(
-        self, host: str, port: int = 0, family: int = socket.AF_INET
-    ) -> list[dict[str, Any]]:
-        infos = await asyncio.get_running_loop().getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, family=family
-        )
-        allowed = host.lower() in self.guard.allowed_hosts
-        answers = []
-        for info_family, _, proto, _, address in infos:
-            ip = str(address[0]).split("%")[0]
-            if not allowed:
-                self.guard.check_address(ipaddress.ip_address(ip), host)
-            answers.append({"hostname": host, "host": ip, "port": address[1],
-                            "family": info_family, "proto": proto,
-                            "flags": socket.AI_NUMERICHOST})  # fmt: skip
-        return answers
-
-    async def close(self) -> None:
-        pass

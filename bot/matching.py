@@ -8,6 +8,8 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
+from bot.text_fold import fold, variants
+
 # Query parameters that only say how a reader arrived; two URLs that differ only in these are
 # the same page. Prefixes end with "_".
 TRACKING_PARAMS = frozenset(
@@ -43,13 +45,20 @@ class TermSet:
         return cls(tuple(t for t in include if t), tuple(e for e in excluded if e))
 
     def match(self, text: str) -> str | None:
-        """The first include phrase found in `text` (as written in the watch list), or None."""
+        """The first include phrase found in `text` (as written in the watch list), or None.
+        Text and phrases are compared folded (bot/text_fold.py), in every reading of the
+        text, so invisible characters, lookalike letters and compatibility forms cannot hide
+        a mention; an exclusion found in any reading excludes it."""
         if not text:
             return None
-        if any(_pattern(e).search(text) for e in self.exclude):
-            return None
+        readings = variants(text)
+        for phrase in self.exclude:
+            pattern = _pattern(phrase)
+            if any(pattern.search(reading) for reading in readings):
+                return None
         for term in self.include:
-            if _pattern(term).search(text):
+            pattern = _pattern(term)
+            if any(pattern.search(reading) for reading in readings):
                 return term
         return None
 
@@ -66,10 +75,10 @@ _PATTERNS: dict[str, re.Pattern[str]] = {}
 
 def _pattern(phrase: str) -> re.Pattern[str]:
     # Whole words, case-insensitive, any run of whitespace between words; "acme" matches
-    # "Acme's" and "#acme" but not "acmeville".
+    # "Acme's" and "#acme" but not "acmeville". The phrase is folded as the text is.
     pattern = _PATTERNS.get(phrase)
     if pattern is None:
-        words = [re.escape(w) for w in phrase.split()]
+        words = [re.escape(w) for w in fold(phrase).split()]
         pattern = re.compile(r"(?<!\w)" + r"\s+".join(words) + r"(?!\w)", re.IGNORECASE)
         _PATTERNS[phrase] = pattern
     return pattern

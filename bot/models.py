@@ -12,6 +12,7 @@ People are identified by a *user key* that carries their platform ("slack:U123",
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -56,6 +57,25 @@ class Route:
     @property
     def key(self) -> str:
         return f"{self.platform}:{self.channel}"
+
+
+def routes_text(routes: Sequence[Route]) -> str:
+    """Routes as one text, one "platform:channel" per line (how the store keeps them)."""
+    return "\n".join(route.key for route in routes)
+
+
+def routes_from_text(text: str) -> tuple[Route, ...]:
+    routes = []
+    for line in text.split("\n"):
+        platform, sep, channel = line.partition(":")
+        if not line:
+            continue
+        # Before routes, the text was a bare Slack channel as the watch list named it.
+        if sep and platform in Platform.__members__.values():
+            routes.append(Route(platform, channel))
+        else:
+            routes.append(Route("slack", line))
+    return tuple(routes)
 
 
 @dataclass(frozen=True, slots=True)

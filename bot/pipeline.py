@@ -1,17 +1,24 @@
-"""Raw entries in, stored and scored mentions out: match, dedup, language/score, store+queue."""
+"""Raw entries in, stored and scored mentions out: match, dedup, language/score, store+queue.
+
+Volume is bounded (issue 11): at most `max_new_per_poll` new mentions of one poll (one
+`process` call) are scored and may alert, the newest first; the rest are stored unscored,
+searchable, and recorded as held back. At most `max_alerts_per_minute` alerts per brand are
+queued in any minute, across replicas; a flagged mention over that is stored without its
+alert and recorded too. bot/volume.py turns the records into one summary notice per brand.
+Nothing is dropped silently."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from bot import metrics
 from bot.analysis.base import Scorer
 from bot.config import BrandConfig, Settings
 from bot.matching import TermSet, canonical_url, text_key
-from bot.models import Mention, RawEntry, Route
+from bot.models import Mention, RawEntry, Route, Sentiment, Verdict
 from bot.store.base import Store
 from bot.team.policy import BrandPolicy, Routing
 from bot.team.routing import decide
@@ -45,10 +52,11 @@ class BrandRule:
 class PipelineReport:
     entries: int = 0
     matched: int = 0
-    stored: int = 0
+    stored: int = 0  # held-back mentions included
     duplicates: int = 0
     alerts: int = 0
     muted: int = 0
+    held_back: int = 0  # stored without an alert by a volume bound
     new_ids: list[int] = field(default_factory=list)
 
     def add(self, other: PipelineReport) -> None:
@@ -58,14 +66,30 @@ class PipelineReport:
         self.duplicates += other.duplicates
         self.alerts += other.alerts
         self.muted += other.muted
+        self.held_back += other.held_back
         self.new_ids += other.new_ids
 
 
+ALERT_WINDOW = timedelta(minutes=1)
+HOLD_BACK_CHUNK = 1000  # held-back mentions stored per transaction: others write between
+_OLDEST = datetime.min.replace(tzinfo=UTC)
+
+
 class Pipeline:
-    def __init__(self, store: Store, scorer: Scorer, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        scorer: Scorer,
+        clock: Callable[[], datetime],
+        *,
+        max_new_per_poll: int = 0,
+        max_alerts_per_minute: int = 0,
+    ) -> None:
         self.store = store
         self.scorer = scorer
         self.clock = clock
+        self.max_new_per_poll = max(0, max_new_per_poll)  # 0: no bound
+        self.max_alerts_per_minute = max(0, max_alerts_per_minute)
 
     def process(self, brand: BrandRule, entries: Sequence[RawEntry]) -> PipelineReport:
         report = PipelineReport(entries=len(entries))
@@ -85,6 +109,14 @@ class Pipeline:
         report.matched = len(candidates)
         if not candidates:
             return report
+        held: list[tuple[RawEntry, str]] = []
+        if self.max_new_per_poll and len(candidates) > self.max_new_per_poll:
+            # The newest are scored and may alert; the rest wait in the store, searchable.
+            candidates.sort(key=lambda c: c[0].published_at or _OLDEST, reverse=True)
+            candidates, held = (
+                candidates[: self.max_new_per_poll],
+                candidates[self.max_new_per_poll :],
+            )
         verdicts = self.scorer.score_many([_scored_text(e) for e, _ in candidates])
         now = self.clock()
         mutes = self.store.active_mutes(now, brands=[brand.name])
@@ -103,29 +135,16 @@ class Pipeline:
                 url=entry.url,
                 text=entry.title + "\n" + entry.text,
             )
-            mention = Mention(
-                brand=brand.name,
-                source=entry.source,
-                external_id=entry.external_id,
-                url=entry.url,
-                canonical_url=canonical_url(entry.url),
-                title=entry.title,
-                text=entry.text,
-                author=entry.author,
-                published_at=entry.published_at,
-                fetched_at=now,
-                matched_term=term,
-                verdict=verdict,
-                routes=decision.routes,
-                text_key=text_key(entry.title, entry.text, entry.author),
-                muted_by=decision.muted_by,
-            )
+            mention = mention_of(brand, entry, term, verdict, now, routes=decision.routes)
+            mention.muted_by = decision.muted_by
             batch.append((mention, decision.alert))
             extras.append(decision.extra)
             reaches.append(entry.reach)
-        stored = self.store.add_mentions(batch)
-        for (mention, flagged), mention_id, extra, reach in zip(
-            batch, stored, extras, reaches, strict=True
+        added = self.store.add_mentions_within(
+            batch, brand=brand.name, limit=self.max_alerts_per_minute, window=ALERT_WINDOW, now=now
+        )
+        for (mention, flagged), (mention_id, alerted), extra, reach in zip(
+            batch, added, extras, reaches, strict=True
         ):
             if mention_id is None:
                 report.duplicates += 1
@@ -139,13 +158,77 @@ class Pipeline:
                 self.store.record_reach(mention_id, reach, at=now)
             verdict = mention.verdict
             metrics.MENTIONS.labels(brand.name, verdict.sentiment.value, str(flagged).lower()).inc()
-            if flagged:
+            if alerted:
                 report.alerts += 1
                 log.info(
                     "queued alert for mention %d (%s, %s %.2f)",
                     mention_id, brand.name, verdict.sentiment.value, verdict.attention,
                 )  # fmt: skip
+            elif flagged:
+                report.held_back += 1
+        if held:
+            self._hold_back(brand, held, now, report)
+        if report.held_back:
+            log.warning(
+                "%s: %d new mentions held back by the volume bounds (stored, not alerted; "
+                "a summary notice follows)", brand.name, report.held_back,
+            )  # fmt: skip
         return report
+
+    def _hold_back(
+        self,
+        brand: BrandRule,
+        held: list[tuple[RawEntry, str]],
+        now: datetime,
+        report: PipelineReport,
+    ) -> None:
+        """Store the mentions over the per-poll bound unscored, a chunk per transaction."""
+        verdict = Verdict(
+            sentiment=Sentiment.NEUTRAL, score=0.0, p_negative=0.0, attention=0.0,
+            scorer="held-back",
+            reason=f"not scored: over {self.max_new_per_poll} new mentions in one poll",
+        )  # fmt: skip
+        for start in range(0, len(held), HOLD_BACK_CHUNK):
+            chunk = [
+                mention_of(brand, e, t, verdict, now)
+                for e, t in held[start : start + HOLD_BACK_CHUNK]
+            ]
+            ids = self.store.hold_back(
+                chunk, reason="per_poll", limit=self.max_new_per_poll, at=now
+            )
+            stored = [i for i in ids if i is not None]
+            report.stored += len(stored)
+            report.held_back += len(stored)
+            report.duplicates += len(ids) - len(stored)
+            report.new_ids += stored
+
+
+def mention_of(
+    brand: BrandRule,
+    entry: RawEntry,
+    term: str,
+    verdict: Verdict,
+    now: datetime,
+    *,
+    routes: tuple[Route, ...] | None = None,
+) -> Mention:
+    """The mention an entry makes, routed as its brand routes (or as routing decided)."""
+    return Mention(
+        brand=brand.name,
+        source=entry.source,
+        external_id=entry.external_id,
+        url=entry.url,
+        canonical_url=canonical_url(entry.url),
+        title=entry.title,
+        text=entry.text,
+        author=entry.author,
+        published_at=entry.published_at,
+        fetched_at=now,
+        matched_term=term,
+        verdict=verdict,
+        routes=brand.routes if routes is None else routes,
+        text_key=text_key(entry.title, entry.text, entry.author),
+    )
 
 
 def _scored_text(entry: RawEntry) -> str:

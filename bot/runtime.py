@@ -17,13 +17,14 @@ from bot.chat.port import ChatAdapter
 from bot.chat.service import ChatService
 from bot.config import Settings, WatchList, load_watch_list
 from bot.http import HttpFetcher
-from bot.models import Platform, RawEntry
+from bot.models import Platform, RawEntry, routes_from_text
 from bot.ops import notify_failing_sources
 from bot.outbox import Outbox
 from bot.pipeline import BrandRule, Pipeline
-from bot.poller import Job, Poller
+from bot.poller import Job, Poller, PollReport
 from bot.publish.registry import PublicReplies
 from bot.sources.base import StreamSource, limits_of
+from bot.sources.parse_pool import ParsePool, Parser
 from bot.sources.registry import build_source, is_stream
 from bot.store import Store, open_store
 from bot.team.build import build_team
@@ -31,6 +32,7 @@ from bot.team.policy import Policies
 from bot.team.scheduler import TeamScheduler
 from bot.team.spread import ReachSource
 from bot.team.targets import TargetLines
+from bot.volume import hand_off_held_back
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +61,15 @@ class Runtime:
     streams: list[StreamJob]
     public: PublicReplies | None = None
     team: TeamScheduler | None = None  # reminders, escalation, digests (bot/team)
+    parser: Parser | None = None  # the feed parsers' worker processes
 
     def close(self) -> None:
         self.fetcher.close()  # first: it shuts its async clients on the poller's idle loop
         if self.public is not None:
             self.public.close()
         self.poller.close()
+        if self.parser is not None:
+            self.parser.close()
         self.store.close()
 
 
@@ -83,7 +88,14 @@ def build_runtime(
     store = store or open_store(settings.database_url)
     scorer = get_scorer(settings.scorer)
     fetcher = HttpFetcher.from_settings(settings)
-    pipeline = Pipeline(store, scorer, clock)
+    parser = ParsePool.from_settings(settings)
+    pipeline = Pipeline(
+        store,
+        scorer,
+        clock,
+        max_new_per_poll=settings.max_new_mentions_per_poll,
+        max_alerts_per_minute=settings.max_alerts_per_brand_per_minute,
+    )
     jobs: list[Job] = []
     streams: list[StreamJob] = []
     for brand_config, source_config in watch.sources():
@@ -93,6 +105,7 @@ def build_runtime(
             fetcher,
             settings,
             matches=lambda t, b=brand: b.terms.match(t) is not None,
+            parser=parser,
         )
         if is_stream(source):
             streams.append(StreamJob(brand, source))  # type: ignore[arg-type]
@@ -147,7 +160,7 @@ def build_runtime(
     team = build_team(store, policies, service, adapters, watch, clock, reach)
     return Runtime(
         settings, watch, store, scorer, pipeline, poller, outbox, service, fetcher, streams,
-        public, team,
+        public=public, team=team, parser=parser,
     )  # fmt: skip
 
 
@@ -168,40 +181,20 @@ def run_outbox(outbox: Outbox, stop: threading.Event, wake: threading.Event) -> 
             wake.clear()
 
 
+REPORT_EVERY = 10.0  # seconds between the poll loop's looks at what the schedule did
+
+
 def start_background(runtime: Runtime, stop: threading.Event) -> list[threading.Thread]:
     """Start the poller and the outbox in daemon threads; return them for joining."""
     wake = threading.Event()
 
     def poll_loop() -> None:
         poller = runtime.poller
+        poller.start(stop, on_alerts=wake.set)  # each source on its own schedule
         hinted = False
-        while not stop.is_set():
-            due = poller.due_jobs(poller.clock())
-            if due:
-                report = poller.poll_once(due)
-                p = report.pipeline
-                log.info(
-                    "polled %d sources (%d failed, %d unchanged): %d entries, %d matched, "
-                    "%d new, %d alerts queued",
-                    report.polled, report.failed, report.not_modified, p.entries, p.matched,
-                    p.stored, p.alerts,
-                )  # fmt: skip
-                if p.alerts:
-                    wake.set()
-                if report.failed == report.polled and not hinted:
-                    hinted = True
-                    log.warning(
-                        "every source failed; if this machine is offline, `mentionbot demo` "
-                        "shows the bot at work on bundled sample feeds"
-                    )
-                ops_route = runtime.settings.ops_route
-                if report.failed and ops_route is not None:
-                    try:
-                        if notify_failing_sources(runtime.store, ops_route, poller.clock()):
-                            wake.set()
-                    except Exception:
-                        log.exception("could not check for failing sources")
-            stop.wait(min(60.0, max(0.5, poller.seconds_until_next(poller.clock()))))
+        while not stop.wait(REPORT_EVERY):
+            hinted = after_polls(runtime, poller.take_report(), hinted, wake)
+        poller.join()
 
     threads = [
         threading.Thread(target=poll_loop, name="poller", daemon=True),
@@ -222,6 +215,55 @@ def start_background(runtime: Runtime, stop: threading.Event) -> list[threading.
     for thread in threads:
         thread.start()
     return threads
+
+
+def after_polls(
+    runtime: Runtime, report: PollReport, hinted: bool, wake: threading.Event | None = None
+) -> bool:
+    """Say what the schedule did since the last look, queue notices for the ops channel
+    about sources failing for long and for the held-back summaries (waking the outbox when
+    it has some). Returns whether the offline hint has been given."""
+    p = report.pipeline
+    if report.polled or report.skipped:
+        log.info(
+            "polled %d sources (%d failed, %d unchanged, %d held by other replicas): "
+            "%d entries, %d matched, %d new, %d alerts queued, %d held back",
+            report.polled, report.failed, report.not_modified, report.skipped, p.entries,
+            p.matched, p.stored, p.alerts, p.held_back,
+        )  # fmt: skip
+    if report.all_failed and not hinted:  # not when nothing was polled: nothing was due
+        hinted = True
+        log.warning(
+            "every source polled failed; if this machine is offline, `mentionbot demo` "
+            "shows the bot at work on bundled sample feeds"
+        )
+    now = runtime.poller.clock()
+    queued = False
+    ops_route = runtime.settings.ops_route
+    if report.failed and ops_route is not None:
+        try:
+            queued |= bool(notify_failing_sources(runtime.store, ops_route, now))
+        except Exception:
+            log.exception("could not check for failing sources")
+    try:
+        queued |= queue_held_back_summaries(runtime.store, now)
+    except Exception:
+        log.exception("could not hand over the held-back summaries")
+    if queued and wake is not None:
+        wake.set()
+    return hinted
+
+
+def queue_held_back_summaries(store: Store, now: datetime) -> bool:
+    """The held-back summaries (bot/volume.py), each once across replicas, queued as notices
+    to the routes of the brand they concern: the outbox sends them like alerts. True when
+    any was queued."""
+
+    def queue(routes: str, text: str) -> None:
+        for route in routes_from_text(routes):
+            store.add_notice(route, text, at=now)
+
+    return bool(hand_off_held_back(store, queue, now))
 
 
 def run_stream(

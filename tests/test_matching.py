@@ -88,3 +88,58 @@ def test_short_texts_get_no_key() -> None:
 
 def test_normalise_text_folds_case_punctuation_and_urls() -> None:
     assert normalise_text("Héllo, WORLD!! https://x.y/z  ok") == "héllo world ok"
+
+
+ZELTRO = TermSet.parse(["zeltro", '"zeltro cloud"'], exclude=["zeltro museum"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ze\u200bltro lost my order",  # zero-width space
+        "Zel\u00adtro lost my order",  # soft hyphen
+        "Ｚｅｌｔｒｏ lost my order",  # fullwidth letters
+        "Z\u0435ltro lost my order",  # Cyrillic е
+        "Ζeltro lost my order",  # Greek capital zeta
+        "\u202eortleZ lost my order\u202c",  # shown as "Zeltro" by a right-to-left override
+        "Zel\u202atro\u202c lost my order",  # an embedding control inside the word
+        "Ze\u0301ltro lost my order",  # a combining accent
+        "Z\u0336e\u0336l\u0336t\u0336r\u0336o\u0336 lost my order",  # combining strokes
+        "𝐙𝐞𝐥𝐭𝐫𝐨 lost my order",  # mathematical bold
+        "ⓩⓔⓛⓣⓡⓞ lost my order",  # circled letters
+        "I hate\u200bZeltro\u200b.",  # zero-width spaces between words
+        "\u2066Zeltro\u2069 lost my order",  # an isolate around it
+        "Zeltro\U000e0041 lost my order",  # a tag character after it
+        "zeltro\u200d cloud is down",  # a joiner inside a phrase
+    ],
+)
+def test_a_term_cannot_be_dodged_by_how_it_is_written(text: str) -> None:
+    assert ZELTRO.match(text) is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "zeltros everywhere",  # still whole words only
+        "Zeltro\u200bmuseum opens",  # an exclusion is folded and read the same ways
+        "Зелтро",  # the name in Cyrillic letters that do not look Latin
+        "z e l t r o",
+        "зeлтpo",
+    ],
+)
+def test_folding_adds_no_match_that_is_not_the_term(text: str) -> None:
+    assert ZELTRO.match(text) is None
+
+
+def test_terms_written_with_accents_or_lookalikes_match_plain_text_too() -> None:
+    assert TermSet.parse(["Café Nero"]).match("cafe nero was closed") == "Café Nero"
+    assert TermSet.parse(["Аcme"]).match("acme") == "Аcme"  # a Cyrillic А in the watch list
+
+
+def test_matching_is_linear_on_hostile_text() -> None:
+    from tests.scaling import assert_linear
+
+    for unit in ("zeltr\u200b", "\u202ea\n", "zeltro", "z\u0301", "Ζ", " \u200d"):
+        assert_linear(
+            ZELTRO.match, lambda size, u=unit: u * (size // len(u)), 20_000, f"match {unit!r}"
+        )

@@ -83,3 +83,15 @@ def test_brand_rule_takes_the_global_threshold_unless_the_brand_sets_one() -> No
     own = BrandConfig(name="B", terms=["b"], channel="#b", alert_threshold=0.7)
     assert BrandRule.from_config(plain, settings).alert_threshold == 0.3
     assert BrandRule.from_config(own, settings).alert_threshold == 0.7
+
+
+def test_a_disguised_mention_is_matched_and_kept_as_written(
+    sqlite_store: Store, clock: Clock
+) -> None:
+    written = "A\u200bcme lost my parcel, \u0430cme support never answers. Terrible."
+    report = Pipeline(sqlite_store, get_scorer("textblob"), clock).process(
+        RULE, [entry(9, "", written)]
+    )
+    assert report.stored == 1
+    [mention] = sqlite_store.find_mentions(MentionQuery())
+    assert mention.text == written and mention.matched_term == "acme"

@@ -5,8 +5,15 @@ conditional). Each runs with both async HTTP clients, and with a plain sync sour
 
 from __future__ import annotations
 
+import io
+import logging
 import random
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -16,7 +23,7 @@ from bot.http_async import BACKENDS
 from bot.matching import TermSet
 from bot.models import RawEntry, Route
 from bot.pipeline import BrandRule, Pipeline
-from bot.poller import Job, Poller, SourceHealth
+from bot.poller import Job, Poller, PollReport, SourceHealth
 from bot.sources.base import FeedState, FetchResult
 from bot.sources.feeds import FeedSource
 from bot.store import Store
@@ -294,3 +301,130 @@ def test_a_poller_with_only_streamed_sources_waits_instead_of_failing(
         assert poller.poll_once().polled == 0
     finally:
         poller.close()
+
+
+# --- each source on its own schedule (start), leases that follow the polls ------------------
+def wait_for(condition: Callable[[], bool], timeout: float = 20.0) -> None:
+    """Until `condition` holds (checked every 50 ms); AssertionError after `timeout`."""
+    tick, deadline = threading.Event(), time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition still false"
+        tick.wait(0.05)
+
+
+def live_poller(store: Store, fetcher: HttpFetcher, urls: dict[str, str], **options: Any) -> Poller:
+    """A poller on the real clock whose feeds are due again a fraction of a second later."""
+    jobs = [
+        Job(RULE, FeedSource(name, url, fetcher, attempts=1), interval=0.2)
+        for name, url in urls.items()
+    ]
+    pipeline = Pipeline(store, get_scorer("textblob"), lambda: datetime.now(UTC))
+    return Poller(store, pipeline, jobs, lambda: datetime.now(UTC), min_interval=0.2,
+                  max_interval=0.2, rng=random.Random(2), **options)  # fmt: skip
+
+
+def test_a_hanging_feed_delays_no_other_feed(sqlite_store: Store, feed_server: FeedServer) -> None:
+    release = threading.Event()
+
+    def hang() -> Iterator[bytes]:
+        release.wait(30)
+        yield rss("Acme late").decode().encode()
+
+    fetcher = HttpFetcher(timeout=30, allow_private_hosts=["127.0.0.1"])
+    urls = {
+        "hanging": feed_server.add("/hanging", stream=hang),
+        "healthy": feed_server.add("/healthy", body=rss("Acme broke my phone"), etag='"1"'),
+    }
+    poller = live_poller(sqlite_store, fetcher, urls)
+    stop = threading.Event()
+    poller.start(stop)
+    try:
+        # The healthy feed is polled again and again while the hanging one's poll runs.
+        wait_for(lambda: len(feed_server.requests_to("/healthy")) >= 4)
+        assert len(feed_server.requests_to("/hanging")) == 1
+        report = poller.take_report()
+        assert report.polled >= 3 and report.failed == 0 and report.pipeline.stored == 1
+    finally:
+        release.set()
+        stop.set()
+        poller.join(10)
+        fetcher.close()
+        poller.close()
+
+
+def test_a_lease_is_renewed_while_its_poll_runs_and_others_wait_for_its_end(
+    sqlite_store: Store, feed_server: FeedServer
+) -> None:
+    release = threading.Event()
+
+    def hang() -> Iterator[bytes]:
+        release.wait(30)
+        yield rss("Acme late").decode().encode()
+
+    fetcher = HttpFetcher(timeout=30, allow_private_hosts=["127.0.0.1"])
+    url = feed_server.add("/hanging", stream=hang)
+    first = live_poller(sqlite_store, fetcher, {"feed": url}, holder="r1", lease_seconds=0.6)
+    second = live_poller(sqlite_store, fetcher, {"feed": url}, holder="r2", lease_seconds=0.6)
+    stop = threading.Event()
+    first.start(stop)
+    try:
+        wait_for(lambda: len(feed_server.requests_to("/hanging")) == 1)
+        # Well past the first lease: renewed, so still r1's.
+        deadline = datetime.now(UTC) + timedelta(seconds=1.5)
+        wait_for(lambda: datetime.now(UTC) > deadline)
+        report = second.poll_once()
+        assert (report.polled, report.skipped) == (0, 1)
+        expiry = sqlite_store.lease_expiries(["feed"])["feed"]
+        due = second.health["feed"].next_due
+        assert due is not None and expiry <= due <= expiry + timedelta(seconds=1.5)
+    finally:
+        release.set()
+        stop.set()
+        first.join(10)
+        for poller in (first, second):
+            poller.close()
+        fetcher.close()
+
+
+def test_a_dead_replicas_feed_is_taken_over_when_its_short_lease_runs_out(
+    sqlite_store: Store, fetcher: HttpFetcher, clock: Clock, feed_server: FeedServer
+) -> None:
+    url = feed_server.add("/feed", body=rss("Acme refund never came"))
+    # A replica leased the feed for a poll and died: nobody renews or gives it back.
+    sqlite_store.lease_feeds(["feed"], holder="dead", now=clock(), until=clock.advance(0) +
+                             timedelta(seconds=15))  # fmt: skip
+    poller = poller_for(sqlite_store, fetcher, clock, {"feed": url}, holder="alive")
+    assert poller.poll_once().skipped == 1
+    due = poller.health["feed"].next_due
+    assert due is not None and (due - clock()).total_seconds() <= 16.5  # not 300 s
+    clock.advance(16.5)
+    assert poller.due_jobs(clock()) and poller.poll_once().polled == 1
+
+
+def test_nothing_due_is_not_every_source_failing(
+    caplog: pytest.LogCaptureFixture, tmp_path: Path, feed_server: FeedServer
+) -> None:
+    from bot.chat.notifier import ConsoleNotifier
+
+    from bot.config import load_settings, load_watch_list
+    from bot.runtime import after_polls, build_runtime
+
+    watch = tmp_path / "watch.toml"
+    watch.write_text(
+        '[[brand]]\nname = "Acme"\nterms = ["acme"]\n\n[[brand.sources]]\nname = "down"\n'
+        f'url = "{feed_server.url("/down")}"\n',
+        encoding="utf-8",
+    )
+    settings = load_settings(database_url=f"sqlite:///{tmp_path / 'bot.db'}", scorer="textblob",
+                             allow_private_hosts=["127.0.0.1"])  # fmt: skip
+    runtime = build_runtime(settings, ConsoleNotifier(io.StringIO()), watch=load_watch_list(watch))
+    caplog.set_level(logging.WARNING)
+    try:
+        # After a restart every feed is still another replica's, or simply not due yet.
+        after_polls(runtime, PollReport(skipped=1), hinted=False)
+        assert "every source" not in caplog.text
+        failed = runtime.poller.poll_once()  # the feed 404s: now it is said
+        assert failed.all_failed and after_polls(runtime, failed, hinted=False)
+        assert "every source polled failed" in caplog.text
+    finally:
+        runtime.close()

@@ -13,21 +13,21 @@ from __future__ import annotations
 
 import logging
 import random
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from prometheus_client import Counter
-from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
+from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI, WebSocketException
 from websockets.frames import CloseCode
 from websockets.sync.client import ClientConnection, connect
+from websockets.uri import parse_uri
 
 from bot.config import SourceConfig
+from bot.guarded_net import guarded_connection
 from bot.http import (
     FetchError,
     HttpFetcher,
@@ -37,7 +37,6 @@ from bot.http import (
 from bot.models import RawEntry
 from bot.sources.base import Emit, RecentIds, SourceError, SourceLimits
 from bot.sources.jetstream_events import Malformed, parse_event, post_to_entry, subscribe_url
-from bot.url_guard import check_peer_of, handshake_url
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +60,7 @@ class Tuning:
     batch_delay: float = 0.25  # the longest a match waits for others queued behind it
     batch_size: int = 100
     poll: float = 0.25  # recv timeout: how often `stop` is looked at
+    idle_timeout: float = 60.0  # no message for this long (Jetstream never pauses): reconnect
     max_event_bytes: int = 1_000_000  # asked of Jetstream; larger frames are skipped here
     hard_cap_factor: int = 4  # larger than this times the cap, websockets cuts the connection
     oversized_skip_us: int = 1_000  # stream time jumped over a frame that cut the connection
@@ -141,12 +141,16 @@ class JetstreamSource:
             self._last_error, self._last_seen = "", 0
             log.info("bluesky %s: connected to %s", self.name, redact(self.url))
             t = self.tuning
+            heard = time.monotonic()
             while not stop.is_set():
                 try:
                     message = ws.recv(timeout=0 if self._pending else t.poll, decode=False)
                 except TimeoutError:
                     self._flush(emit, force=bool(self._pending))
+                    if time.monotonic() - heard > t.idle_timeout:  # silent, or dripping a frame
+                        raise TimeoutError(f"no event for {t.idle_timeout:.0f} s") from None
                     continue
+                heard = time.monotonic()
                 self.events += 1
                 self._handle(message)
                 self._flush(emit)
@@ -162,29 +166,36 @@ class JetstreamSource:
     @contextmanager
     def _connect(self, cursor: int | None) -> Iterator[ClientConnection]:
         url = subscribe_url(self.url, cursor, self.tuning.max_event_bytes)
-        checked = handshake_url(url)
-        self.fetcher.guard.check(checked)
+        guard = self.fetcher.guard
+        guard.check(url, client="websockets", resolve=False)
         t = self.tuning
-        # Our own socket, so the address it reached is checked before a byte is read (the
-        # peer may differ from what the guard resolved: DNS rebinding).
-        parts = urlsplit(url)
-        port = parts.port or (443 if parts.scheme == "wss" else 80)
-        sock = socket.create_connection((parts.hostname or "", port), timeout=t.open_timeout)
+        # Our own socket, connected only to an address the guard checked (and checked again
+        # once connected), before the handshake's first byte.
+        uri = parse_uri(url)
         try:
-            check_peer_of(self.fetcher.guard, checked, sock.getpeername)
+            sock = guarded_connection(guard, uri.host, uri.port, t.open_timeout)
+        except OSError as exc:
+            raise FetchError(f"cannot connect to {redact(url)}: {exc}") from None
+        try:
+            ws = connect(
+                url,
+                sock=sock,
+                open_timeout=t.open_timeout,
+                close_timeout=t.close_timeout,
+                max_size=t.max_event_bytes * t.hard_cap_factor,
+                max_queue=16,  # frames buffered: with max_size, a bound on memory
+                user_agent_header=self.user_agent,
+                proxy=None,  # no proxy from the environment may route around the guard
+            )
+        except (ValueError, InvalidURI) as exc:  # a redirect: never followed (our own socket)
+            sock.close()
+            raise FetchError(
+                f"{redact(url)} answered the handshake with a redirect ({exc})"
+            ) from None
         except BaseException:
             sock.close()
             raise
-        with connect(
-            url,
-            sock=sock,
-            open_timeout=t.open_timeout,
-            close_timeout=t.close_timeout,
-            max_size=t.max_event_bytes * t.hard_cap_factor,
-            max_queue=64,
-            user_agent_header=self.user_agent,
-            proxy=None,  # no proxy from the environment may route around the guard
-        ) as ws:
+        with ws:
             yield ws
 
     def _handle(self, message: bytes) -> None:

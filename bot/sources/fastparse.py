@@ -30,6 +30,8 @@ from bot.sources.feed_bytes import (
     XHTML_TYPE,
     Document,
     NotParity,
+    closed_elements,
+    closing_tag,
     embedded_atom_feed,
     is_html_page,
     require_utf8,
@@ -42,26 +44,28 @@ _TYPE_ALIASES = {"html": "text/html", "xhtml": "application/xhtml+xml", "text": 
 _HTML_TYPES = {"text/html", "application/xhtml+xml"}
 # An unprefixed body element, or content:encoded, with something in it.
 _TEXT_TAG = re.compile(
-    rb"<(?:description|summary|content|content:encoded)(?:\s[^>]*)?(?<!/)>\s*(?:[^\s<]|<[^/])"
+    rb"<(?:description|summary|content|content:encoded)(?:\s[^<>]*)?(?<!/)>\s*(?:[^\s<]|<[^/])"
 )
 _RSS_LINK = re.compile(rb"<link[\s>]")
 _DESCRIPTION = re.compile(rb"<description[\s>]")
 _ATOM_ID = re.compile(rb"<id[\s>]")
-_SELF_REL = re.compile(rb"""<(?:[\w-]+:)?link\s[^>]*rel\s*=\s*["']self["']""")
-_GUID = re.compile(rb"<guid\b([^>]*)>")
+_SELF_REL = re.compile(rb"""<(?:[\w-]+:)?link\s[^<>]*rel\s*=\s*["']self["']""")
+_GUID = re.compile(rb"<guid\b([^<>]*)>")
 _PERMALINK_VALUE = re.compile(rb"""ispermalink\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
-_AUTHOR_BLOCK = re.compile(rb"<((?:[\w-]+:)?author)\b[^>]*>(.*?)</\1\s*>", re.DOTALL)
+# Openings of the elements read whole below (closed_elements finds their ends).
+_AUTHOR_OPEN = re.compile(rb"<((?:[\w-]+:)?author)\b[^<>]*>")
 _ENCODED_OPEN = re.compile(rb"<content:encoded\s*>")
 _ENCODED_CLOSE = re.compile(rb"</content:encoded\s*>")
 # The only references a well-formed document without a DTD can hold.
 _XML_REFERENCE = re.compile(rb"&(?:lt|gt|amp|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);")
-_TITLE = re.compile(rb"<title\b([^>]*)>(.*?)</title\s*>", re.DOTALL)
+_TITLE_OPEN = re.compile(rb"<title\b([^<>]*)>")
+_TITLE_CLOSE = re.compile(rb"</title\s*>")
 _XHTML_DIV = re.compile(
     rb"""\s*<div\s+xmlns\s*=\s*["']http://www\.w3\.org/1999/xhtml["']\s*>(.*)</div>\s*""",
     re.DOTALL,
 )
-_NAME = re.compile(rb"<((?:[\w-]+:)?name)\b[^>]*>([^<&]*)</\1\s*>")
-_EMAIL = re.compile(rb"<((?:[\w-]+:)?email)\b[^>]*>([^<&]*)</\1\s*>")
+_NAME = re.compile(rb"<((?:[\w-]+:)?name)\b[^<>]*>([^<&]*)</\1\s*>")
+_EMAIL = re.compile(rb"<((?:[\w-]+:)?email)\b[^<>]*>([^<&]*)</\1\s*>")
 
 
 # Off: parse_feed goes straight to feedparser (benchmarks and parity tests compare both).
@@ -206,7 +210,7 @@ def _title(index: int, entry: dict[str, Any], doc: Document) -> str:
 def _xhtml_title(segment: bytes, doc: Document) -> str:
     """An Atom title of type xhtml, which fastfeedparser drops: feedparser gives the
     markup inside its <div> wrapper (still escaped, as XHTML is written)."""
-    titles = _TITLE.findall(segment)
+    titles = closed_elements(segment, _TITLE_OPEN, lambda _: _TITLE_CLOSE)
     if not titles:
         return ""
     if len(titles) > 1:
@@ -269,7 +273,7 @@ def _author(index: int, entry: dict[str, Any], doc: Document) -> str:
     if not doc.has_email or not doc.entry_has(index, b"email"):
         # No e-mail element in this entry (the document's may be the channel owner's).
         return author
-    blocks = _AUTHOR_BLOCK.findall(doc.segment(index))
+    blocks = closed_elements(doc.segment(index), _AUTHOR_OPEN, closing_tag)
     if not blocks:
         return author
     if len(blocks) > 1:

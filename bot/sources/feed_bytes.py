@@ -8,7 +8,9 @@ fast path would not give what feedparser gives, and the caller then uses feedpar
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 
 XHTML_TYPE = re.compile(rb"""type\s*=\s*["']xhtml["']""", re.IGNORECASE)
 # The reference for has_email_tag, which finds the same without this regex's slow scan.
@@ -17,15 +19,8 @@ _NAME_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01
 # Unprefixed RSS items and Atom entries; a prefixed one (<rss:item>) never lines up, so a
 # document using them is left to feedparser whenever a segment is needed.
 _ENTRY_START = re.compile(rb"<(?:item|entry)[\s>/]")
-_FEED_START = re.compile(rb"<feed\s[^>]*xmlns\s*=\s*[\"']http://www\.w3\.org/2005/Atom[\"']")
+_FEED_START = re.compile(rb"<feed\s[^<>]*xmlns\s*=\s*[\"']http://www\.w3\.org/2005/Atom[\"']")
 _DECLARATION = re.compile(rb"\s*<\?xml[^>]*\?>")
-# What may stand before an <html> root: a byte order mark, the XML declaration and other
-# processing instructions, comments, a DOCTYPE, whitespace. One alternative per byte of
-# whitespace (not \s+ inside the star), so a failing match never backtracks exponentially.
-_HTML_ROOT = re.compile(
-    rb"(?:\xef\xbb\xbf)?(?:\s|<\?[^>]*\?>|<!--.*?-->|<!DOCTYPE[^>]*>)*<html[\s>]",
-    re.IGNORECASE | re.DOTALL,
-)
 HTML_ROOT_WINDOW = 4096  # a prolog longer than this is read the slow way (see parse_fast)
 _OPAQUE_MARKERS = ((b"<![CDATA[", b"]]>"), (b"<!--", b"-->"))
 # The reference for without_opaque, which removes the same with bytes.find.
@@ -34,7 +29,7 @@ _CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
 BARE_AMPERSAND = re.compile(rb"&(?!(?:lt|gt|amp|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);)")
 # A description from another namespace (media:description is read as media, not this).
 PREFIXED_DESCRIPTION = re.compile(rb"<(?!media:)[\w-]+:description[\s>]")
-HREFLESS_LINK = re.compile(rb"<link(?:>|\s(?![^>]*\bhref\s*=)[^>]*>)")
+HREFLESS_LINK = re.compile(rb"<link(?:>|\s(?![^<>]*\bhref\s*=)[^<>]*>)")
 _ENCODING = re.compile(rb"""<\?xml[^>]*encoding\s*=\s*["']([\w.:-]+)["']""")
 
 
@@ -63,7 +58,7 @@ def require_well_formed_references(body: bytes) -> None:
     """NotParity for an "&" that starts no XML reference outside CDATA and comments: such a
     document is not well-formed, and feedparser's lenient parser keeps "&b" where
     fastfeedparser's repair drops it."""
-    position = 0
+    position, unclosed = 0, set[bytes]()
     ampersand = BARE_AMPERSAND.search(body)
     while ampersand is not None:
         # Skip the CDATA sections and comments before it, one by one, as without_opaque
@@ -72,21 +67,43 @@ def require_well_formed_references(body: bytes) -> None:
         start = body.find(b"<!", position, ampersand.start())
         if start < 0:
             raise NotParity("an & that is not an XML reference")
-        position = start + 2
-        for opener, closer in _OPAQUE_MARKERS:
-            if body.startswith(opener, start):
-                end = body.find(closer, start + len(opener))
-                if end >= 0:
-                    position = end + len(closer)
-                break
+        end = opaque_end(body, start, unclosed)
+        position = end if end >= 0 else start + 2
         if position > ampersand.start():
             ampersand = BARE_AMPERSAND.search(body, position)
 
 
 def is_html_page(body: bytes) -> bool:
     """Whether the document's root element is <html> (looked for in its first
-    HTML_ROOT_WINDOW bytes only)."""
-    return _HTML_ROOT.match(body, 0, HTML_ROOT_WINDOW) is not None
+    HTML_ROOT_WINDOW bytes only): after an optional byte order mark, only whitespace,
+    processing instructions (the XML declaration), comments and a DOCTYPE may stand before
+    it. One pass, each construct ended by the first terminator after it (as XML ends it), so
+    no prolog can make the scan backtrack."""
+    head = body[:HTML_ROOT_WINDOW]
+    position = 3 if head.startswith(b"\xef\xbb\xbf") else 0
+    while position < len(head):
+        if head[position : position + 1].isspace():  # the bytes `\s` matches, one at a time
+            position += 1
+            continue
+        if head.startswith(b"<?", position):
+            end = head.find(b">", position + 2)
+            if end < 0 or head[end - 1 : end] != b"?" or end - 1 < position + 2:
+                return False
+            position = end + 1
+        elif head.startswith(b"<!--", position):
+            end = head.find(b"-->", position + 4)
+            if end < 0:
+                return False
+            position = end + 3
+        elif head[position : position + 9].upper() == b"<!DOCTYPE":
+            end = head.find(b">", position + 9)
+            if end < 0:
+                return False
+            position = end + 1
+        else:
+            tag = head[position : position + 6]
+            return tag[:5].lower() == b"<html" and (tag[5:] == b">" or tag[5:].isspace())
+    return False
 
 
 def embedded_atom_feed(body: bytes) -> bytes | None:
@@ -217,6 +234,35 @@ class Document:
         return self._xhtml
 
 
+def closed_elements(
+    markup: bytes, opening: re.Pattern[bytes], closing: Callable[[bytes], re.Pattern[bytes]]
+) -> list[tuple[bytes, bytes]]:
+    """(the opening's first group, the content) of each element whose opening tag `opening`
+    finds and whose end `closing(group)` finds, as `findall` of "opening(.*?)closing" would
+    give them, in one pass: the lazy `.*?` rescans the rest of the markup from every opening
+    that has no end, quadratic on `<title>` × 20,000. Here an end not found after one opening
+    is not looked for again (it is not after any later opening either)."""
+    found: list[tuple[bytes, bytes]] = []
+    unclosed: set[bytes] = set()
+    start = opening.search(markup)
+    while start is not None:
+        group = start.group(1)
+        end = None if group in unclosed else closing(group).search(markup, start.end())
+        if end is None:
+            unclosed.add(group)
+            start = opening.search(markup, start.end())
+            continue
+        found.append((group, markup[start.end() : end.start()]))
+        start = opening.search(markup, end.end())
+    return found
+
+
+@functools.lru_cache(maxsize=64)
+def closing_tag(name: bytes) -> re.Pattern[bytes]:
+    """The end tag of an element named `name` (prefix included), as `</\\1\\s*>` reads it."""
+    return re.compile(b"</" + re.escape(name) + rb"\s*>")
+
+
 def has_email_tag(body: bytes, start: int = 0) -> bool:
     """Whether EMAIL_TAG is found in the body from `start` on: each "email" followed by a
     space or ">" is checked backwards for "<" or "<prefix:" in front of it. bytes.find, not
@@ -243,18 +289,31 @@ def without_opaque(markup: bytes) -> bytes:
     would, but with bytes.find: the lazy regex steps through a long CDATA byte by byte."""
     if b"<!" not in markup:
         return markup
-    kept, position = [], 0
+    kept, position, unclosed = [], 0, set[bytes]()
     start = markup.find(b"<!")
     while start >= 0:
-        for opener, closer in _OPAQUE_MARKERS:
-            if markup.startswith(opener, start):
-                end = markup.find(closer, start + len(opener))
-                if end >= 0:
-                    kept.append(markup[position:start])
-                    position = end + len(closer)
-                    start = markup.find(b"<!", position)
-                    break
-        else:  # not a CDATA section or comment, or one never closed: kept as it is
+        end = opaque_end(markup, start, unclosed)
+        if end < 0:  # not a CDATA section or comment, or one never closed: kept as it is
             start = markup.find(b"<!", start + 2)
+            continue
+        kept.append(markup[position:start])
+        position = end
+        start = markup.find(b"<!", position)
     kept.append(markup[position:])
     return b"".join(kept)
+
+
+def opaque_end(markup: bytes, start: int, unclosed: set[bytes]) -> int:
+    """Where the CDATA section or comment opening at `start` ends (after its closer), or -1
+    if none opens there or it is never closed. `unclosed` remembers the closers found
+    missing: none follows a later opener either, so the rest is never searched twice."""
+    for opener, closer in _OPAQUE_MARKERS:
+        if markup.startswith(opener, start):
+            if closer in unclosed:
+                return -1
+            end = markup.find(closer, start + len(opener))
+            if end < 0:
+                unclosed.add(closer)
+                return -1
+            return end + len(closer)
+    return -1

@@ -2,9 +2,9 @@
 Mastodon tags, Bluesky profiles, YouTube channels and any other feed.
 
 Bytes come from the one HTTP seam (bot/http.py), never from feedparser itself, so every
-fetch is guarded, bounded and conditional. XML that declares entities is refused before
-parsing: real feeds never need them, and they are how entity-expansion bombs and external
-entity (XXE) reads work.
+fetch is guarded, bounded and conditional. XML that could define entities is refused before
+parsing (bot/sources/xml_guard.py): real feeds never need them, and they are how
+entity-expansion bombs and external entity (XXE) reads work.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from bot.matching import REDIRECTORS, unwrap_redirect
 from bot.models import RawEntry
 from bot.sources import fastparse
 from bot.sources.base import FeedState, FetchResult, SourceError
+from bot.sources.parse_pool import InlineParser, OverBudgetError, Parser
 from bot.sources.retry import (
     MAX_WAIT,
     log_retry,
@@ -36,16 +37,17 @@ from bot.sources.retry import (
     worth_retrying,
 )
 from bot.sources.text import html_to_text
+from bot.sources.xml_guard import refuse_dtd
 
 log = logging.getLogger(__name__)
 
-# The prolog is where a DOCTYPE and its entity declarations must stand.
-PROLOG_BYTES = 64 * 1024
-_ENTITY_DECL = re.compile(rb"<!ENTITY", re.IGNORECASE)
-_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
-
 
 class FeedSource:
+    """A feed fetched through the HTTP seam; on the poller's path its documents are parsed by
+    `parser` (bot/sources/parse_pool.py: worker processes with a time budget), and a
+    document whose bytes are the same as last time is not parsed again: a server that
+    ignores conditional GET costs a hash, not a parse."""
+
     def __init__(
         self,
         name: str,
@@ -55,6 +57,7 @@ class FeedSource:
         attempts: int = 3,
         sleep: Callable[[float], None] = time.sleep,
         max_wait: float = MAX_WAIT,
+        parser: Parser | None = None,
     ) -> None:
         self.name = name
         self.url = url
@@ -62,6 +65,10 @@ class FeedSource:
         self.attempts = max(1, attempts)
         self.sleep = sleep
         self.max_wait = max_wait
+        self.parser = parser or InlineParser()
+        # The digest of the last document parsed, and the refusal it got (if permanent):
+        # the same bytes get the same answer without parsing.
+        self._last: tuple[bytes, SourceError | None] | None = None
 
     def fetch(self, state: FeedState) -> FetchResult:
         try:
@@ -70,20 +77,39 @@ class FeedSource:
             )
         except FetchError as exc:
             raise source_error(exc) from None
-        return self._result(state, response)
+        unchanged = self._unchanged(state, response)
+        if unchanged is not None:
+            return unchanged
+        content_type = response.headers.get("content-type", "")
+        return self._parsed(
+            state, response, lambda: parse_feed(self.name, response.body, content_type)
+        )
 
     async def fetch_async(self, state: FeedState) -> FetchResult:
         """`fetch` from an event loop (the poller's path), with the same retry policy; a
-        plain loop rather than tenacity, whose per-call set-up costs more than a 304."""
+        plain loop rather than tenacity, whose per-call set-up costs more than a 304. The
+        parse runs off the loop, in the parser's workers."""
+        response = await self._get_async(state)
+        unchanged = self._unchanged(state, response)
+        if unchanged is not None:
+            return unchanged
+        content_type = response.headers.get("content-type", "")
+        try:
+            entries = await self.parser.parse(self.name, response.body, content_type)
+        except SourceError as exc:
+            self._remember(response.body, exc)
+            raise
+        return self._parsed(state, response, lambda: entries)
+
+    async def _get_async(self, state: FeedState) -> FetchResponse:
         fetcher = self.fetcher.async_fetcher()
         attempt = 0
         while True:
             attempt += 1
             try:
-                response = await fetcher.get(
+                return await fetcher.get(
                     self.url, etag=state.etag, last_modified=state.last_modified
                 )
-                return self._result(state, response)
             except FetchError as exc:
                 if attempt >= self.attempts or not worth_retrying(exc, self.max_wait):
                     raise source_error(exc) from None
@@ -94,20 +120,53 @@ class FeedSource:
             else:  # a test's sleep
                 self.sleep(delay)
 
-    def _result(self, state: FeedState, response: FetchResponse) -> FetchResult:
+    def _unchanged(self, state: FeedState, response: FetchResponse) -> FetchResult | None:
+        """The result when there is nothing to parse: a 304, or the same bytes as last time
+        (then also the same refusal, if the last one was refused for good)."""
         min_wait = cache_max_age(response.headers.get("cache-control", ""))
         if response.status == 304:
             return FetchResult([], state, not_modified=True, min_wait=min_wait)
-        entries = parse_feed(self.name, response.body, response.headers.get("content-type", ""))
-        new_state = FeedState(
-            etag=response.etag, last_modified=response.last_modified, cursor=state.cursor
-        )
-        return FetchResult(entries, new_state, min_wait=min_wait)
+        if self._last is None or self._last[0] != _digest(response.body):
+            return None
+        if self._last[1] is not None:
+            error = self._last[1]
+            raise SourceError(str(error), permanent=error.permanent, retry_after=error.retry_after)
+        return FetchResult([], _state_of(state, response), not_modified=True, min_wait=min_wait)
+
+    def _parsed(
+        self, state: FeedState, response: FetchResponse, parse: Callable[[], list[RawEntry]]
+    ) -> FetchResult:
+        try:
+            entries = parse()
+        except SourceError as exc:
+            self._remember(response.body, exc)
+            raise
+        self._remember(response.body, None)
+        min_wait = cache_max_age(response.headers.get("cache-control", ""))
+        return FetchResult(entries, _state_of(state, response), min_wait=min_wait)
+
+    def _remember(self, body: bytes, error: SourceError | None) -> None:
+        # A refusal that another try could change (a busy machine ran over the time budget,
+        # a worker died) is not remembered: the next poll parses again.
+        if error is not None and (not error.permanent or isinstance(error, OverBudgetError)):
+            self._last = None
+            return
+        self._last = (_digest(body), error)
 
 
-def build_source(config: SourceConfig, fetcher: HttpFetcher, settings: Any = None) -> FeedSource:
+def _digest(body: bytes) -> bytes:
+    return hashlib.blake2b(body, digest_size=16).digest()
+
+
+def _state_of(state: FeedState, response: FetchResponse) -> FeedState:
+    return FeedState(etag=response.etag, last_modified=response.last_modified, cursor=state.cursor)
+
+
+def build_source(
+    config: SourceConfig, fetcher: HttpFetcher, settings: Any = None, parser: Parser | None = None
+) -> FeedSource:
     attempts = getattr(settings, "fetch_retries", 3) if settings is not None else 3
-    return FeedSource(config.name, config.url, fetcher, attempts=attempts)
+    return FeedSource(config.name, config.url, fetcher, attempts=attempts, parser=parser)
 
 
 # A server's max-age is honoured up to this; beyond it we would miss mentions for too long.
@@ -123,24 +182,15 @@ def cache_max_age(cache_control: str) -> float | None:
     return None
 
 
-def refuse_entities(body: bytes) -> None:
-    """Raise SourceError if the document declares entities (billion laughs, XXE)."""
-    head = body[:PROLOG_BYTES]
-    if _DOCTYPE.search(head) and _ENTITY_DECL.search(head):
-        raise SourceError(
-            "refused: the feed declares XML entities (an entity-expansion or XXE attack)"
-        )
-
-
 # A JSON Feed's first non-blank byte; a regex, because body.lstrip() would copy the body.
 _JSON_START = re.compile(rb"\s*\{")
 
 
 def parse_feed(source: str, body: bytes, content_type: str = "") -> list[RawEntry]:
     """Entries of a feed document; SourceError when nothing usable is in it."""
-    refuse_entities(body)
     if _JSON_START.match(body):
         return parse_json_feed(source, body)
+    refuse_dtd(body, content_type)  # the whole document, in every encoding it may be read in
     # The fast path first; feedparser where it raises (anything, RecursionError included)
     # or finds nothing. fastfeedparser parses with lxml's huge_tree=True, which lifts
     # libxml2's size and depth limits: that is safe only because the body is already

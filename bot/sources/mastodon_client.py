@@ -13,22 +13,24 @@ import logging
 import queue
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import httpx
 
+from bot.guarded_net import guarded_transport
 from bot.http import FetchError, HttpFetcher, parse_retry_after, redact, redirect_target
 from bot.sources.base import SourceError, json_answer
 from bot.sources.mastodon_api import streaming_base
 from bot.sources.sse import SseDecoder, SseEvent
-from bot.url_guard import check_peer
 
 log = logging.getLogger(__name__)
 
 PAGE_LIMIT = 40  # the most the tag timeline gives per request
+EVENTS_BUFFERED = 64  # stream events read but not yet handled
 
 
 class HttpStatus(Exception):
@@ -63,7 +65,10 @@ class MastodonClient:
     def open(self, *, read_timeout: float, max_body_bytes: int) -> Iterator[MastodonClient]:
         timeout = httpx.Timeout(self.timeout, connect=min(10.0, self.timeout))
         headers = {"User-Agent": self.user_agent, "Accept-Encoding": "identity"}
-        with httpx.Client(timeout=timeout, headers=headers, trust_env=False) as client:
+        transport = guarded_transport(self.fetcher.guard)  # every connection checked
+        with httpx.Client(
+            transport=transport, timeout=timeout, headers=headers, trust_env=False
+        ) as client:
             self._client = client
             self._read_timeout, self._max_body_bytes = read_timeout, max_body_bytes
             try:
@@ -118,26 +123,46 @@ class MastodonClient:
         handle: Callable[[SseEvent], None],
     ) -> None:
         """A reader thread blocks on the socket; this thread calls `handle`, and checks `stop`
-        twice a second, then shuts the socket so the reader wakes at once."""
-        events: queue.Queue[SseEvent | BaseException | None] = queue.Queue()
+        twice a second, then shuts the socket so the reader wakes at once. At most
+        EVENTS_BUFFERED events wait between the two (the reader then waits: the server's
+        sending is slowed, not our memory grown), and a stream with no complete line
+        (heartbeats count) for the read timeout is cut, as a silent one is."""
+        events: queue.Queue[SseEvent | BaseException | None] = queue.Queue(EVENTS_BUFFERED)
+        done = threading.Event()
+
+        def put(item: SseEvent | BaseException | None) -> None:
+            while not done.is_set():
+                try:
+                    events.put(item, timeout=0.5)
+                    return
+                except queue.Full:
+                    continue
 
         def read() -> None:
             try:
                 for chunk in response.iter_bytes():
                     for event in decoder.feed(chunk):
-                        events.put(event)
-                events.put(None)
+                        put(event)
+                put(None)
             except BaseException as exc:  # handed to the handling thread, raised there
-                events.put(exc)
+                put(exc)
 
         reader = threading.Thread(target=read, name=f"mastodon-{self.name}", daemon=True)
         reader.start()
+        lines, heard = decoder.lines, time.monotonic()
         try:
             while not stop.is_set():
                 try:
                     item = events.get(timeout=0.5)
                 except queue.Empty:
+                    if decoder.lines != lines:
+                        lines, heard = decoder.lines, time.monotonic()
+                    elif time.monotonic() - heard > self._read_timeout:
+                        raise SourceError(
+                            f"no complete line on the stream for {self._read_timeout:.0f} s"
+                        ) from None
                     continue
+                lines, heard = decoder.lines, time.monotonic()
                 if item is None:
                     log.info("mastodon %s: the server closed the stream", self.name)
                     return
@@ -145,6 +170,7 @@ class MastodonClient:
                     raise item
                 handle(item)
         finally:
+            done.set()
             _shutdown(response)
             reader.join(timeout=2.0)
 
@@ -159,13 +185,12 @@ class MastodonClient:
         timeout = httpx.Timeout(self.timeout, read=self._read_timeout) if stream else None
         current = url
         for _hop in range(4):
-            self.fetcher.guard.check(current)
+            self.fetcher.guard.check(current, resolve=False)  # names: checked on connecting
             headers = {"Accept": accept}
             if self.token and urlsplit(current).netloc in trusted:
                 headers["Authorization"] = f"Bearer {self.token}"
             extra = {"timeout": timeout} if timeout else {}
-            with self._client.stream("GET", current, headers=headers, **extra) as response:
-                check_peer(self.fetcher.guard, response, current)
+            with self._stream(current, headers, extra) as response:
                 target = redirect_target(response, current)
                 if target:
                     current = target
@@ -173,6 +198,21 @@ class MastodonClient:
                 yield response
                 return
         raise FetchError(f"too many redirects from {redact(url)}")
+
+    @contextmanager
+    def _stream(
+        self, url: str, headers: dict[str, str], extra: dict[str, Any]
+    ) -> Iterator[httpx.Response]:
+        """One request; httpx's errors in making it (a bad Location included) as FetchError."""
+        assert self._client is not None
+        with ExitStack() as stack:
+            try:
+                response = stack.enter_context(
+                    self._client.stream("GET", url, headers=headers, **extra)
+                )
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                raise FetchError(f"cannot fetch {redact(url)}: {type(exc).__name__}") from None
+            yield response
 
     def json(self, response: httpx.Response) -> Any:
         body = bytearray()

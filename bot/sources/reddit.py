@@ -48,7 +48,6 @@ from bot.sources.base import (
 from bot.sources.feeds import parse_feed
 from bot.sources.reddit_posts import WEB, parse_listing, post_to_entry, rate_wait, rss_entry
 from bot.sources.retry import retrying, source_error
-from bot.url_guard import check_peer
 
 log = logging.getLogger(__name__)
 
@@ -238,12 +237,11 @@ class RedditSource:
 
     def _send(self, method: str, url: str, headers: dict[str, str], data: bytes) -> Answer:
         fetcher = self.fetcher
-        fetcher.guard.check(url)
+        fetcher.guard.check(url, resolve=False)  # names: checked on connecting
         deadline = time.monotonic() + fetcher.timeout
         headers = {"User-Agent": self.user_agent} | headers
         try:
             with fetcher.client.stream(method, url, headers=headers, content=data or None) as r:
-                check_peer(fetcher.guard, r, url)
                 if r.status_code in REDIRECT_STATUSES:
                     raise FetchError(f"{redact(url)} answered with a redirect; not followed",
                                      permanent=True)  # fmt: skip

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from bot.config import Settings, SourceConfig
 from bot.http import HttpFetcher
 from bot.sources.base import Source, StreamSource
+from bot.sources.parse_pool import Parser
 
 # kind → module under bot.sources whose `build(config, settings, fetcher, matches=)` makes it
 PLATFORM_MODULES = {
@@ -24,12 +25,14 @@ def build_source(
     settings: Settings,
     *,
     matches: Callable[[str], bool] | None = None,
+    parser: Parser | None = None,
 ) -> Source | StreamSource:
-    """`matches` lets a firehose source (Bluesky) drop what cannot match before queueing it."""
+    """`matches` lets a firehose source (Bluesky) drop what cannot match before queueing it;
+    `parser` parses feed documents (bot/sources/parse_pool.py; default: in a thread)."""
     if config.kind == "feed":
         from bot.sources.feeds import build_source as build_feed
 
-        return build_feed(config, fetcher, settings)
+        return build_feed(config, fetcher, settings, parser)
     module = importlib.import_module(PLATFORM_MODULES[config.kind])
     return module.build(config, settings, fetcher, matches=matches)  # type: ignore[no-any-return]
 

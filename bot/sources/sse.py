@@ -21,6 +21,7 @@ class SseDecoder:
         self.max_line, self.max_event = max_line, max_event
         self._buffer = bytearray()
         self._skipping = False  # inside an over-long line: drop bytes until its end
+        self.lines = 0  # complete lines read (heartbeats included): the stream is alive
         self._reset()
 
     def _reset(self) -> None:
@@ -33,6 +34,7 @@ class SseDecoder:
         while (end := self._buffer.find(b"\n", start)) >= 0:
             line = bytes(self._buffer[start:end])
             start = end + 1
+            self.lines += 1
             if self._skipping:
                 self._skipping = False
             elif len(line) > self.max_line:

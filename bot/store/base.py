@@ -6,7 +6,7 @@ import abc
 import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from bot.models import (
     Delivery,
@@ -197,6 +197,24 @@ class WorkflowRow:
     resolved_by: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class HeldBack:
+    """Mentions a volume bound stored without an alert (bot/volume.py summarises them).
+    `reason`: "per_poll" (over `limit` new mentions in one poll of `source`) or "per_minute"
+    (over `limit` alerts a minute for `brand`). `hosts`: how many came from each site."""
+
+    id: int
+    brand: str
+    channel: str
+    source: str
+    reason: str
+    limit: int
+    mentions: int
+    hosts: dict[str, int]
+    first_at: datetime
+    last_at: datetime
+
+
 class Store(abc.ABC):
     """Thread-safe: the poller, the outbox and chat handlers share one instance."""
 
@@ -215,6 +233,38 @@ class Store(abc.ABC):
         """`add_mention` for many (mention, alert) pairs in one transaction: a feed page
         costs one commit, not one per entry."""
         return [self.add_mention(mention, alert=alert) for mention, alert in items]
+
+    # --- volume bounds (bot/store/sql_volume.py) ----------------------------------------------
+    @abc.abstractmethod
+    def add_mentions_within(
+        self,
+        items: Sequence[tuple[Mention, bool]],
+        *,
+        brand: str,
+        limit: int,
+        window: timedelta,
+        now: datetime,
+    ) -> list[tuple[int | None, bool]]:
+        """`add_mentions`, but at most `limit` alerts for `brand` within `window` (0: no
+        limit), counted across replicas. Returns (id or None, alert queued) per item; a
+        mention over the limit is stored with no alert, and recorded as held back."""
+
+    @abc.abstractmethod
+    def hold_back(
+        self, mentions: Sequence[Mention], *, reason: str, limit: int, at: datetime
+    ) -> list[int | None]:
+        """Store mentions with no alert (duplicates skipped, as ever) and record them as held
+        back for `reason`; returns their ids (None for a duplicate)."""
+
+    @abc.abstractmethod
+    def take_held_back(self, *, now: datetime, settle: timedelta) -> list[HeldBack]:
+        """Hand out the held-back records not yet notified, each exactly once whatever the
+        number of replicas: those of every brand and channel whose oldest such record is at
+        least `settle` old (so a burst is told in one notice, not one per poll)."""
+
+    @abc.abstractmethod
+    def release_held_back(self, ids: Iterable[int]) -> None:
+        """Give taken records back (their notice could not be delivered)."""
 
     @abc.abstractmethod
     def known_ids(self, source: str, external_ids: Iterable[str]) -> set[str]:
@@ -440,6 +490,19 @@ class Store(abc.ABC):
         self, sources: Sequence[str], *, holder: str, now: datetime, until: datetime
     ) -> set[str]:
         """`lease_feed` for many sources; returns those we now hold."""
+
+    @abc.abstractmethod
+    def renew_feed_leases(
+        self, sources: Sequence[str], *, holder: str, until: datetime
+    ) -> set[str]:
+        """Extend our leases on `sources` (polls still running) to `until`; returns those we
+        still held. Leases are short and renewed while a poll runs, so a replica that dies
+        mid-poll gives its feeds up within one lease."""
+
+    @abc.abstractmethod
+    def lease_expiries(self, sources: Sequence[str]) -> dict[str, datetime]:
+        """When the lease on each of `sources` that has one runs out (another replica's
+        poll, or the next due time it left): when to ask for the feed again."""
 
     @abc.abstractmethod
     def finish_polls(self, records: Sequence[PollRecord], *, holder: str) -> None:

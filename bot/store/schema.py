@@ -251,6 +251,32 @@ MIGRATIONS: list[list[str]] = [
         )""",
         "CREATE INDEX reach_mention ON reach (mention_id, at)",
     ],
+    # 7: volume bounds (issue 11): what the bounds held back (stored, not alerted), for the
+    #    summary notices, handed out once; the alerts granted per brand in the last minute,
+    #    counted under a per-brand row lock so that replicas share one budget
+    [
+        """CREATE TABLE held_back (
+            id {id},
+            brand TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            source TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            limit_value INTEGER NOT NULL,
+            mentions INTEGER NOT NULL,
+            hosts TEXT NOT NULL,
+            first_at DOUBLE PRECISION NOT NULL,
+            last_at DOUBLE PRECISION NOT NULL,
+            notified_at DOUBLE PRECISION
+        )""",
+        "CREATE INDEX held_back_pending ON held_back (notified_at, brand, channel)",
+        """CREATE TABLE brand_alerts (
+            id {id},
+            brand TEXT NOT NULL,
+            at DOUBLE PRECISION NOT NULL
+        )""",
+        "CREATE INDEX brand_alerts_recent ON brand_alerts (brand, at)",
+        "CREATE TABLE brand_alert_locks (brand TEXT PRIMARY KEY)",
+    ],
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

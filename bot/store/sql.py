@@ -10,7 +10,16 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.models import Mention, Reply, Route, Sentiment, Status, Transition, Verdict
+from bot.models import (
+    Mention,
+    Reply,
+    Sentiment,
+    Status,
+    Transition,
+    Verdict,
+    routes_from_text,
+    routes_text,
+)
 from bot.store.base import MentionQuery, OwnerRule, Stats, TransitionResult
 from bot.store.schema import MIGRATIONS
 from bot.store.sql_base import Tx, from_epoch, to_epoch
@@ -20,6 +29,7 @@ from bot.store.sql_replies import RepliesSql
 from bot.store.sql_sources import SourcesSql
 from bot.store.sql_team import TeamSql
 from bot.store.sql_teams import TeamsSql
+from bot.store.sql_volume import VolumeSql
 
 MENTION_COLUMNS = (
     "id, brand, source, external_id, url, canonical_url, text_key, title, body, author, "
@@ -29,7 +39,7 @@ MENTION_COLUMNS = (
 )
 
 
-class SqlStore(DeliveriesSql, ChatSql, RepliesSql, SourcesSql, TeamsSql, TeamSql):
+class SqlStore(DeliveriesSql, ChatSql, RepliesSql, SourcesSql, TeamsSql, TeamSql, VolumeSql):
     @abc.abstractmethod
     def _dialect(self) -> dict[str, str]:
         """DDL fragments: {"id": ..., "bool": ...}."""
@@ -60,7 +70,11 @@ class SqlStore(DeliveriesSql, ChatSql, RepliesSql, SourcesSql, TeamsSql, TeamSql
                 ids.append(self._insert_mention(tx, mention, alert))
         return ids
 
-    def _insert_mention(self, tx: Tx, mention: Mention, alert: bool) -> int | None:
+    def _insert_mention(
+        self, tx: Tx, mention: Mention, alert: bool, *, queue: bool | None = None
+    ) -> int | None:
+        """Insert a mention, flagged (over the threshold) when `alert`; its alert is queued
+        when `queue` (default: `alert`; a volume bound may hold a flagged one back)."""
         v = mention.verdict
         row = tx.one(
             f"INSERT INTO mentions ({MENTION_COLUMNS.removeprefix('id, ')}) VALUES "
@@ -79,7 +93,7 @@ class SqlStore(DeliveriesSql, ChatSql, RepliesSql, SourcesSql, TeamsSql, TeamSql
                 to_epoch(mention.published_at),
                 to_epoch(mention.fetched_at),
                 mention.matched_term,
-                _routes_text(mention.routes),
+                routes_text(mention.routes),
                 alert,
                 v.sentiment.value,
                 v.score,
@@ -101,7 +115,7 @@ class SqlStore(DeliveriesSql, ChatSql, RepliesSql, SourcesSql, TeamsSql, TeamSql
         if row is None:
             return None
         mention_id = int(row[0])
-        if alert:
+        if alert if queue is None else queue:
             for route in dict.fromkeys(mention.routes):
                 tx.execute(
                     "INSERT INTO deliveries (mention_id, platform, target, next_attempt_at)"
@@ -312,33 +326,13 @@ def _mention_from_row(r: Sequence[Any]) -> Mention:
         published_at=from_epoch(r[10]),
         fetched_at=from_epoch(r[11]),  # type: ignore[arg-type]
         matched_term=r[12],
-        routes=_routes_from_text(r[13]),
+        routes=routes_from_text(r[13]),
         verdict=verdict,
         status=Status(r[27]),
         owner=r[28],
         revision=int(r[29]),
         muted_by=None if r[30] is None else int(r[30]),
     )
-
-
-def _routes_text(routes: Sequence[Route]) -> str:
-    """The routes as kept in mentions.channel, one "platform:channel" per line."""
-    return "\n".join(route.key for route in routes)
-
-
-def _routes_from_text(text: str) -> tuple[Route, ...]:
-    routes = []
-    for line in text.split("\n"):
-        platform, sep, channel = line.partition(":")
-        if not line:
-            continue
-        # Before routes, the column held a bare Slack channel as the watch list named it.
-        routes.append(
-            Route(platform, channel)
-            if sep and platform in ("slack", "teams")
-            else Route("slack", line)
-        )
-    return tuple(routes)
 
 
 def _brands_clause(brands: Sequence[str], params: list[Any], prefix: str = "") -> str:

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
+from typing import Any
 
 from bot.sources.base import FeedState
 from bot.store.base import PollRecord, SourceStatus
 from bot.store.sql_base import SqlBase, Tx, from_epoch, to_epoch
 
 IN_CHUNK = 500  # ids per IN (...): under SQLite's variable limit
+
+
+def in_chunks(values: Sequence[str] | Sequence[int]) -> Iterator[tuple[list[Any], str]]:
+    """The values without repeats, a chunk at a time, with the "?, ?, ..." of its IN (...)."""
+    unique = list(dict.fromkeys(values))
+    for start in range(0, len(unique), IN_CHUNK):
+        chunk = unique[start : start + IN_CHUNK]
+        yield chunk, ", ".join("?" for _ in chunk)
 
 
 class SourcesSql(SqlBase):
@@ -28,12 +37,9 @@ class SourcesSql(SqlBase):
 
     def feed_states(self, sources: Sequence[str]) -> dict[str, FeedState]:
         """The state of each of `sources` that has one, in one transaction."""
-        names = list(dict.fromkeys(sources))
         states: dict[str, FeedState] = {}
         with self.transaction() as tx:
-            for start in range(0, len(names), IN_CHUNK):
-                chunk = names[start : start + IN_CHUNK]
-                marks = ", ".join("?" for _ in chunk)
+            for chunk, marks in in_chunks(sources):
                 for row in tx.all(
                     "SELECT source, etag, last_modified, cursor FROM feed_state"
                     f" WHERE source IN ({marks})",
@@ -52,6 +58,34 @@ class SourcesSql(SqlBase):
         """`lease_feed` for many sources in one transaction; returns those we now hold."""
         with self.transaction() as tx:
             return {s for s in dict.fromkeys(sources) if _lease(tx, s, holder, now, until)}
+
+    def renew_feed_leases(
+        self, sources: Sequence[str], *, holder: str, until: datetime
+    ) -> set[str]:
+        held: set[str] = set()
+        with self.transaction() as tx:
+            for chunk, marks in in_chunks(sources):
+                tx.execute(
+                    "UPDATE feed_leases SET lease_until = ?"
+                    f" WHERE holder = ? AND source IN ({marks})",
+                    (to_epoch(until), holder, *chunk),
+                )
+                rows = tx.all(
+                    f"SELECT source FROM feed_leases WHERE holder = ? AND source IN ({marks})",
+                    (holder, *chunk),
+                )
+                held.update(r[0] for r in rows)
+        return held
+
+    def lease_expiries(self, sources: Sequence[str]) -> dict[str, datetime]:
+        expiries: dict[str, datetime] = {}
+        with self.transaction() as tx:
+            for chunk, marks in in_chunks(sources):
+                for source, until in tx.all(
+                    f"SELECT source, lease_until FROM feed_leases WHERE source IN ({marks})", chunk
+                ):
+                    expiries[source] = from_epoch(until)  # type: ignore[assignment]
+        return expiries
 
     def release_feed(self, source: str, *, holder: str, next_due: datetime) -> None:
         with self.transaction() as tx:

@@ -20,17 +20,6 @@ SEED = int(os.environ.get("CRASH_SEED", "20261125"))
 
 
 @pytest.fixture
-def fake_slack() -> Iterator[FakeSlack]:
-    """Message ts are real posting times here: the outbox reads the channel back by time."""
-    fake = FakeSlack(realtime=True).start()
-    fake.add_channel(CHANNEL, "C0FAULTS")
-    try:
-        yield fake
-    finally:
-        fake.stop()
-
-
-@pytest.fixture
 def feeds(tmp_path: Path) -> Iterator[tuple[str, int]]:
     expected = write_feeds(tmp_path / "feeds", feeds=4, per_feed=6)
     with serve_directory(tmp_path / "feeds") as base_url:

@@ -384,3 +384,11 @@ def test_a_post_with_a_did_or_rkey_unfit_for_a_url_is_malformed() -> None:
     event["did"] = "did:plc:a/../../x?y"
     with pytest.raises(Malformed, match="did"):
         post_to_entry("bsky", json.loads(json.dumps(event)))
+
+
+def test_a_silent_or_dripping_stream_is_cut_and_reconnected(
+    jetstream_server: FakeJetstream, settings: Settings, fetcher: HttpFetcher, running
+) -> None:
+    jetstream_server.replay = False  # connected, and nothing to say: not a live firehose
+    running(make_source(jetstream_server, settings, fetcher, idle_timeout=0.5))
+    assert jetstream_server.wait_for_connections(3)  # cut after half a second, each time

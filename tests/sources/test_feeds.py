@@ -93,7 +93,7 @@ def test_every_feedjira_sample_parses_or_is_refused_cleanly() -> None:
      "xxe-parameter-entity.xml", "xxe-remote.xml"],
 )  # fmt: skip
 def test_entity_attacks_are_refused_before_parsing(name: str) -> None:
-    with pytest.raises(SourceError, match="declares XML entities"):
+    with pytest.raises(SourceError, match=r"refused: .*may not define entities"):
         parse_file("attacks", name)
 
 

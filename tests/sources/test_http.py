@@ -218,16 +218,30 @@ def test_retry_after_parsing(value: str, expected: float | None) -> None:
     assert parse_retry_after(value) == expected
 
 
-def test_dns_rebinding_is_caught_at_the_connected_address(feed_server: FeedServer) -> None:
-    # The guard's lookup says "public"; the connection then lands on 127.0.0.1, as when a
-    # hostile DNS server answers differently the second time. The peer check refuses it.
-    fetcher = HttpFetcher(
-        timeout=3, resolver=lambda host, port: ["93.184.216.34"]
-    )  # no allow list: loopback is forbidden
-    url = feed_server.add("/feed", body=RSS).replace("127.0.0.1", "localhost")
-    with pytest.raises(FetchError, match=r"127\.0\.0\.1|::1"):
-        fetcher.get(url)
-    fetcher.close()
+class FlippingResolver:
+    """DNS that answers an allowed address first, then an internal one (a rebinding attack)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, host: str, port: int) -> list[str]:
+        self.calls += 1
+        return ["127.0.0.1"] if self.calls == 1 else ["169.254.169.254"]
+
+
+def test_dns_rebinding_has_no_window_the_client_connects_to_the_checked_answer(
+    feed_server: FeedServer,
+) -> None:
+    resolver = FlippingResolver()
+    fetcher = HttpFetcher(timeout=3, allow_private_hosts=["127.0.0.1"], resolver=resolver)
+    url = feed_server.add("/feed", body=RSS).replace("127.0.0.1", "rebind.example")
+    try:
+        assert fetcher.get(url).body == RSS  # connected to the answer the guard checked
+        assert resolver.calls == 1  # the client never looked the name up again itself
+    finally:
+        fetcher.close()
+    with pytest.raises(FetchError, match=r"169\.254\.169\.254"):
+        HttpFetcher(timeout=3, resolver=resolver).get(url)  # the next lookup: refused
 
 
 def test_a_server_that_stops_sending_is_cut_by_the_read_timeout(feed_server: FeedServer) -> None:
@@ -286,15 +300,16 @@ def test_async_path_refuses_internal_addresses_unless_allowed(
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_async_path_catches_dns_rebinding_at_the_connected_address(
+def test_async_path_connects_only_to_the_checked_dns_answer(
     feed_server: FeedServer, backend: str
 ) -> None:
-    fetcher = HttpFetcher(timeout=3, resolver=lambda host, port: ["93.184.216.34"])
-    url = feed_server.add("/feed", body=RSS).replace("127.0.0.1", "localhost")
-    with pytest.raises(FetchError, match=r"127\.0\.0\.1|::1"):
-        aget(fetcher, backend, url)
-    if backend == "aiohttp":  # its resolver refuses the answer: not even a connection
-        assert feed_server.requests_to("/feed") == []
+    resolver = FlippingResolver()
+    fetcher = HttpFetcher(timeout=3, allow_private_hosts=["127.0.0.1"], resolver=resolver)
+    url = feed_server.add("/feed", body=RSS).replace("127.0.0.1", "rebind.example")
+    assert aget(fetcher, backend, url).body == RSS and resolver.calls == 1
+    with pytest.raises(FetchError, match=r"169\.254\.169\.254"):
+        aget(fetcher, backend, url)  # a fresh client looks it up again: refused
+    assert len(feed_server.requests_to("/feed")) == 1
     fetcher.close()
 
 

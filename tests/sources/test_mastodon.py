@@ -5,6 +5,7 @@ and the tag RSS feed, bad events, stop, and check()."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -365,3 +366,19 @@ def test_streaming_base_comes_from_v2_or_v1_instance_info() -> None:
     v1 = {"urls": {"streaming_api": "wss://m.example"}}
     assert streaming_base(v1, "https://m.example") == "https://m.example"
     assert streaming_base({}, "https://m.example") == "https://m.example"
+
+
+def test_a_stream_dripping_a_line_that_never_ends_is_cut_and_reconnected(
+    mastodon_server: FakeMastodon, settings: Settings, fetcher: HttpFetcher, running
+) -> None:
+    mastodon_server.recording = []  # no heartbeats: only what the test sends
+    source = make_source(mastodon_server, settings, fetcher, read_timeout=1.0)
+    running(source, HISTORY[-1])
+    assert mastodon_server.wait_for_streams(1)
+    drip = threading.Event()
+    for _ in range(30):  # a byte every 0.1 s, never a line end: reads never time out
+        if mastodon_server.streams_opened >= 2:
+            break
+        mastodon_server.publish_raw(b"x")
+        drip.wait(0.1)  # the fault under test: a slow drip, not a synchronisation
+    assert mastodon_server.wait_for_streams(2)
