@@ -1,6 +1,6 @@
 """Publication → Slack latency of the real bot, on local servers (issue 5).
 
-Polled feeds: the bot (runtime, poller, outbox, SlackNotifier, SQLite, lexicon scorer) polls
+Polled feeds: the bot (runtime, poller, outbox, Slack adapter, SQLite, lexicon scorer) polls
 local RSS feeds every INTERVAL s (poll_interval = _min = _max, so the adaptive part is off and
 the interval is known). Complaints mentioning Acme are published at random instants over a
 window, each in one feed's body with a new ETag and a pubDate; the delay is from the

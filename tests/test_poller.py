@@ -404,20 +404,20 @@ def test_a_dead_replicas_feed_is_taken_over_when_its_short_lease_runs_out(
 def test_nothing_due_is_not_every_source_failing(
     caplog: pytest.LogCaptureFixture, tmp_path: Path, feed_server: FeedServer
 ) -> None:
-    from bot.chat.notifier import ConsoleNotifier
-
+    from bot.chat.console import ConsoleAdapter
     from bot.config import load_settings, load_watch_list
     from bot.runtime import after_polls, build_runtime
 
     watch = tmp_path / "watch.toml"
     watch.write_text(
-        '[[brand]]\nname = "Acme"\nterms = ["acme"]\n\n[[brand.sources]]\nname = "down"\n'
+        '[[brand]]\nname = "Acme"\nterms = ["acme"]\nchannel = "#alerts"\n\n'
+        '[[brand.sources]]\nname = "down"\n'
         f'url = "{feed_server.url("/down")}"\n',
         encoding="utf-8",
     )
     settings = load_settings(database_url=f"sqlite:///{tmp_path / 'bot.db'}", scorer="textblob",
                              allow_private_hosts=["127.0.0.1"])  # fmt: skip
-    runtime = build_runtime(settings, ConsoleNotifier(io.StringIO()), watch=load_watch_list(watch))
+    runtime = build_runtime(settings, ConsoleAdapter(io.StringIO()), watch=load_watch_list(watch))
     caplog.set_level(logging.WARNING)
     try:
         # After a restart every feed is still another replica's, or simply not due yet.

@@ -9,12 +9,11 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.chat.notifier import ConsoleNotifier
-
 from bot.analysis import get_scorer
+from bot.chat.console import ConsoleAdapter
 from bot.config import load_settings, load_watch_list
 from bot.matching import TermSet
-from bot.models import RawEntry
+from bot.models import RawEntry, Route
 from bot.pipeline import BrandRule, Pipeline
 from bot.runtime import after_polls, build_runtime
 from bot.store import MentionQuery, Store, open_store
@@ -23,7 +22,9 @@ from bot.volume import hand_off_held_back, summarise
 from tests.conftest import Clock
 from tests.fakes.feed_server import FeedServer
 
-RULE = BrandRule("Acme", TermSet.parse(["acme"]), "C0ALERTS", alert_threshold=0.05)
+RULE = BrandRule(
+    "Acme", TermSet.parse(["acme"]), (Route("slack", "#alerts"),), alert_threshold=0.05
+)
 START = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
 
@@ -186,10 +187,10 @@ def test_a_notice_that_cannot_be_posted_is_given_back_for_next_time(
     posted: list[tuple[str, str]] = []
     assert len(hand_off_held_back(sqlite_store, lambda c, t: posted.append((c, t)), later)) == 1
     assert hand_off_held_back(sqlite_store, lambda c, t: posted.append((c, t)), later) == []
-    assert [c for c, _ in posted] == ["C0ALERTS"] and "3 more mentions of Acme" in posted[0][1]
+    assert [c for c, _ in posted] == ["slack:#alerts"] and "3 more mentions of Acme" in posted[0][1]
 
 
-def test_the_poll_loop_hands_the_summary_to_the_brands_channel_even_after_a_restart(
+def test_the_poll_loop_queues_the_summary_for_the_brands_channel_even_after_a_restart(
     tmp_path: Path, feed_server: FeedServer, clock: Clock
 ) -> None:
     items = "".join(
@@ -211,7 +212,7 @@ def test_the_poll_loop_hands_the_summary_to_the_brands_channel_even_after_a_rest
         database_url=f"sqlite:///{tmp_path / 'bot.db'}", scorer="textblob", alert_threshold=0.05,
         allow_private_hosts=["127.0.0.1"], max_new_mentions_per_poll=3,
     )  # fmt: skip
-    first = build_runtime(settings, ConsoleNotifier(io.StringIO()), clock=clock,
+    first = build_runtime(settings, ConsoleAdapter(io.StringIO()), clock=clock,
                           watch=load_watch_list(watch))  # fmt: skip
     try:
         report = first.poller.poll_once()
@@ -220,15 +221,14 @@ def test_the_poll_loop_hands_the_summary_to_the_brands_channel_even_after_a_rest
         first.close()
     out = io.StringIO()
     clock.advance(61)
-    second = build_runtime(
-        settings, ConsoleNotifier(out), clock=clock, watch=load_watch_list(watch)
-    )
+    second = build_runtime(settings, ConsoleAdapter(out), clock=clock, watch=load_watch_list(watch))
     try:
         after_polls(second, second.poller.take_report(), hinted=False)
         after_polls(second, second.poller.take_report(), hinted=False)  # told once
+        assert second.outbox.deliver_due().notices == 1  # queued, sent like an alert
     finally:
         second.close()
-    lines = out.getvalue().splitlines()
+    lines = [line for line in out.getvalue().splitlines() if line.startswith("ℹ")]  # notices
     assert len(lines) == 1 and "#C0ACME" in lines[0]
     assert "5 more mentions of Acme in the last minute from news.example.com" in lines[0]
     assert "/mentions search source:news since:1h" in lines[0]
