@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot import metrics
+from bot.analysis import burst
 from bot.analysis.base import Scorer
 from bot.config import BrandConfig, Settings
 from bot.matching import TermSet, canonical_url, text_key
@@ -79,6 +80,15 @@ class Pipeline:
         report.matched = len(candidates)
         if not candidates:
             return report
+        # A burst is scored in chunks, likeliest alerts first, each chunk stored and its alerts
+        # queued before the next is scored (bot/analysis/burst.py, bench/burst.py).
+        for chunk in burst.chunks(self.scorer, candidates, lambda c: _scored_text(c[0])):
+            self._score_and_store(brand, chunk, report)
+        return report
+
+    def _score_and_store(
+        self, brand: BrandRule, candidates: list[tuple[RawEntry, str]], report: PipelineReport
+    ) -> None:
         verdicts = self.scorer.score_many([_scored_text(e) for e, _ in candidates])
         now = self.clock()
         batch: list[tuple[Mention, bool]] = []
@@ -116,7 +126,6 @@ class Pipeline:
                     "queued alert for mention %d (%s, %s %.2f)",
                     mention_id, brand.name, verdict.sentiment.value, verdict.attention,
                 )  # fmt: skip
-        return report
 
 
 def _scored_text(entry: RawEntry) -> str:

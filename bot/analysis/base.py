@@ -45,4 +45,4 @@ def get_scorer(name: str) -> Scorer:
 
 def _load_builtin() -> None:
     # Imported lazily so that `import bot.analysis` stays cheap and model files load on demand.
-    from bot.analysis import e5_scorer, lexicon_scorer, textblob_scorer  # noqa: F401
+    from bot.analysis import cascade, textblob_scorer, trained  # noqa: F401

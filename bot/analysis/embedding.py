@@ -86,13 +86,21 @@ def cache_dir() -> Path:
     return Path(os.environ.get("MENTIONBOT_CACHE", Path.home() / ".cache" / "mentionbot"))
 
 
-def embed_cached(texts: Sequence[str], name: str, batch: int = 256) -> np.ndarray:
-    """Embed `texts`, reusing a cache file keyed by the texts' digest (train/eval only)."""
+def embed_cached(
+    texts: Sequence[str],
+    name: str,
+    batch: int = 256,
+    embedder: Callable[[Sequence[str]], np.ndarray] | None = None,
+    tag: str = "e5q4",
+) -> np.ndarray:
+    """Embed `texts` (with `embedder`, default e5), reusing a cache file keyed by the model tag
+    and the texts' digest (train/eval only)."""
+    embedder = embedder or embed
     digest = hashlib.sha256("\x1e".join(texts).encode("utf-8", "replace")).hexdigest()[:16]
-    path = cache_dir() / f"e5q4-{name}-{digest}.npy"
+    path = cache_dir() / f"{tag}-{name}-{digest}.npy"
     if path.exists():
         return np.load(path)
-    parts = [embed(texts[i : i + batch]) for i in range(0, len(texts), batch)]
+    parts = [embedder(texts[i : i + batch]) for i in range(0, len(texts), batch)]
     arr = np.concatenate(parts) if parts else np.zeros((0, DIM), dtype=np.float32)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npy")
