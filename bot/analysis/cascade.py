@@ -47,9 +47,12 @@ def share_from_env() -> float:
     raw = os.environ.get("CASCADE_SHARE", "")
     if not raw.strip():
         return DEFAULT_SHARE
-    share = float(raw)
-    if not 0.0 <= share <= 1.0:
-        raise ValueError(f"CASCADE_SHARE must be between 0 and 1, not {raw!r}")
+    try:
+        share = float(raw)
+    except ValueError:
+        share = -1.0
+    if not 0.0 <= share <= 1.0:  # also refuses nan
+        raise ValueError(f"CASCADE_SHARE must be a number from 0 to 1, not {raw!r}")
     return share
 
 

@@ -62,34 +62,21 @@ def development_quantiles(base: Path | None = None) -> np.ndarray:
     """101 quantiles of stage one's confidence on the development rows of all four sets, each
     scored by heads fitted on the other rows: what CASCADE_SHARE is turned into a threshold
     with."""
-    dev = protocol.development("use", base)
-    conf = confidence_of_fitted(dev, base)
-    pooled = np.concatenate([c[~np.isnan(c)] for c in conf.values()])
-    return np.quantile(pooled, np.linspace(0.0, 1.0, 101)).astype(np.float32)
-
-
-def confidence_of_fitted(dev: dict[str, np.ndarray], base: Path | None) -> dict:
-    """Like `confidence_of`, with the cross-task head fitted on the other rows too."""
     from threadpoolctl import threadpool_limits
 
     recipe = training.RECIPES["use"]
-    fitted = {}
     with threadpool_limits(limits=1, user_api="blas"):
-        for name, (t, c) in training.tasks(recipe, base).items():
-            rows = ~np.concatenate([protocol.dev_mask(d) for d in t.sets])
-            fitted[name] = t.fit(c, rows)
-    out = {}
-    for name, proba in dev.items():
+        fitted = {
+            name: t.fit(c, ~np.concatenate([protocol.dev_mask(d) for d in t.sets]))
+            for name, (t, c) in training.tasks(recipe, base).items()
+        }
+    pooled = []
+    for name in data.DATASETS:
         d = data.load(name, base)
-        b = training.blocks_of(d, recipe.blocks)
-        if name == "complaints":
-            x = training.matrix(b, recipe.sentiment_en.blocks)
-            other = fitted["sentiment_en"].predict_proba(x)
-            out[name] = np.where(np.isnan(proba), np.nan, cascade.confidence(other, proba))
-        else:
-            x = training.matrix(b, recipe.complaint.blocks)
-            other = fitted["complaint"].predict_proba(x)[:, 1]
-            filled = np.nan_to_num(proba)
-            conf = cascade.confidence(filled, other)
-            out[name] = np.where(np.isnan(proba[:, 0]), np.nan, conf)
-    return out
+        b = training.blocks_of(d, recipe.blocks).subset(np.flatnonzero(protocol.dev_mask(d)))
+        head = "sentiment_nl" if name in training.NL_SETS else "sentiment_en"
+        x_sent = training.matrix(b, getattr(recipe, head).blocks)
+        x_comp = training.matrix(b, recipe.complaint.blocks)
+        p_comp = fitted["complaint"].predict_proba(x_comp)[:, 1]
+        pooled.append(cascade.confidence(fitted[head].predict_proba(x_sent), p_comp))
+    return np.quantile(np.concatenate(pooled), np.linspace(0.0, 1.0, 101)).astype(np.float32)

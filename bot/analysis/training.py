@@ -65,9 +65,20 @@ RECIPES = {
 }
 
 
+_cheap: dict[tuple[str, int], design.Blocks] = {}
+
+
 def blocks_of(d: data.Dataset, names: Sequence[str]) -> design.Blocks:
-    """The blocks of a data set's texts, embeddings from the cache (train/eval only)."""
-    b = design.cheap_blocks(d.texts)
+    """The blocks of a data set's texts, embeddings from the cache (train/eval only). The cheap
+    blocks of a set are computed once per process: each is read by several heads and folds."""
+    key = (d.name, hash(tuple(d.texts)))
+    if key not in _cheap:
+        _cheap[key] = design.cheap_blocks(d.texts)
+    cached = _cheap[key]
+    b = design.Blocks(
+        clean=cached.clean, cue=cached.cue, dense=dict(cached.dense), hashed=cached.hashed,
+        fast_langs=cached.fast_langs,
+    )  # fmt: skip
     if "e5" in names:
         b.dense["e5"] = embed_cached(b.clean, d.name)
     if "use" in names:
