@@ -65,7 +65,7 @@ def build_runtime(
 ) -> Runtime:
     watch = watch or load_watch_list(settings.watch_list)
     store = store or open_store(settings.database_url)
-    scorer = get_scorer(settings.scorer)
+    scorer = get_scorer(settings.scorer, cascade_share=settings.cascade_share)
     fetcher = HttpFetcher.from_settings(settings)
     pipeline = Pipeline(store, scorer, clock)
     jobs: list[Job] = []

@@ -108,4 +108,8 @@ class CascadeScorer:
         return trained.to_verdicts(names, blocks, p_sent, p_comp)
 
 
-register("cascade", CascadeScorer)
+def _build(cascade_share: float | None = None, **_: object) -> CascadeScorer:
+    return CascadeScorer(share=cascade_share)
+
+
+register("cascade", _build)

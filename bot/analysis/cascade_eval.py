@@ -43,7 +43,7 @@ def out_of_fold(
 ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """Per data set, the cascade's out-of-fold probabilities (NaN on development rows) and the
     share of report rows that went to e5."""
-    share = cascade.DEFAULT_SHARE if share is None else share
+    share = cascade.share_from_env() if share is None else share
     first = protocol.out_of_fold("use", base)
     second = protocol.out_of_fold("e5", base)
     conf = confidence_of("use", first, base)

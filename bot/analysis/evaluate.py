@@ -1,9 +1,10 @@
 """`eval`: every scorer side by side on every shared data set, with the split each figure is from.
 
-Scorers without training (textblob, lexicon) are scored on every row of each file. The e5 heads
-are trained, so their figures are out-of-fold: 10-fold stratified CV on the complaints set (the
-literature's protocol), 5-fold CV on the sentiment sets (the Dutch set split by review). No row
-is ever scored by a head that was trained on it.
+Every figure is on the report rows (protocol.py: the rows outside the development split). The
+trained scorers' figures are out-of-fold: 10-fold stratified CV on the complaints set (the
+literature's protocol), 5-fold CV on the sentiment sets (the Dutch set split by review); no row
+is ever scored by a head that was trained on it, and no setting was chosen on these rows.
+TextBlob learns nothing and is scored as it is.
 """
 
 from __future__ import annotations
@@ -227,6 +228,16 @@ def render(
     for ds, metric, key_ds, key in rows:
         cells = [f"{results[s][key_ds][key]:.1f}" for s in scorers]
         lines.append(f"| {ds} | {metric} | " + " | ".join(cells) + " |")
+    if "cascade" in scorers:
+        shares = " / ".join(
+            f"{results['cascade'][ds].get('share_e5', 0.0):.0f}"
+            for ds in ("complaints", "airline", "tweeteval", "absa-nl")
+        )
+        lines.append(
+            "| cascade | % of report rows sent to e5 (complaints / airline / TweetEval / Dutch) | "
+            + " | ".join(shares if s == "cascade" else "" for s in scorers)
+            + " |"
+        )
     if speeds:
         lines.append(
             "| speed | texts/s, one core | "

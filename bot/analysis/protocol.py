@@ -11,6 +11,7 @@ reported row ever took part in a choice.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from pathlib import Path
 
@@ -57,9 +58,11 @@ def _predict(model: object, x: object, binary: bool) -> np.ndarray:
     return p[:, 1] if binary else p
 
 
+@functools.lru_cache(maxsize=4)
 def out_of_fold(kind: str, base: Path | None = None) -> dict[str, np.ndarray]:
     """Per data set, the out-of-fold probabilities of the report rows ((n,) for complaints,
-    (n, 3) for sentiment) and NaN on the development rows."""
+    (n, 3) for sentiment) and NaN on the development rows. Kept per process: the cascade's
+    figures reuse those of its two stages."""
     from threadpoolctl import threadpool_limits
 
     out: dict[str, np.ndarray] = {}

@@ -107,7 +107,7 @@ class EmbeddingScorer(TrainedScorer):
         return np.array([v.attention for v in self.fast().score_many(texts)])
 
 
-register("fast", lambda: TrainedScorer("fast", "fast"))
+register("fast", lambda **_: TrainedScorer("fast", "fast"))
 # The fast path's old name: the hand-set lexicon rules it replaced answered to `lexicon`.
-register("lexicon", lambda: TrainedScorer("lexicon", "fast"))
-register("e5", lambda: EmbeddingScorer("e5", "e5"))
+register("lexicon", lambda **_: TrainedScorer("lexicon", "fast"))
+register("e5", lambda **_: EmbeddingScorer("e5", "e5"))
