@@ -14,6 +14,7 @@ once the lexicons are loaded (lazily, once per process, under a lock).
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import re
 import threading
@@ -54,9 +55,11 @@ def english_lexicon() -> dict[str, float]:
     """TextBlob's pattern lexicon, averaged over a word's senses (as TextBlob does)."""
     with _lock:
         if "en" not in _loaded:
-            import textblob
-
-            path = Path(textblob.__file__).with_name("en") / "en-sentiment.xml"
+            # Found, not imported: importing textblob pulls in nltk (~120 MB for one XML file).
+            spec = importlib.util.find_spec("textblob")
+            if spec is None or spec.origin is None:
+                raise ImportError("textblob is not installed")
+            path = Path(spec.origin).with_name("en") / "en-sentiment.xml"
             senses: dict[str, list[float]] = {}
             for form, pol in _WORD_FORM.findall(path.read_text(encoding="utf-8")):
                 senses.setdefault(form.lower(), []).append(float(pol))

