@@ -19,7 +19,7 @@ def default_scorer() -> str:
     return os.environ.get("SCORER") or DEFAULT_SCORER
 
 
-def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
     score = subparsers.add_parser("score", help="score a text, or a JSONL file of {id, text}")
     score.add_argument("text", nargs="?", help="the text to score")
     score.add_argument("--jsonl", type=Path, help='input file of {"id", "text"} lines ("-": stdin)')

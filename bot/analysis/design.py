@@ -43,7 +43,7 @@ class Blocks:
     def __len__(self) -> int:
         return len(self.clean)
 
-    def subset(self, idx: Sequence[int]) -> Blocks:
+    def subset(self, idx: Sequence[int] | np.ndarray) -> Blocks:
         ix = np.asarray(idx, dtype=np.int64)
         return Blocks(
             clean=[self.clean[i] for i in ix],

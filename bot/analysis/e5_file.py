@@ -161,8 +161,8 @@ class E5File:
         ids: list[int] = []
         i = n
         while i > 0:
-            piece, i = back[i]
-            ids.append(self.unk if piece < 0 else piece)
+            piece_id, i = back[i]
+            ids.append(self.unk if piece_id < 0 else piece_id)
         return ids[::-1]
 
     def query_ids(self, text: str, max_tokens: int = 128) -> list[int]:

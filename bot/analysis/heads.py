@@ -99,7 +99,7 @@ def save(path: Path, heads: Heads) -> None:
     for key, value in heads.extra.items():
         arrays[f"extra_{key}"] = np.asarray(value)
     with path.open("wb") as fh:
-        np.savez_compressed(fh, **arrays)
+        np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
 
 
 def load(path: Path = WEIGHTS_FILE) -> Heads:

@@ -64,7 +64,7 @@ def english_lexicon() -> dict[str, float]:
             for form, pol in _WORD_FORM.findall(path.read_text(encoding="utf-8")):
                 senses.setdefault(form.lower(), []).append(float(pol))
             _loaded["en"] = {w: sum(v) / len(v) for w, v in senses.items() if any(v)}
-        return _loaded["en"]  # type: ignore[no-any-return]
+        return _loaded["en"]
 
 
 def dutch_lexicon() -> dict[str, float]:
@@ -81,7 +81,7 @@ def dutch_lexicon() -> dict[str, float]:
                 if pol[0]:
                     out[word.lower()] = float(pol[0])
             _loaded["nl"] = out
-        return _loaded["nl"]  # type: ignore[no-any-return]
+        return _loaded["nl"]
 
 
 def _vader() -> Any:
@@ -101,7 +101,7 @@ def _emoji() -> dict[str, float]:
             _loaded["emoji"] = {
                 e: float(v["sentiment_score"]) for e, v in EMOJI_SENTIMENT_DICT.items()
             }
-        return _loaded["emoji"]  # type: ignore[no-any-return]
+        return _loaded["emoji"]
 
 
 def load_all() -> None:
