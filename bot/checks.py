@@ -91,7 +91,7 @@ def _check_scorer(settings: Settings, report: _Report) -> None:
     from bot.analysis.base import get_scorer
 
     try:
-        scorer = get_scorer(settings.scorer)
+        scorer = get_scorer(settings.scorer, cascade_share=settings.cascade_share)
         verdict = scorer.score("This is terrible, my order never arrived.")
         report.ok(
             "scorer",

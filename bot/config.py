@@ -131,6 +131,9 @@ class Settings(BaseSettings):
     # Detection
     scorer: str = "e5"
     alert_threshold: float = Field(default=0.5, ge=0.0, le=1.0)
+    # The cascade scorer (docs/detection.md): the share of mentions its first stage is least
+    # sure of, which go on to e5. 0 = never (USE only), 1 = always (as slow as e5).
+    cascade_share: float = Field(default=0.2, ge=0.0, le=1.0)
 
     # Fetching
     poll_interval: float = Field(default=300.0, gt=0)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from bot import metrics
+from bot.analysis import burst
 from bot.analysis.base import Scorer
 from bot.config import BrandConfig, Settings
 from bot.matching import TermSet, canonical_url, text_key
@@ -117,6 +118,24 @@ class Pipeline:
                 candidates[: self.max_new_per_poll],
                 candidates[self.max_new_per_poll :],
             )
+        # A burst is scored in chunks, likeliest alerts first, each chunk stored and its alerts
+        # queued before the next is scored (bot/analysis/burst.py, bench/burst.py).
+        for chunk in burst.chunks(self.scorer, candidates, lambda c: _scored_text(c[0])):
+            self._score_and_store(brand, chunk, report)
+        if held:
+            self._hold_back(brand, held, self.clock(), report)
+        if report.held_back:
+            log.warning(
+                "%s: %d new mentions held back by the volume bounds (stored, not alerted; "
+                "a summary notice follows)", brand.name, report.held_back,
+            )  # fmt: skip
+        return report
+
+    def _score_and_store(
+        self, brand: BrandRule, candidates: list[tuple[RawEntry, str]], report: PipelineReport
+    ) -> None:
+        """Score these candidates, route them (mutes, questions, praise), store them and queue
+        their alerts within the brand's alert budget."""
         verdicts = self.scorer.score_many([_scored_text(e) for e, _ in candidates])
         now = self.clock()
         mutes = self.store.active_mutes(now, brands=[brand.name])
@@ -166,14 +185,6 @@ class Pipeline:
                 )  # fmt: skip
             elif flagged:
                 report.held_back += 1
-        if held:
-            self._hold_back(brand, held, now, report)
-        if report.held_back:
-            log.warning(
-                "%s: %d new mentions held back by the volume bounds (stored, not alerted; "
-                "a summary notice follows)", brand.name, report.held_back,
-            )  # fmt: skip
-        return report
 
     def _hold_back(
         self,

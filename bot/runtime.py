@@ -86,7 +86,7 @@ def build_runtime(
     `interactive`: those the chat service redraws and answers with (default: the same)."""
     watch = watch or load_watch_list(settings.watch_list)
     store = store or open_store(settings.database_url)
-    scorer = get_scorer(settings.scorer)
+    scorer = get_scorer(settings.scorer, cascade_share=settings.cascade_share)
     fetcher = HttpFetcher.from_settings(settings)
     parser = ParsePool.from_settings(settings)
     pipeline = Pipeline(

@@ -19,10 +19,12 @@ class Scorer(Protocol):
     def score_many(self, texts: Sequence[str]) -> list[Verdict]: ...
 
 
-_FACTORIES: dict[str, Callable[[], Scorer]] = {}
+_FACTORIES: dict[str, Callable[..., Scorer]] = {}
 
 
-def register(name: str, factory: Callable[[], Scorer]) -> None:
+def register(name: str, factory: Callable[..., Scorer]) -> None:
+    """`factory(**options)` builds the scorer; it takes the options it knows and ignores the
+    rest (the runtime passes every scorer setting, e.g. `cascade_share`)."""
     _FACTORIES[name] = factory
 
 
@@ -31,7 +33,7 @@ def available_scorers() -> list[str]:
     return sorted(_FACTORIES)
 
 
-def get_scorer(name: str) -> Scorer:
+def get_scorer(name: str, **options: object) -> Scorer:
     """Build the scorer called `name`; raise ValueError naming the valid choices."""
     _load_builtin()
     try:
@@ -40,9 +42,9 @@ def get_scorer(name: str) -> Scorer:
         raise ValueError(
             f"unknown scorer {name!r}; choose one of: {', '.join(sorted(_FACTORIES))}"
         ) from None
-    return factory()
+    return factory(**options)
 
 
 def _load_builtin() -> None:
     # Imported lazily so that `import bot.analysis` stays cheap and model files load on demand.
-    from bot.analysis import e5_scorer, lexicon_scorer, textblob_scorer  # noqa: F401
+    from bot.analysis import cascade, textblob_scorer, trained  # noqa: F401

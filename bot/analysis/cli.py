@@ -19,7 +19,7 @@ def default_scorer() -> str:
     return os.environ.get("SCORER") or DEFAULT_SCORER
 
 
-def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
     score = subparsers.add_parser("score", help="score a text, or a JSONL file of {id, text}")
     score.add_argument("text", nargs="?", help="the text to score")
     score.add_argument("--jsonl", type=Path, help='input file of {"id", "text"} lines ("-": stdin)')
@@ -28,14 +28,18 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:  # type: ignor
     )
     score.set_defaults(func=cmd_score)
 
-    train = subparsers.add_parser("train", help="refit the e5 heads from ../shared/data")
+    train = subparsers.add_parser("train", help="refit the shipped heads from ../shared/data")
+    train.add_argument(
+        "--kind", default="all", choices=["all", "fast", "use", "e5"],
+        help="which weights file (default: all three)",
+    )  # fmt: skip
     train.add_argument("--with-labels", type=Path, help="also train on a brand's labels (JSONL)")
-    train.add_argument("--out", type=Path, help="write the weights here instead of the package")
+    train.add_argument("--out", type=Path, help="write the weights into this folder instead")
     train.add_argument("--data", type=Path, help="the shared data folder (default ../shared/data)")
     train.set_defaults(func=cmd_train)
 
     ev = subparsers.add_parser("eval", help="evaluate every scorer on ../shared/data")
-    ev.add_argument("--scorers", default="textblob,lexicon,e5")
+    ev.add_argument("--scorers", default="textblob,fast,cascade,e5")
     ev.add_argument("--data", type=Path, help="the shared data folder (default ../shared/data)")
     ev.add_argument("--no-speed", action="store_true", help="skip the speed/memory runs")
     ev.add_argument("--speed-only", action="store_true", help="only the speed/memory runs")
@@ -114,10 +118,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         return 2
     from bot.analysis import heads
 
-    out = training.train(
-        out=args.out or heads.WEIGHTS_FILE, labels_file=args.with_labels, base=args.data
-    )
-    print(f"wrote {out}")
+    # The cascade's first stage reads the fast path's blocks, and e5's heads read USE: one
+    # order for all, and each file depends only on the data.
+    kinds = ["fast", "use", "e5"] if args.kind == "all" else [args.kind]
+    for kind in kinds:
+        target = args.out / heads.FILES[kind].name if args.out else heads.FILES[kind]
+        out = training.train(kind, out=target, labels_file=args.with_labels, base=args.data)
+        print(f"wrote {out}", flush=True)
     return 0
 
 

@@ -56,8 +56,8 @@ def load(name: str, base: Path | None = None) -> Dataset:
     return Dataset(name, kind, ids, texts, labels, groups)
 
 
-def load_labels_file(path: Path) -> tuple[list[Dataset], list[str]]:
-    """A brand's own corrections (JSONL, the shared format), split by kind of label."""
+def load_labels_file(path: Path) -> list[Dataset]:
+    """A brand's own corrections (JSONL, the shared format), one Dataset per kind of label."""
     rows: dict[str, list[dict[str, str]]] = {"sentiment": [], "complaint": []}
     with path.open(encoding="utf-8") as fh:
         for line in fh:
@@ -68,18 +68,35 @@ def load_labels_file(path: Path) -> tuple[list[Dataset], list[str]]:
                     rows["sentiment"].append(row)
                 elif label in {"complaint", "not_complaint"}:
                     rows["complaint"].append(row)
-    out = []
-    skipped: list[str] = []
-    for kind, items in rows.items():
-        if items:
-            out.append(
-                Dataset(
-                    f"labels-{kind}",
-                    kind,
-                    [str(r.get("id", i)) for i, r in enumerate(items)],
-                    [str(r["text"]) for r in items],
-                    [str(r["label"]) for r in items],
-                    [str(r.get("id", i)) for i, r in enumerate(items)],
-                )
-            )
-    return out, skipped
+    return [_dataset(f"labels-{kind}", kind, items) for kind, items in rows.items() if items]
+
+
+def _dataset(name: str, kind: str, items: list[dict[str, str]]) -> Dataset:
+    ids = [str(r.get("id", i)) for i, r in enumerate(items)]
+    return Dataset(name, kind, ids, [str(r["text"]) for r in items],
+                   [str(r["label"]) for r in items], ids)  # fmt: skip
+
+
+def split_labels(path: Path) -> tuple[list[Dataset], list[Dataset], list[Dataset]]:
+    """A brand's labels as (English sentiment, Dutch sentiment, complaint) sets: sentiment
+    labels go to the head of their language."""
+    from bot.analysis.features import normalise
+    from bot.analysis.lang import detect
+
+    en: list[Dataset] = []
+    nl: list[Dataset] = []
+    comp: list[Dataset] = []
+    for d in load_labels_file(path):
+        if d.kind == "complaint":
+            comp.append(d)
+            continue
+        is_nl = [detect(normalise(t))[0] == "nl" for t in d.texts]
+        for flag, target in ((False, en), (True, nl)):
+            idx = [i for i, f in enumerate(is_nl) if f == flag]
+            if idx:
+                target.append(Dataset(
+                    f"{d.name}-{'nl' if flag else 'en'}", d.kind, [d.ids[i] for i in idx],
+                    [d.texts[i] for i in idx], [d.labels[i] for i in idx],
+                    [d.groups[i] for i in idx],
+                ))  # fmt: skip
+    return en, nl, comp

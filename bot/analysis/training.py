@@ -1,56 +1,102 @@
 """Fitting the heads (needs the `train` extra: scikit-learn). Deterministic: fixed seeds, lbfgs.
 
-`train()` reproduces `heads.npz` exactly from ../shared/data (plus, optionally, a brand's own
-labels). `oof_*` give out-of-fold predictions so that evaluation never scores a row with a model
-that saw it.
+`train(kind)` reproduces `heads.FILES[kind]` exactly from ../shared/data (plus, optionally, a
+brand's own labels). The settings below were chosen on the fixed development split of
+`protocol.py` (`python -m bot.analysis.tune` prints that grid), never on the folds the figures
+are reported from.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
-from bot.analysis import data, features, heads
+from bot.analysis import data, design, features, heads, use_embedding
 from bot.analysis.embedding import embed_cached
 
 SEED = 13
-# Regularisation strengths and weights, chosen by the cross-validation in `oof_*` (a small grid;
-# docs/detection.md says so: the reported figures are therefore slightly optimistic).
-SENT_EN_C = 0.1
-SENT_NL_C = 0.1
-COMPLAINT_C = 0.25
-# Airline tweets outnumber TweetEval 6 to 1; unweighted, the English head learns the airline
-# notion of "neutral" and TweetEval's 3-class recall falls to 60. General tweets are closer to
-# what a brand's mentions look like, so TweetEval weighs 12 times as much per row (CV: airline
-# 85.9 -> 84.8 negative-vs-rest F1, TweetEval 60.4 -> 63.3 macro-recall).
-DATASET_WEIGHT = {"airline": 0.25, "tweeteval": 3.0}
 EN_SETS = ("airline", "tweeteval")
 NL_SETS = ("absa-nl",)
 
 
-def design(texts: Sequence[str], name: str) -> sparse.csr_matrix:
-    """The feature matrix in the layout `heads.Head` expects: [embedding | rules | hashed]."""
-    clean = [features.normalise(t) for t in texts]
-    emb = embed_cached(clean, name) * heads.EMB_SCALE
-    rules = (
-        np.vstack([features.cues(t).vector for t in clean])
-        if clean
-        else np.zeros((0, len(features.RULE_NAMES)))
-    )
+@dataclass(frozen=True, slots=True)
+class HeadRecipe:
+    blocks: tuple[str, ...]  # the dense blocks it reads (design.py); n-grams always
+    c: float  # inverse regularisation strength
+
+
+@dataclass(frozen=True, slots=True)
+class Recipe:
+    """What one weights file is trained from, and with which settings."""
+
+    sentiment_en: HeadRecipe
+    sentiment_nl: HeadRecipe
+    complaint: HeadRecipe
+    # Airline tweets outnumber TweetEval 6 to 1; unweighted, the English head learns the airline
+    # notion of "neutral". General tweets are closer to what a brand's mentions look like, so a
+    # TweetEval row weighs more.
+    tweeteval_weight: float = 4.0
+
+    @property
+    def blocks(self) -> tuple[str, ...]:
+        heads_ = (self.sentiment_en, self.sentiment_nl, self.complaint)
+        return tuple(dict.fromkeys(b for h in heads_ for b in h.blocks))
+
+
+CHEAP = ("cues", "lex")
+# Chosen on the development split (docs/detection.md has the grid): USE helps the English heads
+# of the first stage but not the Dutch one (1,300 training sentences; the fast path's blocks do
+# better there), e5 + USE helps the English sentiment head of the second stage only.
+RECIPES = {
+    "fast": Recipe(HeadRecipe(CHEAP, 0.3), HeadRecipe(CHEAP, 0.3), HeadRecipe(CHEAP, 0.3)),
+    "use": Recipe(
+        HeadRecipe(("use", *CHEAP), 0.3), HeadRecipe(CHEAP, 0.3), HeadRecipe(("use", *CHEAP), 0.3)
+    ),
+    "e5": Recipe(
+        HeadRecipe(("e5", "use", *CHEAP), 0.1),
+        HeadRecipe(("e5", *CHEAP), 0.1),
+        HeadRecipe(("e5", *CHEAP), 0.3),
+    ),
+}
+
+
+_cheap: dict[tuple[str, int], design.Blocks] = {}
+
+
+def blocks_of(d: data.Dataset, names: Sequence[str]) -> design.Blocks:
+    """The blocks of a data set's texts, embeddings from the cache (train/eval only). The cheap
+    blocks of a set are computed once per process: each is read by several heads and folds."""
+    key = (d.name, hash(tuple(d.texts)))
+    if key not in _cheap:
+        _cheap[key] = design.cheap_blocks(d.texts)
+    cached = _cheap[key]
+    b = design.Blocks(
+        clean=cached.clean, cue=cached.cue, dense=dict(cached.dense), hashed=cached.hashed,
+        fast_langs=cached.fast_langs,
+    )  # fmt: skip
+    if "e5" in names:
+        b.dense["e5"] = embed_cached(b.clean, d.name)
+    if "use" in names:
+        b.dense["use"] = embed_cached(b.clean, d.name, embedder=use_embedding.embed, tag="use3")
+    return b
+
+
+def matrix(b: design.Blocks, names: Sequence[str]) -> sparse.csr_matrix:
+    """The design matrix in the layout `heads.Head` expects: [dense blocks | hashed n-grams]."""
     rows, cols, vals = [], [], []
-    for i, t in enumerate(clean):
-        ids = features.hashed_ngrams(t)
+    for i, ids in enumerate(b.hashed):
         rows.extend([i] * len(ids))
         cols.extend(ids.tolist())
-        vals.extend([heads.HASH_SCALE / np.sqrt(len(ids))] * len(ids))
+        vals.extend([design.hash_weight(ids)] * len(ids))
     hashed = sparse.csr_matrix(
-        (vals, (rows, cols)), shape=(len(clean), features.HASH_DIM), dtype=np.float32
+        (vals, (rows, cols)), shape=(len(b), features.HASH_DIM), dtype=np.float32
     )
-    return sparse.hstack([sparse.csr_matrix(emb), sparse.csr_matrix(rules), hashed], format="csr")
+    return sparse.hstack([sparse.csr_matrix(design.dense(b, names)), hashed], format="csr")
 
 
 def _lr(c: float) -> LogisticRegression:
@@ -61,40 +107,69 @@ def _lr(c: float) -> LogisticRegression:
     )
 
 
-def fit_sentiment(
-    x: sparse.csr_matrix, y: np.ndarray, w: np.ndarray, c: float
-) -> LogisticRegression:
-    return _lr(c).fit(x, y, sample_weight=w)
+@dataclass(slots=True)
+class Task:
+    """One head's training data: the design matrix, labels, row weights, and the data set
+    and group of each row (for the split protocol)."""
+
+    x: sparse.csr_matrix
+    y: np.ndarray
+    w: np.ndarray
+    sets: list[data.Dataset]
+
+    def fit(self, c: float, rows: np.ndarray | None = None) -> LogisticRegression:
+        if rows is None:
+            return _lr(c).fit(self.x, self.y, sample_weight=self.w)
+        return _lr(c).fit(self.x[rows], self.y[rows], sample_weight=self.w[rows])
 
 
-def fit_complaint(x: sparse.csr_matrix, y: np.ndarray) -> LogisticRegression:
-    return _lr(COMPLAINT_C).fit(x, y)
+def task(sets: Sequence[data.Dataset], recipe: Recipe, head: str) -> Task:
+    names = getattr(recipe, head).blocks
+    kind = "complaint" if head == "complaint" else "sentiment"
+    xs = [matrix(blocks_of(d, names), names) for d in sets]
+    if kind == "complaint":
+        y = np.concatenate([[lab == "complaint" for lab in d.labels] for d in sets])
+        w = np.ones(len(y))
+    else:
+        y = np.concatenate([[data.SENTIMENT_LABELS.index(lab) for lab in d.labels] for d in sets])
+        w = np.concatenate(
+            [[recipe.tweeteval_weight if d.name == "tweeteval" else 1.0] * len(d.texts)
+             for d in sets]
+        )  # fmt: skip
+    return Task(sparse.vstack(xs, format="csr"), y.astype(int), w.astype(float), list(sets))
 
 
-def _to_head(model: LogisticRegression, multiclass: bool) -> heads.Head:
-    coef = model.coef_.T  # (n_features, k)
-    if not multiclass:
-        coef = coef[:, :1]
-    n_emb, n_rule = 384, len(features.RULE_NAMES)
+def tasks(recipe: Recipe, base: Path | None = None, labels_file: Path | None = None) -> dict:
+    """The three heads' training data, keyed like heads.HEAD_NAMES, with their C."""
+    en = [data.load(n, base) for n in EN_SETS]
+    nl = [data.load(n, base) for n in NL_SETS]
+    comp = [data.load("complaints", base)]
+    if labels_file is not None:
+        extra_en, extra_nl, extra_comp = data.split_labels(labels_file)
+        en, nl, comp = en + extra_en, nl + extra_nl, comp + extra_comp
+    sets = {"sentiment_en": en, "sentiment_nl": nl, "complaint": comp}
+    return {name: (task(s, recipe, name), getattr(recipe, name).c) for name, s in sets.items()}
+
+
+def to_head(model: LogisticRegression, names: tuple[str, ...]) -> heads.Head:
+    coef = model.coef_.T  # (n_features, k); a binary model has one column
+    n_dense = sum(design.BLOCK_DIM[b] for b in names)
     return heads.Head(
-        w_emb=np.asarray(coef[:n_emb], dtype=np.float32) / 1.0,
-        w_rule=np.asarray(coef[n_emb : n_emb + n_rule], dtype=np.float32),
-        w_hash=np.asarray(coef[n_emb + n_rule :], dtype=np.float32),
-        bias=np.asarray(model.intercept_[: coef.shape[1]], dtype=np.float32),
+        blocks=names,
+        w_dense=np.asarray(coef[:n_dense], dtype=np.float32),
+        w_hash=np.asarray(coef[n_dense:], dtype=np.float32),
+        bias=np.asarray(model.intercept_, dtype=np.float32),
     )
 
 
-def _stack(sets: Sequence[data.Dataset]) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray]:
-    xs = [design(d.texts, d.name) for d in sets]
-    y = np.concatenate([[data.SENTIMENT_LABELS.index(lab) for lab in d.labels] for d in sets])
-    w = np.concatenate([[DATASET_WEIGHT.get(d.name, 1.0)] * len(d.texts) for d in sets])
-    return sparse.vstack(xs, format="csr"), y.astype(int), w.astype(float)
-
-
 def train(
-    out: Path = heads.WEIGHTS_FILE, labels_file: Path | None = None, base: Path | None = None
+    kind: str = "e5",
+    out: Path | None = None,
+    labels_file: Path | None = None,
+    base: Path | None = None,
 ) -> Path:
-    """Fit all heads on all the shared data (plus a brand's labels) and write the weights file.
+    """Fit the three heads of `kind` on all the shared data (plus a brand's labels) and write
+    the weights file.
 
     BLAS runs on one thread while fitting: lbfgs follows a slightly different path when the
     dot products are summed in another order, and the weights then differ in the 3rd decimal
@@ -102,97 +177,26 @@ def train(
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(limits=1, user_api="blas"):
-        return _train(out, labels_file, base)
+        return _train(kind, out or heads.FILES[kind], labels_file, base)
 
 
-def _train(out: Path, labels_file: Path | None, base: Path | None) -> Path:
-    en = [data.load(n, base) for n in EN_SETS]
-    nl = [data.load(n, base) for n in NL_SETS]
-    comp = [data.load("complaints", base)]
-    if labels_file is not None:
-        from bot.analysis.lang import detect
-
-        extra, _ = data.load_labels_file(labels_file)
-        for d in extra:
-            if d.kind == "complaint":
-                comp.append(d)
-                continue
-            # A brand's sentiment labels go to the head of their language.
-            is_nl = [detect(features.normalise(t))[0] == "nl" for t in d.texts]
-            for flag, target in ((False, en), (True, nl)):
-                idx = [i for i, f in enumerate(is_nl) if f == flag]
-                if idx:
-                    target.append(data.Dataset(
-                        f"{d.name}-{'nl' if flag else 'en'}", d.kind, [d.ids[i] for i in idx],
-                        [d.texts[i] for i in idx], [d.labels[i] for i in idx],
-                        [d.groups[i] for i in idx],
-                    ))  # fmt: skip
-    x, y, w = _stack(en)
-    m_en = fit_sentiment(x, y, w, SENT_EN_C)
-    x, y, w = _stack(nl)
-    m_nl = fit_sentiment(x, y, w, SENT_NL_C)
-    xc = sparse.vstack([design(d.texts, d.name) for d in comp], format="csr")
-    yc = np.concatenate([[lab == "complaint" for lab in d.labels] for d in comp]).astype(int)
-    m_c = fit_complaint(xc, yc)
-    made = heads.Heads(
-        sentiment_en=_to_head(m_en, True),
-        sentiment_nl=_to_head(m_nl, True),
-        complaint=_to_head(m_c, False),
-    )
+def _train(kind: str, out: Path, labels_file: Path | None, base: Path | None) -> Path:
+    recipe = RECIPES[kind]
+    made = {}
+    rows = 0
+    for name, (t, c) in tasks(recipe, base, labels_file).items():
+        made[name] = to_head(t.fit(c), getattr(recipe, name).blocks)
+        rows += len(t.y)
     meta = {
         "seed": str(SEED),
-        "C": f"en={SENT_EN_C},nl={SENT_NL_C},complaint={COMPLAINT_C}",
-        "sets": ",".join(d.name for d in en + nl + comp),
-        "rows": str(sum(len(d.texts) for d in en + nl + comp)),
+        "recipe": repr(recipe),
+        "hash_scale": str(design.HASH_SCALE),
+        "rows": str(rows),
     }
-    heads.save(out, made, meta)
+    extra = {}
+    if kind == "use":  # the cascade's first stage: where to cut for a given CASCADE_SHARE
+        from bot.analysis import cascade, cascade_eval
+
+        extra[cascade.QUANTILES] = cascade_eval.development_quantiles(base)
+    heads.save(out, heads.Heads(meta=meta, extra=extra, **made))
     return out
-
-
-def _folds(d: data.Dataset, k: int) -> np.ndarray:
-    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
-
-    y = np.array(d.labels)
-    f = np.zeros(len(y), dtype=int)
-    if d.name == "absa-nl":
-        # sentences of one review stay on one side
-        split = StratifiedGroupKFold(k, shuffle=True, random_state=SEED).split(y, y, d.groups)
-    else:
-        split = StratifiedKFold(k, shuffle=True, random_state=SEED).split(y, y)
-    for i, (_, test) in enumerate(split):
-        f[test] = i
-    return f
-
-
-def oof_sentiment(base: Path | None = None, folds: int = 5) -> dict[str, np.ndarray]:
-    """Out-of-fold sentiment probabilities per data set: each row is scored by a head that did
-    not see it (5 folds; the English sets are split together, each stratified by label)."""
-    out: dict[str, np.ndarray] = {}
-    for names, c in ((EN_SETS, SENT_EN_C), (NL_SETS, SENT_NL_C)):
-        if not names:
-            continue
-        sets = [data.load(n, base) for n in names]
-        x, y, w = _stack(sets)
-        fold = np.concatenate([_folds(d, folds) for d in sets])
-        proba = np.zeros((len(y), 3))
-        for k in range(folds):
-            tr, te = fold != k, fold == k
-            proba[te] = fit_sentiment(x[tr], y[tr], w[tr], c).predict_proba(x[te])
-        start = 0
-        for d in sets:
-            out[d.name] = proba[start : start + len(d.texts)]
-            start += len(d.texts)
-    return out
-
-
-def oof_complaint(base: Path | None = None, folds: int = 10) -> np.ndarray:
-    """10-fold stratified CV on the complaints set, as in Preoţiuc-Pietro et al. (2019)."""
-    from sklearn.model_selection import StratifiedKFold
-
-    d = data.load("complaints", base)
-    x = design(d.texts, d.name)
-    y = np.array([lab == "complaint" for lab in d.labels], dtype=int)
-    p = np.zeros(len(y))
-    for tr, te in StratifiedKFold(folds, shuffle=True, random_state=SEED).split(y, y):
-        p[te] = fit_complaint(x[tr], y[tr]).predict_proba(x[te])[:, 1]
-    return p

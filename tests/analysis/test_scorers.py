@@ -34,18 +34,18 @@ ODD_INPUTS = [
 ]
 
 
-def test_registry_offers_baseline_fast_path_and_main_model():
-    assert {"textblob", "lexicon", "e5"} <= set(available_scorers())
+def test_registry_offers_baseline_fast_path_cascade_and_main_model():
+    assert {"textblob", "lexicon", "fast", "cascade", "e5"} <= set(available_scorers())
 
 
-@pytest.mark.parametrize("name", ["textblob", "lexicon", "e5"])
+@pytest.mark.parametrize("name", ["textblob", "lexicon", "fast", "cascade", "e5"])
 def test_scorer_never_raises_and_fills_every_field(name):
     scorer = get_scorer(name)
     for verdict in scorer.score_many(ODD_INPUTS):
         assert 0.0 <= verdict.attention <= 1.0
         assert 0.0 <= verdict.p_negative <= 1.0
         assert -1.0 <= verdict.score <= 1.0
-        assert verdict.scorer == name
+        assert verdict.scorer.split(":")[0] == name
         assert verdict.lang
 
 
@@ -111,13 +111,18 @@ def test_e5_score_many_keeps_the_order_of_a_batch_larger_than_one_chunk(e5):
 
 
 @pytest.mark.parametrize("text", [POLITE_COMPLAINT_EN, POLITE_COMPLAINT_NL])
-def test_lexicon_fast_path_flags_polite_complaints(lexicon, text):
+def test_fast_path_flags_polite_complaints(lexicon, text):
     assert lexicon.score(text).attention >= DEFAULT_THRESHOLD
 
 
-def test_lexicon_fast_path_reads_dutch_praise(lexicon):
+def test_fast_path_reads_dutch_praise(lexicon):
     verdict = lexicon.score(PRAISE_NL)
     assert verdict.lang == "nl" and verdict.sentiment == Sentiment.POSITIVE
+
+
+@pytest.mark.parametrize("text", [NEWS_EN, NEWS_NL])
+def test_fast_path_leaves_a_neutral_news_headline_alone(lexicon, text):
+    assert lexicon.score(text).attention < DEFAULT_THRESHOLD
 
 
 def test_textblob_baseline_now_says_the_language():

