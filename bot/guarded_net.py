@@ -16,6 +16,7 @@ from typing import Any
 import anyio
 import httpcore
 import httpx
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from bot.failures import FetchError
 from bot.url_guard import UrlGuard
@@ -41,7 +42,7 @@ def _swap_backend(pool: object, backend: object) -> None:
     # that renames it fails here and not silently unguarded.
     if not hasattr(pool, "_network_backend"):  # pragma: no cover - a changed httpcore
         raise RuntimeError("httpcore's pool has no _network_backend: the guard cannot hook in")
-    pool._network_backend = backend  # type: ignore[attr-defined]
+    pool._network_backend = backend
 
 
 class GuardedBackend(httpcore.NetworkBackend):
@@ -123,7 +124,7 @@ class AsyncGuardedBackend(httpcore.AsyncNetworkBackend):
 
 
 # --- aiohttp ------------------------------------------------------------------------------------
-class GuardedResolver:
+class GuardedResolver(AbstractResolver):
     """aiohttp's DNS lookup for host names (it skips it for what it reads as an address):
     the guard's, so every answer is checked before aiohttp may connect to it."""
 
@@ -131,14 +132,14 @@ class GuardedResolver:
         self.guard = guard
 
     async def resolve(
-        self, host: str, port: int = 0, family: int = socket.AF_INET
-    ) -> list[dict[str, Any]]:
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
         loop = asyncio.get_running_loop()
         addresses = await loop.run_in_executor(None, self.guard.connectable, host, port)
         return [
-            {"hostname": host, "host": str(address), "port": port,
-             "family": socket.AF_INET6 if address.version == 6 else socket.AF_INET,
-             "proto": socket.IPPROTO_TCP, "flags": socket.AI_NUMERICHOST}
+            ResolveResult(hostname=host, host=str(address), port=port,
+                          family=socket.AF_INET6 if address.version == 6 else socket.AF_INET,
+                          proto=socket.IPPROTO_TCP, flags=socket.AI_NUMERICHOST)
             for address in addresses
         ]  # fmt: skip
 

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -38,7 +38,7 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})  # not 304: that is "no
 class Headers(Protocol):
     """Response headers, case-insensitive: httpx.Headers and aiohttp's both fit."""
 
-    def get(self, key: str, default: str = ...) -> str: ...  # type: ignore[assignment]
+    def get(self, key: str, default: str = ...) -> str: ...
 
     def items(self) -> Iterable[tuple[str, str]]: ...
 
@@ -96,7 +96,7 @@ class HttpFetcher:
         )
         self._async: dict[object, object] = {}  # event loop → AsyncFetcher (bot/http_async.py)
 
-    def client_options(self) -> dict[str, object]:
+    def client_options(self) -> dict[str, Any]:
         """What the sync and the async client share: limits, headers, no redirects, no proxy."""
         return {
             # Per-operation limits; the whole fetch is bounded by `timeout` as well, so a

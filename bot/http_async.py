@@ -75,7 +75,7 @@ class AsyncFetcher:
             )
             self._client: Any = httpx.AsyncClient(
                 transport=guarded_async_transport(self.guard, http2=HTTP2, limits=limits),
-                **options,  # type: ignore[arg-type]
+                **options,
             )
             self._hop: Callable[..., Any] = self._hop_httpx
         else:
@@ -139,7 +139,9 @@ class AsyncFetcher:
                 if target or early is not None:
                     if reusable(got):
                         await response.read()  # keep the connection for the next poll
-                    return target or early  # type: ignore[no-any-return]
+                    found = target or early
+                    assert found is not None  # one of the two, by the test above
+                    return found
                 body = BodyReader(got, url, self.max_bytes)
                 async for raw in response.content.iter_any():  # raw: we inflate, capped
                     body.feed(raw)

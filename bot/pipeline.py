@@ -37,6 +37,10 @@ class BrandRule:
     alert_threshold: float
     routing: Routing = field(default_factory=Routing)  # questions, praise (bot/team/routing.py)
 
+    def matches(self, text: str) -> bool:
+        """Whether a text mentions the brand (a firehose drops the rest before queueing)."""
+        return self.terms.match(text) is not None
+
     @classmethod
     def from_config(cls, brand: BrandConfig, settings: Settings) -> BrandRule:
         threshold = brand.alert_threshold

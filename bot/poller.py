@@ -473,7 +473,7 @@ class Poller:
             name,
             at=self.clock(),
             interval=health.interval,
-            next_due=health.next_due,
+            next_due=health.next_due or self.clock(),
             items=len(result.entries),
             # Saved once this poll's entries are stored (they are, by now); an unchanged
             # state (a 304) needs no write.
@@ -513,8 +513,8 @@ class Poller:
             health.consecutive_failures, error, wait,
         )  # fmt: skip
         return PollRecord(
-            job.source.name, at=self.clock(), interval=job.interval, next_due=health.next_due,
-            error=error,
+            job.source.name, at=self.clock(), interval=job.interval,
+            next_due=health.next_due or self.clock(), error=error,
         )  # fmt: skip
 
     def _count(self, name: str, outcome: str, entries: int = 0) -> None:

@@ -104,7 +104,7 @@ def build_runtime(
             source_config,
             fetcher,
             settings,
-            matches=lambda t, b=brand: b.terms.match(t) is not None,
+            matches=brand.matches,
             parser=parser,
         )
         if is_stream(source):

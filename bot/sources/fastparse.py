@@ -120,7 +120,7 @@ def _as_feedparser(index: int, entry: dict[str, Any], doc: Document) -> dict[str
         segment = doc.segment(index)
         if PREFIXED_DESCRIPTION.search(segment) and _DESCRIPTION.search(segment):
             raise NotParity("a description from another namespace beside the RSS one")
-    fields = {
+    fields: dict[str, Any] = {
         "id": entry.get("id") or "",
         "link": link,
         "title": _title(index, entry, doc),

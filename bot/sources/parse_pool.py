@@ -28,7 +28,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import BinaryIO, Protocol
+from typing import IO, Protocol
 
 from bot.models import RawEntry
 from bot.sources.base import SourceError
@@ -230,7 +230,7 @@ def frame(data: bytes) -> bytes:
     return len(data).to_bytes(4, "big") + data
 
 
-def read_frame(stream: BinaryIO, deadline: float | None = None) -> bytes | None:
+def read_frame(stream: IO[bytes], deadline: float | None = None) -> bytes | None:
     """One frame; None if `deadline` (time.monotonic) passes first; EOFError at the end."""
     head = _read(stream, 4, deadline)
     if head is None:
@@ -238,7 +238,7 @@ def read_frame(stream: BinaryIO, deadline: float | None = None) -> bytes | None:
     return _read(stream, int.from_bytes(head, "big"), deadline)
 
 
-def _read(stream: BinaryIO, size: int, deadline: float | None) -> bytes | None:
+def _read(stream: IO[bytes], size: int, deadline: float | None) -> bytes | None:
     chunks, left = [], size
     while left:
         if deadline is not None:

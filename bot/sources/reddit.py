@@ -211,7 +211,7 @@ class RedditSource:
 
     def _checked(self, answer: Answer, url: str) -> Answer:
         try:
-            classify(answer.status, answer.headers, url, self.fetcher.max_bytes)
+            classify(answer.status, httpx.Headers(answer.headers), url, self.fetcher.max_bytes)
         except FetchError as exc:
             raise source_error(exc) from None
         return answer

@@ -34,7 +34,8 @@ def build_source(
 
         return build_feed(config, fetcher, settings, parser)
     module = importlib.import_module(PLATFORM_MODULES[config.kind])
-    return module.build(config, settings, fetcher, matches=matches)  # type: ignore[no-any-return]
+    source: Source = module.build(config, settings, fetcher, matches=matches)
+    return source
 
 
 def is_stream(source: Source | StreamSource) -> bool:

@@ -25,7 +25,8 @@ class SseDecoder:
         self._reset()
 
     def _reset(self) -> None:
-        self._name, self._data, self._size, self._oversized = "", [], 0, False
+        self._data: list[str] = []
+        self._name, self._size, self._oversized = "", 0, False
 
     def feed(self, chunk: bytes) -> list[SseEvent]:
         self._buffer += chunk

@@ -127,8 +127,11 @@ def _check_text(text: bytes | str, declaration: re.Pattern[Any], where: str) -> 
         return
     if found.group(1):
         raise _refused(f"it declares <!{_name(found.group(1))}>{where}")
-    doctype_body = _DOCTYPE_BODY_TEXT if isinstance(text, str) else _DOCTYPE_BODY
-    end = doctype_body.match(text, found.end())
+    end = (
+        _DOCTYPE_BODY_TEXT.match(text, found.end())
+        if isinstance(text, str)
+        else _DOCTYPE_BODY.match(text, found.end())
+    )
     if end is None or end.group(1) in ("[", b"["):
         raise _refused(f"it holds a DOCTYPE with an internal subset, or one that never ends{where}")
     again = declaration.search(text, end.end())
