@@ -9,7 +9,7 @@ import pytest
 from bot.analysis import burst
 from bot.analysis.cascade import CascadeScorer
 from bot.matching import TermSet
-from bot.models import RawEntry
+from bot.models import RawEntry, Route
 from bot.pipeline import BrandRule, Pipeline
 from bot.store import Store
 from tests.conftest import Clock
@@ -67,8 +67,8 @@ def test_the_pipeline_stores_a_bursts_complaints_first(sqlite_store: Store, cloc
     # 100 news items arrive before 16 complaints; the complaints are stored (and queued) first.
     entries = [_entry(n, NEWS.format(n=n)) for n in range(100)]
     entries += [_entry(100 + n, COMPLAINT.format(n=n)) for n in range(burst.FIRST_CHUNK)]
-    rule = BrandRule(name="Acme", terms=TermSet.parse(["acme"], exclude=[]), channel="C0A",
-                     alert_threshold=0.5)  # fmt: skip
+    rule = BrandRule(name="Acme", terms=TermSet.parse(["acme"], exclude=[]),
+                     routes=(Route("slack", "#alerts"),), alert_threshold=0.5)  # fmt: skip
     report = Pipeline(sqlite_store, first_stage_only, clock).process(rule, entries)
     assert report.stored == len(entries)
     first = [sqlite_store.get_mention(i) for i in sorted(report.new_ids)[: burst.FIRST_CHUNK]]
