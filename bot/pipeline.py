@@ -23,6 +23,7 @@ from bot.models import Mention, RawEntry, Route, Sentiment, Verdict
 from bot.store.base import Store
 from bot.team.policy import BrandPolicy, Routing
 from bot.team.routing import decide
+from bot.team.spikes import HOLD_SINGLES, spiked_within
 
 log = logging.getLogger(__name__)
 
@@ -163,8 +164,15 @@ class Pipeline:
             batch.append((mention, decision.alert))
             extras.append(decision.extra)
             reaches.append(entry.reach)
+        # During a spike, its one alert stands for the flood: singles are held, not posted.
+        hold = "spike" if spiked_within(self.store, brand.name, now, HOLD_SINGLES) else ""
         added = self.store.add_mentions_within(
-            batch, brand=brand.name, limit=self.max_alerts_per_minute, window=ALERT_WINDOW, now=now
+            batch,
+            brand=brand.name,
+            limit=self.max_alerts_per_minute,
+            window=ALERT_WINDOW,
+            now=now,
+            hold=hold,
         )
         for (mention, flagged), (mention_id, alerted), extra, reach in zip(
             batch, added, extras, reaches, strict=True

@@ -109,6 +109,8 @@ def _why(brand: str, group: Sequence[HeldBack]) -> str:
         reasons.append(f"more than {max(per_poll):,} new in one poll of a source")
     if per_minute:
         reasons.append(f"over {max(per_minute):,} alerts a minute for {brand}")
+    if any(r.reason == "spike" for r in group):
+        reasons.append(f"a spike alert for {brand} covers them")
     return " and ".join(reasons)
 
 

@@ -244,10 +244,13 @@ class Store(abc.ABC):
         limit: int,
         window: timedelta,
         now: datetime,
+        hold: str = "",
     ) -> list[tuple[int | None, bool]]:
         """`add_mentions`, but at most `limit` alerts for `brand` within `window` (0: no
         limit), counted across replicas. Returns (id or None, alert queued) per item; a
-        mention over the limit is stored with no alert, and recorded as held back."""
+        mention over the limit is stored with no alert, and recorded as held back.
+        `hold` (a reason, e.g. "spike"): store every flagged one without its alert and
+        record it as held back for that reason."""
 
     @abc.abstractmethod
     def hold_back(

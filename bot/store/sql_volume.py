@@ -32,15 +32,16 @@ class VolumeSql(SqlBase):
         limit: int,
         window: timedelta,
         now: datetime,
+        hold: str = "",
     ) -> list[tuple[int | None, bool]]:
         results: list[tuple[int | None, bool]] = []
         held: list[Mention] = []
         with self.transaction() as tx:
-            left = _alerts_left(tx, brand, limit, now - window) if limit > 0 else None
+            left = _alerts_left(tx, brand, limit, now - window) if limit > 0 and not hold else None
             if left is not None and not any(alert for _, alert in items):
                 left = None  # nothing to count: no lock needed
             for mention, alert in items:
-                queue = alert and (left is None or left > 0)
+                queue = alert and not hold and (left is None or left > 0)
                 mention_id = self._insert_mention(tx, mention, alert, queue=queue)
                 if mention_id is not None and alert:
                     if queue and left is not None:
@@ -53,7 +54,7 @@ class VolumeSql(SqlBase):
                         held.append(mention)
                 results.append((mention_id, mention_id is not None and queue))
             if held:
-                _record(tx, held, "per_minute", limit, now)
+                _record(tx, held, hold or "per_minute", limit, now)
         return results
 
     def hold_back(

@@ -38,6 +38,9 @@ MIN_SPIKE = 10  # never call fewer than this a spike
 FACTOR = 3.0  # at least three times the usual level
 SIGMAS = 4.0  # and this many spreads above it
 COOLDOWN_HOURS = 6
+# After a spike alert, the brand's single alerts are held for this long (stored, flagged,
+# listed by /mentions open, summarised in one notice a minute): one alert, not fifty.
+HOLD_SINGLES = timedelta(hours=1)
 PHRASES = 5
 _WORD = re.compile(r"[a-z0-9][a-z0-9'’-]*")
 _STOP = (
@@ -160,10 +163,7 @@ class Spikes:
         return spike_view(brand, recent, count, base, now, self.terms.get(brand.lower(), ()))
 
     def _cooling(self, brand: str, now: datetime) -> bool:
-        return any(
-            self.store.done_once(f"spike:{brand.lower()}:{_slot(now - h * HOUR)}")
-            for h in range(COOLDOWN_HOURS)
-        )
+        return spiked_within(self.store, brand, now, COOLDOWN_HOURS * HOUR)
 
     def _send(self, route: Route, view: SpikeView) -> None:
         send_or_queue(
@@ -191,7 +191,8 @@ def spike_view(
         summary=(
             (
                 "Mostly on " + ", ".join(f"{s} ({n})" for s, n in sources) + ". "
-                "The single alerts are in the channel as usual; this is the overview.",
+                f"For the next {HOLD_SINGLES.seconds // 3600} h, new single alerts for {brand} "
+                "are held and summarised in one message a minute (/mentions open lists them).",
             ),
         ),
         top=tuple(
@@ -199,6 +200,15 @@ def spike_view(
             for m in top
         ),
         phrases=tuple(common_phrases([f"{m.title} {m.text}" for m in recent], terms)),
+    )
+
+
+def spiked_within(store: Store, brand: str, now: datetime, span: timedelta) -> bool:
+    """Whether a spike alert for `brand` went out in the `span` before `now` (whichever
+    replica sent it: the `once` rows say)."""
+    hours = max(1, math.ceil(span / HOUR))
+    return any(
+        store.done_once(f"spike:{brand.lower()}:{_slot(now - h * HOUR)}") for h in range(hours)
     )
 
 

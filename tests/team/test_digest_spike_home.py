@@ -210,6 +210,35 @@ def test_no_spike_on_a_normal_monday_morning_and_one_alert_on_a_real_spike(
     assert "“charged twice” × 100" in text and "acme" not in text.split("Common phrases")[1]
     save_sample("spike.json", post.body)
 
+    # The flood goes on: through the real pipeline, its complaints are stored and flagged but
+    # not posted one by one; one notice a minute later says how many, and why.
+    from bot.analysis import get_scorer
+    from bot.matching import TermSet
+    from bot.models import RawEntry, Route
+    from bot.pipeline import BrandRule, Pipeline
+    from bot.runtime import queue_held_back_summaries
+
+    env.clock.advance(60)
+    rule = BrandRule("Acme", TermSet.parse(["acme"]), (Route("slack", "#alerts"),), 0.05)
+    flood = [
+        RawEntry(
+            "flood", f"f{k}", f"https://f.example/{k}", "", f"Acme charged me twice {k}, awful"
+        )
+        for k in range(20)
+    ]
+    report = Pipeline(env.store, get_scorer("lexicon"), env.clock).process(rule, flood)
+    assert (report.stored, report.alerts, report.held_back) == (20, 0, 20)
+    assert env.store.pending_count() == 0
+    env.clock.advance(61)
+    assert queue_held_back_summaries(env.store, env.clock())
+    [notice] = env.store.due_notices(env.clock(), 10)
+    assert notice.text.startswith("20 more mentions of Acme")
+    assert "a spike alert for Acme covers them" in notice.text
+    # An hour after the spike alert, single alerts go out again.
+    env.clock.advance(3600)
+    later = [RawEntry("flood", "g1", "https://f.example/g1", "", "Acme charged me twice, awful")]
+    assert Pipeline(env.store, get_scorer("lexicon"), env.clock).process(rule, later).alerts == 1
+
 
 def test_a_new_brand_never_spikes(spike_env: TeamEnv, make_mention: Callable[..., Mention]) -> None:
     now = spike_env.clock()
