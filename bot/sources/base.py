@@ -125,3 +125,11 @@ class StreamSource(Protocol):
         """Consume the stream from `cursor` until `stop` is set, reconnecting with backoff.
         Never returns early on a network error; logs and reconnects."""
         ...
+
+
+def reach_of(data: dict[str, Any], *counts: str) -> int | None:
+    """How far an item has gone, as its platform counts it (points, comments, boosts,
+    favourites): the sum of the counts it gives; None when it gives none."""
+    found = [data.get(name) for name in counts]
+    numbers = [max(0, n) for n in found if isinstance(n, int) and not isinstance(n, bool)]
+    return sum(numbers) if numbers else None

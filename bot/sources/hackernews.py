@@ -28,6 +28,7 @@ from bot.sources.base import (
     SourceError,
     SourceLimits,
     json_answer,
+    reach_of,
 )
 from bot.sources.retry import retrying, source_error
 from bot.sources.text import html_to_text
@@ -91,12 +92,7 @@ def hit_to_entry(source: str, hit: dict[str, Any]) -> RawEntry:
 
 def _reach(hit: dict[str, Any]) -> int | None:
     """Points and comments, as Hacker News counts them (a comment has neither)."""
-    points, comments = hit.get("points"), hit.get("num_comments")
-    if not isinstance(points, int) and not isinstance(comments, int):
-        return None
-    return max(0, points if isinstance(points, int) else 0) + max(
-        0, comments if isinstance(comments, int) else 0
-    )
+    return reach_of(hit, "points", "num_comments")
 
 
 def count_replies(children: Any, limit: int = 100_000) -> int:

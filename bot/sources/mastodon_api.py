@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from bot.models import RawEntry
+from bot.sources.base import reach_of
 from bot.sources.text import html_to_text
 from bot.url_guard import handshake_url
 
@@ -40,6 +41,7 @@ def status_to_entry(source: str, status: dict[str, Any]) -> RawEntry:
         text=f"{spoiler}\n\n{text}" if spoiler else text,
         author=str((original.get("account") or {}).get("acct") or ""),
         published_at=published,
+        reach=reach_of(original, "reblogs_count", "favourites_count", "replies_count"),
     )
 
 

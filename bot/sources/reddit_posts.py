@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.models import RawEntry
-from bot.sources.base import SourceError, json_answer
+from bot.sources.base import SourceError, json_answer, reach_of
 
 WEB = "https://www.reddit.com"  # permalinks point here, whichever host answered
 
@@ -33,6 +33,7 @@ def post_to_entry(source: str, post: dict[str, Any]) -> RawEntry:
         text=text,
         author=str(data.get("author") or ""),
         published_at=datetime.fromtimestamp(float(data["created_utc"]), UTC),
+        reach=reach_of(data, "score", "num_comments"),
     )
 
 
