@@ -64,3 +64,36 @@ def test_home_in_the_personal_chat_lists_what_i_hold_and_its_buttons_act(
     # Without the home mark, a button is still bound to the message it was clicked on.
     teams_env.invoke("alice", "mention-claim", {"mention": queued}, chat, home.id)
     assert teams_env.store.get_mention(queued).status == Status.ALERTED  # type: ignore[union-attr]
+
+
+def test_export_on_teams_asks_consent_then_uploads_the_csv_and_shows_the_file(
+    teams_env: TeamsEnv,  # noqa: F811
+    make_mention: Callable[..., Mention],
+) -> None:
+    from tests.chat.teams_env import base_activity
+
+    _, channel, _ = _deliver(teams_env, make_mention(title="Lost parcel", routes=(ALERTS,)))
+    assert teams_env.say("alice", "export 7d", channel).status_code == 200
+    chat = "a:personal-alice"
+    [offer] = teams_env.fake.posts(chat)
+    [consent] = offer.body["attachments"]
+    assert consent["contentType"] == "application/vnd.microsoft.teams.card.file.consent"
+    assert consent["name"].endswith(".csv") and consent["content"]["sizeInBytes"] > 0
+    context = consent["content"]["acceptContext"]
+    assert context == {"command": "export 7d", "channel": channel}
+    # Alice accepts: Teams sends the invoke with an upload session in her OneDrive.
+    invoke = base_activity(teams_env.fake, "alice", chat, "")
+    upload_url = teams_env.fake.service_url + "upload/alice/" + consent["name"]
+    invoke.update({"type": "invoke", "name": "fileConsent/invoke", "value": {
+        "type": "fileUpload", "action": "accept", "context": context,
+        "uploadInfo": {"name": consent["name"], "uploadUrl": upload_url,
+                       "contentUrl": "https://contoso.sharepoint.com/alice/export.csv",
+                       "uniqueId": "u-1", "fileType": "csv"},
+    }})  # fmt: skip
+    assert teams_env.post(invoke).status_code == 200
+    [csv] = teams_env.fake.uploads.values()
+    assert csv.splitlines()[0].startswith("id,") and "Lost parcel" in csv
+    [_, shown] = teams_env.fake.posts(chat)
+    [info] = shown.body["attachments"]
+    assert info["contentType"] == "application/vnd.microsoft.teams.card.file.info"
+    assert info["content"] == {"uniqueId": "u-1", "fileType": "csv"}

@@ -102,6 +102,7 @@ class FakeBotFramework(LoopbackServer):
         self.activities: dict[str, _Activity] = {}  # activity id → what was posted
         self.removed: set[str] = set()
         self.personal: dict[str, str] = {}  # member id → personal conversation id
+        self.uploads: dict[str, str] = {}  # OneDrive upload session → the file, as uploaded
         self._ids = itertools.count(1_700_000_000_001)
         self._failures: dict[str, list[_Failure]] = {}
         self._lock = threading.Condition()
@@ -195,6 +196,14 @@ class FakeBotFramework(LoopbackServer):
                 return 200, {"keys": [s.jwk() for s in self.signers]}, {}
         if verb == "POST" and path.endswith("/oauth2/v2.0/token"):
             return self._token(raw, headers)
+        if verb == "PUT" and path.startswith("/teams/upload/"):
+            # A OneDrive upload session (pre-authenticated: no bot token), one range.
+            size = len(raw.encode())
+            if headers.get("content-range") != f"bytes 0-{max(0, size - 1)}/{size}":
+                return 400, {"error": {"code": "invalidRange"}}, {}
+            with self._lock:
+                self.uploads[path.removeprefix("/teams/upload/")] = raw
+            return 201, {"id": "file-1", "name": path.rsplit("/", 1)[-1], "size": size}, {}
         if not path.startswith("/teams/"):
             return 404, {"error": {"code": "NotFound"}}, {}
         return self._connector(verb, path.removeprefix("/teams"), raw, headers)

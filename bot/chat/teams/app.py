@@ -133,6 +133,10 @@ def mount_teams(
     async def on_message(ctx: Any) -> None:
         await listeners.on_message(_raw(ctx.activity))
 
+    @app.on_file_consent
+    async def on_file_consent(ctx: Any) -> None:
+        await listeners.on_file_consent(_raw(ctx.activity))
+
     asyncio.run(app.initialize())
     return TeamsMount(app, adapter, learner, keys)
 

@@ -31,6 +31,7 @@ from bot.chat.commands import TextAnswer
 from bot.chat.port import DeliveryError
 from bot.chat.service import Actor, ChatService, Reaction
 from bot.chat.teams.cards import Json, answer_card, answer_summary, plain
+from bot.chat.teams.files import consent_attachment, info_attachment, upload
 from bot.chat.teams.forms import reply_card
 from bot.chat.teams.home import home_card
 from bot.chat.teams.ids import REPLY_INPUT, REPLY_WHERE, Verb
@@ -64,6 +65,9 @@ class Listeners:
 
     async def on_message(self, activity: Mapping[str, Any]) -> None:
         await asyncio.to_thread(self.message, activity)
+
+    async def on_file_consent(self, activity: Mapping[str, Any]) -> None:
+        await asyncio.to_thread(self.file_consent, activity)
 
     # --- card actions -----------------------------------------------------------------------
     def execute(self, activity: Mapping[str, Any]) -> Json:
@@ -156,12 +160,8 @@ class Listeners:
         try:
             answer = self.service.answer(actor, "teams", channel_id, text)
             if isinstance(answer, ExportFile):
-                # Teams hands a bot's file to a person only through a file-consent card,
-                # which this bot does not send: say so, with what the file would hold.
-                answer = TextAnswer((
-                    (f"The export holds {answer.rows} mentions. Files can be sent on Slack "
-                     "(/mentions export); on Teams, use “stats” for the figures.",),
-                ))  # fmt: skip
+                self._offer_file(actor, answer, {"command": text[:200], "channel": channel_id})
+                return
             card, summary = answer_card(answer), answer_summary(answer)
         except Exception:  # the person gets a sentence; the log gets the trace, not the text
             log.exception("@mentionbot failed")
@@ -171,6 +171,46 @@ class Listeners:
             self.adapter.send_privately(actor.key, card, summary)
         except DeliveryError as exc:
             log.warning("could not answer %s privately: %s", actor.key[:40], exc)
+
+    def _offer_file(self, actor: Actor, export: ExportFile, context: dict[str, str]) -> None:
+        """Teams gives a person a bot's file only once they accept it: ask."""
+        description = f"{export.title} ({export.rows} mentions)"
+        attachment = consent_attachment(export.filename, len(export.content), description, context)
+        try:
+            self.adapter.send_attachment(actor.key, attachment, export.title)
+        except DeliveryError as exc:
+            log.warning("could not offer %s a file: %s", actor.key[:40], exc)
+
+    def file_consent(self, activity: Mapping[str, Any]) -> None:
+        """The person accepted (or declined) the file: make it again for them, upload it to
+        where Teams said, and show it."""
+        actor = actor_of(activity)
+        value = _dict(activity.get("value"))
+        context = _dict(value.get("context"))
+        if not actor.key:
+            return
+        if value.get("action") != "accept":
+            self._tell(actor, ("No file, then.",))
+            return
+        info = _dict(value.get("uploadInfo"))
+        answer = self.service.answer(actor, "teams", str(context.get("channel") or ""),
+                                     str(context.get("command") or "")[:200])  # fmt: skip
+        if not isinstance(answer, ExportFile):
+            self._tell(actor, ("That export is no longer yours to make; nothing was sent.",))
+            return
+        try:
+            upload(str(info.get("uploadUrl") or ""), answer.content,
+                   self.adapter.settings.service_url_prefixes)  # fmt: skip
+            self.adapter.send_attachment(actor.key, info_attachment(info), answer.title)
+        except DeliveryError as exc:
+            log.warning("export for %s not delivered: %s", actor.key[:40], exc)
+            self._tell(actor, (f"The file could not be delivered: {exc}",))
+
+    def _tell(self, actor: Actor, line: Line) -> None:
+        try:
+            self.adapter.send_privately(actor.key, answer_card(TextAnswer((line,))), plain(line))
+        except DeliveryError as exc:
+            log.warning("could not tell %s: %s", actor.key[:40], exc)
 
     def _send_home(self, actor: Actor) -> None:
         try:

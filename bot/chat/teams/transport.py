@@ -141,8 +141,15 @@ class TeamsAdapter:
     def send_privately(self, user_key: str, card: Json, summary: str) -> None:
         """A card in the person's own chat with the bot (created if need be). Raises
         DeliveryError."""
+        self.send_attachment(user_key, {"contentType": CARD, "content": card}, summary)
+
+    def send_attachment(self, user_key: str, attachment: Json, summary: str = "") -> None:
+        """Any attachment (a card, a file-consent card, a file) in the person's own chat."""
         conversation = self._personal_chat(user_key)
-        activity = _card_activity(card, summary)
+        fields: Json = {"type": "message", "attachments": [attachment]}
+        if summary:
+            fields["summary"] = summary
+        activity = MessageActivityInput.model_validate(fields)
         self._call(
             conversation,
             lambda api: api.conversations.create_activity(conversation.conversation_id, activity),
