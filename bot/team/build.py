@@ -58,6 +58,10 @@ def senders(adapters: Mapping[str, ChatAdapter]) -> dict[str, NoteSender]:
             from bot.chat.slack.team import SlackTeamSender
 
             out[platform] = SlackTeamSender(adapter)  # type: ignore[assignment,arg-type]
+        elif platform == "teams" and type(adapter).__name__ == "TeamsAdapter":
+            from bot.chat.teams.team import TeamsTeamSender
+
+            out[platform] = TeamsTeamSender(adapter)  # type: ignore[assignment,arg-type]
         else:
             out[platform] = NoteSender(adapter)
     return out

@@ -97,3 +97,55 @@ def test_export_on_teams_asks_consent_then_uploads_the_csv_and_shows_the_file(
     [info] = shown.body["attachments"]
     assert info["contentType"] == "application/vnd.microsoft.teams.card.file.info"
     assert info["content"] == {"uniqueId": "u-1", "fileType": "csv"}
+
+
+def test_the_digest_on_teams_is_a_card_with_the_chart_inline_and_the_same_numbers_as_a_table(
+    teams_env: TeamsEnv,  # noqa: F811
+    make_mention: Callable[..., Mention],
+    clock: Clock,
+) -> None:
+    import base64
+    import tomllib
+    from datetime import timedelta
+
+    from bot.config import WatchList
+    from bot.team.build import senders
+    from bot.team.digest import Digests
+    from bot.team.policy import Policies
+
+    toml = """
+[[brand]]
+name = "Acme"
+terms = ["acme"]
+[[brand.route]]
+platform = "teams"
+channel = "Support/alerts"
+[brand.targets]
+timezone = "UTC"
+[brand.digest]
+daily = "09:00"
+"""
+    policies = Policies.from_brands(WatchList.model_validate(tomllib.loads(toml)).brand)
+    for n in range(3):
+        _deliver(
+            teams_env,
+            make_mention(
+                title=f"Broken order {n}",
+                routes=(ALERTS,),
+                fetched_at=clock(),
+                published_at=clock(),
+            ),
+        )
+    job = Digests(teams_env.store, policies, senders({"teams": teams_env.adapter}), clock)
+    now = clock().replace(hour=9, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    assert job.run_due(now) == 1
+    assert job.run_due(now + timedelta(minutes=1)) == 0  # once
+    [post] = [p for p in teams_env.fake.posts() if "digest" in json.dumps(p.body)]
+    card = post.body["attachments"][0]["content"]
+    [image] = [b for b in card["body"] if b["type"] == "Image"]
+    prefix = "data:image/png;base64,"
+    assert image["url"].startswith(prefix) and image["altText"].startswith("Mentions of Acme per")
+    assert base64.b64decode(image["url"][len(prefix) :])[:8] == b"\x89PNG\r\n\x1a\n"
+    text = json.dumps(card, ensure_ascii=False)
+    assert "3 mentions (3 negative" in text and "Broken order 0" in text
+    assert "Monospace" in text  # the table, for clients that show no image

@@ -138,6 +138,16 @@ class TeamsAdapter:
             ids = tuple(user.teams_id for _, user in sorted(people.items()))
         return alert_card(view, viewer=viewer, admins=self.admins, refresh_ids=ids)
 
+    def post_card(self, route: Route, card: Json, summary: str) -> None:
+        """A card of our own (a digest, a spike alert) in a route's channel. Raises
+        DeliveryError."""
+        conversation = self.conversation_for(route)
+        activity = _card_activity(card, summary)
+        target = conversation.conversation_id
+        self._call(
+            conversation, lambda api: api.conversations.create_activity(target, activity), "post"
+        )
+
     def send_privately(self, user_key: str, card: Json, summary: str) -> None:
         """A card in the person's own chat with the bot (created if need be). Raises
         DeliveryError."""
