@@ -149,3 +149,26 @@ daily = "09:00"
     text = json.dumps(card, ensure_ascii=False)
     assert "3 mentions (3 negative" in text and "Broken order 0" in text
     assert "Monospace" in text  # the table, for clients that show no image
+
+
+def test_a_spike_alert_on_teams_is_one_card_with_the_top_mentions_and_common_phrases(
+    teams_env: TeamsEnv,  # noqa: F811
+    clock: Clock,
+) -> None:
+    from bot.chat.teams.team import TeamsTeamSender
+    from bot.chat.views import Link
+    from bot.team.spikes import SpikeView
+
+    view = SpikeView(
+        brand="Acme", count=100, usual=24.0, since=clock(),
+        headline="📈 Spike: 100 negative mentions of Acme in the last hour (usually about 24)",
+        summary=(("Mostly from reddit.com",),),
+        top=((Link("Acme app charged me <at>all</at> twice", "https://s.example/1"),),),
+        phrases=(("charged twice", 100),),
+    )  # fmt: skip
+    TeamsTeamSender(teams_env.adapter).post_spike(ALERTS, view)
+    [post] = [p for p in teams_env.fake.posts() if "Spike" in json.dumps(p.body)]
+    assert post.body["summary"].startswith("📈 Spike: 100 negative mentions of Acme")
+    text = json.dumps(post.body["attachments"][0]["content"], ensure_ascii=False)
+    assert "“charged twice” × 100" in text and "https://s.example/1" in text
+    assert "<at>all</at>" not in text  # a title cannot mention the whole team
