@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.analysis.base import Scorer, get_scorer
 from bot.chat.drafts import Template
@@ -152,10 +153,9 @@ def build_runtime(
         policies=policies,
     )
     # Sources that can say how far an item has gone (bot/team/spread.py: ReachSource).
+    every_source: list[Any] = [job.source for job in jobs] + [job.source for job in streams]
     reach: dict[str, ReachSource] = {
-        job.source.name: job.source  # type: ignore[misc]
-        for job in jobs
-        if hasattr(job.source, "reach")
+        source.name: source for source in every_source if hasattr(source, "reach")
     }
     team = build_team(store, policies, service, adapters, watch, clock, reach)
     return Runtime(

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 HITS_PER_PAGE = 100  # Algolia's most per request
 MAX_REACH_ITEMS = 50  # items refreshed per call: open alerts, not the whole history
+REACH_BUDGET = 15.0  # seconds per refresh: a slow API must not hold up the team's reminders
 ITEM_URL = "https://news.ycombinator.com/item?id="
 SEEN_IDS = 5000  # ids remembered to drop what the overlap fetches again
 
@@ -172,7 +173,11 @@ class HackerNewsSource:
         """The current points and comments of these items (one request each; an item that
         does not answer is left out and tried again at the next refresh)."""
         found: dict[str, int] = {}
+        deadline = time.monotonic() + REACH_BUDGET
         for external_id in external_ids[:MAX_REACH_ITEMS]:
+            if time.monotonic() > deadline:
+                log.info("hacker news %s: reach refresh out of time; the rest next time", self.name)
+                break
             item = external_id.removeprefix("hn:")
             if not item.isdigit():
                 continue

@@ -19,6 +19,7 @@ import os
 import random
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -30,14 +31,23 @@ from prometheus_client import Counter
 
 from bot.config import SourceConfig
 from bot.http import FetchError, HttpFetcher, redact
-from bot.sources.base import DEFAULT_LIMITS, Emit, RecentIds, SourceError, SourceLimits
+from bot.sources.base import (
+    DEFAULT_LIMITS,
+    Emit,
+    RecentIds,
+    SourceError,
+    SourceLimits,
+    reach_of,
+)
 from bot.sources.feeds import parse_feed
 from bot.sources.mastodon_api import (
+    REACH_COUNTS,
     id_from_url,
     id_key,
     id_of_status,
     link_min_id,
     newer,
+    own_status_id,
     status_to_entry,
 )
 from bot.sources.mastodon_client import PAGE_LIMIT, HttpStatus, MastodonClient
@@ -54,6 +64,8 @@ MALFORMED = Counter(
 REFUSED = frozenset({401, 403, 404, 410})  # the stream will not be served to us: poll instead
 NEEDS_TOKEN = frozenset({401, 403})
 SEEN_IDS = 5000  # ids remembered to skip what the catch-up and the stream both deliver
+REACH_ITEMS = 50  # statuses refreshed per call: open alerts, not the whole history
+REACH_BUDGET = 15.0  # seconds per refresh: a slow instance must not hold up reminders
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +98,9 @@ class MastodonSource:
         self.mode = ""  # "stream", "timeline" or "rss": what we read from, for logs and check
         self.cursor = ""
         self._seen = RecentIds(SEEN_IDS)
+        # Each status's id on this instance, by its uri (the mention's external id): a status
+        # from another server has an id here that its uri does not say.
+        self._local_ids: OrderedDict[str, str] = OrderedDict()
         self._rss_etag = self._rss_modified = ""
         self._last_error = ""
         self._retry_timeline = False
@@ -194,7 +209,9 @@ class MastodonSource:
                     self._malformed("status without id")
                 continue
             try:
-                entries.append(status_to_entry(self.name, status))
+                entry = status_to_entry(self.name, status)
+                entries.append(entry)
+                self._remember(entry.external_id, status)
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
                 self._malformed(f"status {status_id[:30]} ({type(exc).__name__}: {exc})")
             self._seen.add(status_id)
@@ -202,6 +219,47 @@ class MastodonSource:
         if entries or cursor != self.cursor:
             emit(entries, cursor)
             self.cursor = cursor
+
+    def _remember(self, uri: str, status: dict[str, Any]) -> None:
+        local = id_of_status(status.get("reblog") or status)
+        if local:
+            self._local_ids[uri] = local
+            self._local_ids.move_to_end(uri)
+            while len(self._local_ids) > SEEN_IDS:
+                self._local_ids.popitem(last=False)
+
+    # ---- reach ----------------------------------------------------------------------------
+
+    def reach(self, external_ids: Sequence[str]) -> dict[str, int]:
+        """Boosts, favourites and replies now, as this instance counts them, of the statuses
+        it gave (by uri). Asked of this instance only, never of the servers the statuses come
+        from; one that does not answer is left out and asked again at the next refresh."""
+        wanted = {}
+        for uri in external_ids[:REACH_ITEMS]:
+            local = self._local_ids.get(uri) or own_status_id(uri, self.instance)
+            if local:
+                wanted[uri] = local
+        found: dict[str, int] = {}
+        if not wanted:
+            return found
+        deadline = time.monotonic() + REACH_BUDGET
+        api = self.api.twin()  # the stream's client stays the stream's
+        with api.open(read_timeout=self.tuning.read_timeout,
+                      max_body_bytes=self.tuning.max_body_bytes):  # fmt: skip
+            for uri, local in wanted.items():
+                if time.monotonic() > deadline:
+                    log.info("mastodon %s: reach refresh out of time; the rest next time",
+                             self.name)  # fmt: skip
+                    break
+                try:
+                    status = api.status(local)
+                except (HttpStatus, httpx.HTTPError, FetchError, SourceError, OSError) as exc:
+                    log.info("mastodon %s: no reach for status %s (%s)", self.name, local, exc)
+                    continue
+                value = reach_of(status, *REACH_COUNTS) if isinstance(status, dict) else None
+                if value is not None:
+                    found[uri] = value
+        return found
 
     # ---- REST and RSS ---------------------------------------------------------------------
 

@@ -22,6 +22,9 @@ def newer(a: str, b: str) -> str:
     return a if not b or (a and id_key(a) > id_key(b)) else b
 
 
+REACH_COUNTS = ("reblogs_count", "favourites_count", "replies_count")
+
+
 def status_to_entry(source: str, status: dict[str, Any]) -> RawEntry:
     """One Status (the reblogged one for a boost) as a RawEntry. KeyError/TypeError/ValueError
     when it is not a usable Status."""
@@ -41,7 +44,7 @@ def status_to_entry(source: str, status: dict[str, Any]) -> RawEntry:
         text=f"{spoiler}\n\n{text}" if spoiler else text,
         author=str((original.get("account") or {}).get("acct") or ""),
         published_at=published,
-        reach=reach_of(original, "reblogs_count", "favourites_count", "replies_count"),
+        reach=reach_of(original, *REACH_COUNTS),
     )
 
 
@@ -68,6 +71,19 @@ def id_from_url(url: str) -> str:
     """A status id from its web URL (https://host/@user/113560000000000001), or ""."""
     last = urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
     return last if last.isdigit() else ""
+
+
+def own_status_id(uri: str, instance: str) -> str:
+    """The id of a status the instance itself holds, from its ActivityPub uri
+    (https://host/users/name/statuses/113560000000000001) when the host is the instance's;
+    "" for another server's status (its id here is not in its uri)."""
+    parts, home = urlsplit(uri), urlsplit(instance)
+    if (parts.scheme, parts.netloc.lower()) != (home.scheme, home.netloc.lower()):
+        return ""
+    segments = parts.path.strip("/").split("/")
+    if len(segments) == 4 and segments[0] == "users" and segments[2] == "statuses":
+        return segments[3] if segments[3].isdigit() else ""
+    return ""
 
 
 def id_of_status(status: Any) -> str:

@@ -61,6 +61,12 @@ class MastodonClient:
         self._client: httpx.Client | None = None
         self._read_timeout, self._max_body_bytes = 0.0, 0  # the source's Tuning, from open()
 
+    def twin(self) -> MastodonClient:
+        """Another client for the same instance and token, for work beside the stream (one
+        client holds one open connection at a time)."""
+        return MastodonClient(self.name, self.instance, self.tag, self.fetcher, token=self.token,
+                              user_agent=self.user_agent, timeout=self.timeout)  # fmt: skip
+
     @contextmanager
     def open(self, *, read_timeout: float, max_body_bytes: int) -> Iterator[MastodonClient]:
         timeout = httpx.Timeout(self.timeout, connect=min(10.0, self.timeout))
@@ -114,6 +120,13 @@ class MastodonClient:
             if not isinstance(statuses, list):
                 raise SourceError("the tag timeline is not a list of statuses")
             return statuses, response.headers.get("link", "")
+
+    def status(self, status_id: str) -> Any:
+        """One status by its id on this instance (public statuses need no token)."""
+        url = f"{self.instance}/api/v1/statuses/{quote(status_id, safe='')}"
+        with self.get(url, "application/json") as response:
+            _require_ok(response)
+            return self.json(response)
 
     def read_events(
         self,

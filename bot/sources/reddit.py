@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -44,9 +44,18 @@ from bot.sources.base import (
     SourceError,
     SourceLimits,
     json_answer,
+    reach_of,
 )
 from bot.sources.feeds import parse_feed
-from bot.sources.reddit_posts import WEB, parse_listing, post_to_entry, rate_wait, rss_entry
+from bot.sources.reddit_posts import (
+    FULLNAME,
+    REACH_COUNTS,
+    WEB,
+    parse_listing,
+    post_to_entry,
+    rate_wait,
+    rss_entry,
+)
 from bot.sources.retry import retrying, source_error
 
 log = logging.getLogger(__name__)
@@ -124,6 +133,27 @@ class RedditSource:
         response = self._get_rss("", "")
         entries = parse_feed(self.name, response.body, response.headers.get("content-type", ""))
         return f"reddit search.rss ok (no REDDIT_CLIENT_ID/SECRET), {len(entries)} posts"
+
+    def reach(self, external_ids: Sequence[str]) -> dict[str, int]:
+        """Score plus comments now, for the posts given (`reddit:t3_…`), in one request to
+        /api/info: with the OAuth token when there is one, else the public JSON."""
+        names = [e.removeprefix("reddit:") for e in external_ids if e.startswith("reddit:")]
+        names = [n for n in names if FULLNAME.match(n)][:PAGE_LIMIT]
+        if not names:
+            return {}
+        query = urlencode({"id": ",".join(names), "raw_json": "1"})
+        if self.oauth:
+            answer = self._authorised_get(f"{self.api_url}/api/info?{query}")
+        else:
+            url = f"{self.site_url}/api/info.json?{query}"
+            answer = self._checked(self._call("GET", url, {"Accept": "application/json"}), url)
+        posts, _after = parse_listing(answer.body)
+        found: dict[str, int] = {}
+        for post in posts:
+            name, value = post["data"].get("name"), reach_of(post["data"], *REACH_COUNTS)
+            if isinstance(name, str) and name in names and value is not None:
+                found[f"reddit:{name}"] = value
+        return found
 
     # ---- OAuth ------------------------------------------------------------------------------
 

@@ -13,7 +13,8 @@ from bot.sources.base import SourceError, json_answer, reach_of
 WEB = "https://www.reddit.com"  # permalinks point here, whichever host answered
 
 _COMMENTS_PATH = re.compile(r"/comments/([a-z0-9]+)(?:/[^/?#]*/([a-z0-9]+))?", re.IGNORECASE)
-_FULLNAME = re.compile(r"^t[13]_[a-z0-9]+$", re.IGNORECASE)
+FULLNAME = re.compile(r"^t[13]_[a-z0-9]+$", re.IGNORECASE)
+REACH_COUNTS = ("score", "num_comments")
 
 
 def post_to_entry(source: str, post: dict[str, Any]) -> RawEntry:
@@ -33,7 +34,7 @@ def post_to_entry(source: str, post: dict[str, Any]) -> RawEntry:
         text=text,
         author=str(data.get("author") or ""),
         published_at=datetime.fromtimestamp(float(data["created_utc"]), UTC),
-        reach=reach_of(data, "score", "num_comments"),
+        reach=reach_of(data, *REACH_COUNTS),
     )
 
 
@@ -52,7 +53,7 @@ def parse_listing(body: bytes) -> tuple[list[dict[str, Any]], str]:
 def fullname_of(entry_id: str, link: str) -> str:
     """The fullname of a search.rss entry: its Atom id (t3_…) when it is one, else derived
     from the link (/comments/<post>/<slug>/<comment>/ → t1_<comment>, else t3_<post>)."""
-    if _FULLNAME.match(entry_id.strip()):
+    if FULLNAME.match(entry_id.strip()):
         return entry_id.strip()
     found = _COMMENTS_PATH.search(link)
     if not found:

@@ -2,8 +2,9 @@
 refreshed while the alert is open; a fast climb raises its priority and says "this is
 spreading" in its thread, once.
 
-A source that can tell offers `reach(external_ids) -> {external_id: value}` (Hacker News
-does: points plus comments); the job asks it every REFRESH for the open alerts it gave, keeps
+A source that can tell offers `reach(external_ids) -> {external_id: value}` (Hacker News:
+points plus comments; Mastodon: boosts, favourites and replies, asked of the instance read;
+Reddit: score plus comments); the job asks it every REFRESH for the open alerts it gave, keeps
 each answer as a sample, and compares the newest with where the mention stood an hour before
 (or when first seen, if younger). Climbing to at least MIN_REACH, by at least MIN_GAIN and to
 at least CLIMB times the earlier value, is spreading.

@@ -1,6 +1,6 @@
 """A Mastodon instance on 127.0.0.1: instance info (v1, v2), the hashtag stream as server-sent
 events (chunked, heartbeats), the REST tag timeline (min_id/since_id/max_id, Link header) and
-the tag RSS feed. Every request is recorded.
+the tag RSS feed, and each status by id (/api/v1/statuses/<id>). Every request is recorded.
 
 The stream replays tests/fixtures/mastodon/stream.sse to the first connection: each recorded
 update enters the timeline as it is sent, as if posted at that moment. `publish(status)` posts
@@ -161,6 +161,22 @@ class FakeMastodon(LoopbackServer):
 
     # ---- the API --------------------------------------------------------------------------
 
+    def status(self, status_id: str) -> dict[str, Any] | None:
+        """A status by its id here: one in the timeline, or one a boost in it carries."""
+        for status in self.timeline.values():
+            for candidate in (status, status.get("reblog") or {}):
+                if candidate.get("id") == status_id:
+                    return candidate
+        return None
+
+    def status_id_of(self, uri: str) -> str:
+        """The id here of the status with this uri, or ""."""
+        for status in self.timeline.values():
+            for candidate in (status, status.get("reblog") or {}):
+                if candidate.get("uri") == uri:
+                    return str(candidate["id"])
+        return ""
+
     def timeline_page(self, query: dict[str, str]) -> tuple[list[dict[str, Any]], str]:
         limit = min(int(query.get("limit", "20")), 40)
         ids = {k: (len(query[k]), query[k]) for k in ("min_id", "since_id", "max_id") if k in query}
@@ -241,6 +257,12 @@ class FakeMastodon(LoopbackServer):
                         server.timeline_answers += 1
                         server._cond.notify_all()
                     return None
+                if parts.path.startswith("/api/v1/statuses/"):
+                    with server._cond:
+                        found = server.status(parts.path.removeprefix("/api/v1/statuses/"))
+                    if found is None:
+                        return self._json(404, {"error": "Record not found"})
+                    return self._json(200, found)
                 if parts.path == f"/tags/{tag}.rss":
                     return self._send(200, server.rss(), "application/rss+xml; charset=utf-8")
                 if parts.path == "/api/v1/streaming/hashtag" and query.get("tag") == server.tag:

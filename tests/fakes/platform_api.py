@@ -7,7 +7,8 @@ first, paged by page/hitsPerPage. `add_hit` posts a new one.
 
 Reddit: POST /api/v1/access_token (HTTP basic auth, client_credentials) issues tokens;
 GET /search needs a live bearer token (401 otherwise) and pages the posts of
-tests/fixtures/reddit/search.json newest first with `after`; GET /search.rss serves
+tests/fixtures/reddit/search.json newest first with `after`; GET /api/info (token) and
+/api/info.json (public) give the posts named by `id`; GET /search.rss serves
 tests/fixtures/reddit/search.rss with an ETag (304 when it matches). `expire_tokens()`
 makes every issued token stale, as Reddit's do after expires_in.
 
@@ -118,6 +119,8 @@ class PlatformApi(LoopbackServer):
             return self._token(request)
         if request.path == "/search":
             return self._reddit_search(request)
+        if request.path in ("/api/info", "/api/info.json"):
+            return self._reddit_info(request)
         if request.path == "/search.rss":
             if request.headers.get("if-none-match") == self.rss_etag:
                 return Answer(304, {"ETag": self.rss_etag}, b"")
@@ -170,15 +173,39 @@ class PlatformApi(LoopbackServer):
         answer = self.token_answer | {"access_token": token}
         return Answer(200, {"Content-Type": "application/json"}, json.dumps(answer).encode())
 
-    def _reddit_search(self, request: Request) -> Answer:
+    def _refused_token(self, request: Request) -> Answer | None:
+        """401 as Reddit's OAuth host answers a missing or stale bearer token; None if live."""
         token = request.headers.get("authorization", "").removeprefix("bearer ")
         with self._lock:
-            live = token in self._live_tokens
+            if token in self._live_tokens:
+                return None
+        challenge = 'Bearer realm="reddit", error="invalid_token"'
+        headers = {"Content-Type": "application/json", "www-authenticate": challenge}
+        return Answer(401, headers, b'{"message": "Unauthorized", "error": 401}')
+
+    def _reddit_info(self, request: Request) -> Answer:
+        """/api/info (OAuth host, bearer token) and /api/info.json (public): the things named
+        by `id` (comma-separated fullnames, at most 100), as a Listing, unknown ones left out."""
+        if request.path == "/api/info" and (refused := self._refused_token(request)):
+            return refused
+        names = [n for n in request.query.get("id", "").split(",") if n]
+        if len(names) > 100:
+            return Answer(400, {"Content-Type": "application/json"},
+                          b'{"message": "Bad Request", "error": 400}')  # fmt: skip
+        with self._lock:
+            by_name = {p["data"]["name"]: copy.deepcopy(p) for p in self.posts}
+        children = [by_name[n] for n in names if n in by_name]
+        data = {"after": None, "dist": len(children), "modhash": "", "geo_filter": "",
+                "children": children, "before": None}  # fmt: skip
+        listing = {"kind": "Listing", "data": data}
+        headers = {"Content-Type": "application/json; charset=UTF-8"} | self.rate_headers
+        return Answer(200, headers, json.dumps(listing).encode())
+
+    def _reddit_search(self, request: Request) -> Answer:
+        if refused := self._refused_token(request):
+            return refused
+        with self._lock:
             posts = copy.deepcopy(self.posts)
-        if not live:
-            challenge = 'Bearer realm="reddit", error="invalid_token"'
-            headers = {"Content-Type": "application/json", "www-authenticate": challenge}
-            return Answer(401, headers, b'{"message": "Unauthorized", "error": 401}')
         words = request.query.get("q", "").replace('"', "").lower()
 
         def matches(post: dict[str, Any]) -> bool:

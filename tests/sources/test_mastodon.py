@@ -382,3 +382,46 @@ def test_a_stream_dripping_a_line_that_never_ends_is_cut_and_reconnected(
         mastodon_server.publish_raw(b"x")
         drip.wait(0.1)  # the fault under test: a slow drip, not a synchronisation
     assert mastodon_server.wait_for_streams(2)
+
+
+def test_reach_is_asked_of_the_instance_by_each_statuses_id_there(
+    mastodon_server: FakeMastodon, settings: Settings, fetcher: HttpFetcher, running
+) -> None:
+    source = make_source(mastodon_server, settings, fetcher)
+    run = running(source, HISTORY[-1])
+    assert run.emit.wait(lambda c: c.cursor == "113560100000000015")
+    english = URI + "113560100000000011"
+    dutch = "https://mastodon.nl.example/users/piet/statuses/113560100000000012"
+    boosted = "https://fosstodon.example/users/sysadmin/statuses/113560099000000009"
+    # Counts as they stand now: the statuses took off since they were streamed.
+    for status_id, counts in (("113560100000000011", (12, 30, 4)),
+                              ("113560100000000012", (1, 2, 0))):  # fmt: skip
+        status = mastodon_server.status(status_id)
+        assert status is not None
+        status.update(
+            zip(("reblogs_count", "favourites_count", "replies_count"), counts, strict=True)
+        )
+    found = source.reach([english, dutch, boosted, "https://elsewhere.example/never-seen"])
+    assert found[english] == 46 and found[dutch] == 3
+    assert boosted in found  # the boosted status, by its own id here, not the boost's
+    asked = {r.path for r in mastodon_server.requests if r.path.startswith("/api/v1/statuses/")}
+    assert asked == {"/api/v1/statuses/113560100000000011", "/api/v1/statuses/113560100000000012",
+                     f"/api/v1/statuses/{mastodon_server.status_id_of(boosted)}"}  # fmt: skip
+    # Asked while the stream runs, on a client of its own: the stream goes on.
+    mastodon_server.publish(make_status("113560200000000001", "<p>#Acme again</p>"))
+    assert run.emit.wait(lambda c: c.cursor == "113560200000000001")
+
+
+def test_after_a_restart_the_instances_own_statuses_are_found_from_their_uri(
+    mastodon_server: FakeMastodon, settings: Settings, fetcher: HttpFetcher
+) -> None:
+    own = make_status("113560300000000001", "<p>#Acme</p>") | {
+        "uri": f"{mastodon_server.base_url}/users/dana/statuses/113560300000000001",
+        "reblogs_count": 5, "favourites_count": 7, "replies_count": 2,
+    }  # fmt: skip
+    mastodon_server.timeline[own["id"]] = own
+    fresh = make_source(mastodon_server, settings, fetcher)  # has seen nothing yet
+    remote = "https://fosstodon.example/users/sysadmin/statuses/113559700000000003"
+    assert fresh.reach([own["uri"], remote]) == {own["uri"]: 14}
+    # Another server's status is never fetched from that server, only from the instance.
+    assert not [r for r in mastodon_server.requests if "113559700000000003" in r.path]

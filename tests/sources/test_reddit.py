@@ -318,3 +318,32 @@ def test_a_poller_round_in_either_mode_stores_each_post_once(
         assert sqlite_store.feed_state("acme-reddit").cursor == str(int(T0 + 5))
     finally:
         poller.close()
+
+
+@pytest.mark.parametrize("oauth", [True, False], ids=["oauth", "public"])
+def test_reach_is_refreshed_for_many_posts_in_one_info_request(
+    platform_api: PlatformApi, fetcher: HttpFetcher, oauth: bool
+) -> None:
+    source = source_for(platform_api, fetcher, oauth=oauth)
+    names = [p["data"]["name"] for p in platform_api.posts]
+    first = platform_api.posts[0]["data"]
+    first["score"], first["num_comments"] = 250, 40  # the post took off since it was found
+    asked = [f"reddit:{n}" for n in names] + ["reddit:t3_gone00", "hn:123", "reddit:bad id"]
+    found = source.reach(asked)
+    assert found[f"reddit:{first['name']}"] == 290
+    assert set(found) == {f"reddit:{n}" for n in names}  # the gone and the foreign are left out
+    path = "/api/info" if oauth else "/api/info.json"
+    [request] = platform_api.requests_to(path)
+    assert request.query["id"].split(",") == [*names, "t3_gone00"]
+    assert ("authorization" in request.headers) is oauth  # the token only on the OAuth host
+
+
+def test_reach_with_a_stale_token_gets_a_new_one(
+    platform_api: PlatformApi, fetcher: HttpFetcher
+) -> None:
+    source = source_for(platform_api, fetcher)
+    source.fetch(FeedState())
+    platform_api.expire_tokens()
+    name = platform_api.posts[0]["data"]["name"]
+    assert f"reddit:{name}" in source.reach([f"reddit:{name}"])
+    assert platform_api.tokens_issued == 2

@@ -1,5 +1,5 @@
-"""The runtime starts the team's jobs, and a platform without a renderer of its own (the
-console now; Teams until it has one) gets digests and spikes as plain notes."""
+"""The runtime starts the team's jobs (reach refreshed from every source that can tell), and
+a platform without a renderer of its own (the console) gets digests and spikes as plain notes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.chat.console import ConsoleAdapter
-from bot.config import load_settings
+from bot.config import load_settings, load_watch_list
 from bot.models import Route
 from bot.runtime import build_runtime
 from bot.team.build import NoteSender
@@ -42,3 +42,33 @@ def test_a_platform_without_its_own_renderer_gets_the_spike_as_a_note() -> None:
     text = out.getvalue()
     assert "📈 Spike: 40 negative mentions of Acme" in text
     assert "Common phrases: “charged twice” × 30" in text
+
+
+def test_every_source_that_can_tell_reach_is_refreshed_streams_included(tmp_path: Path) -> None:
+    sources = """
+[[brand.sources]]
+kind = "hackernews"
+name = "acme-hn"
+[[brand.sources]]
+kind = "reddit"
+name = "acme-reddit"
+[[brand.sources]]
+kind = "mastodon"
+name = "acme-mastodon"
+instance = "https://mastodon.social"
+tag = "acme"
+[[brand.sources]]
+kind = "feed"
+name = "acme-blog"
+url = "https://blog.example/feed.xml"
+"""
+    settings = load_settings(database_url=f"sqlite:///{tmp_path / 'rt.db'}", scorer="lexicon")
+    path = tmp_path / "watch.toml"
+    path.write_text(ACME + sources, encoding="utf-8")
+    runtime = build_runtime(settings, ConsoleAdapter(io.StringIO()), watch=load_watch_list(path))
+    try:
+        assert runtime.team is not None
+        [spread] = [j for j in runtime.team.jobs if isinstance(j, Spread)]
+        assert set(spread.sources) == {"acme-hn", "acme-reddit", "acme-mastodon"}
+    finally:
+        runtime.close()
