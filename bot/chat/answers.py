@@ -27,6 +27,7 @@ from bot.models import Mention, Status
 from bot.status import format_table, gather_status
 from bot.store.base import MentionQuery
 from bot.team.commands import answer_team, parse_team_command
+from bot.team.spread import PRIORITY_WINDOW, spreading_first
 from bot.workflow import Action
 
 if TYPE_CHECKING:
@@ -62,9 +63,9 @@ def answer_command(
         return TextAnswer((scope.nothing_here(),))
     if cmd.name == "open":
         query = MentionQuery(
-            statuses=workflow.OPEN, flagged_only=True, brands=scope.brands, limit=LIST_LIMIT
+            statuses=workflow.OPEN, flagged_only=True, brands=scope.brands, limit=PRIORITY_WINDOW
         )
-        found = store.find_mentions(query)
+        found = spreading_first(store, store.find_mentions(query), LIST_LIMIT)
         return _listing(service, "Open alerts (nobody owns them yet)", found, scope.note())
     if cmd.name == "search":
         query = MentionQuery(

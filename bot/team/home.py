@@ -14,6 +14,7 @@ from bot.models import Status
 from bot.store.base import MentionQuery
 from bot.team.figures import compute
 from bot.team.reports import figures_table, people_lines
+from bot.team.spread import PRIORITY_WINDOW, spreading_first
 
 SHOWN = 5  # alerts per list: a home is a glance, the channel has the rest
 WEEK = timedelta(days=7)
@@ -34,8 +35,12 @@ def build_home(service: ChatService, user: str) -> HomeView:
     mine = store.find_mentions(
         MentionQuery(owner=user, statuses=(Status.CLAIMED, Status.REPLIED), limit=SHOWN)
     )
-    queue = store.find_mentions(
-        MentionQuery(statuses=workflow.OPEN, flagged_only=True, limit=SHOWN)
+    queue = spreading_first(
+        store,
+        store.find_mentions(
+            MentionQuery(statuses=workflow.OPEN, flagged_only=True, limit=PRIORITY_WINDOW)
+        ),
+        SHOWN,
     )
     until = now + timedelta(seconds=1)  # what came this second counts
     rows = store.workflow_rows(now - WEEK, until)

@@ -30,6 +30,7 @@ MIN_REACH = 50
 MIN_GAIN = 30
 CLIMB = 3.0
 OPEN = (Status.ALERTED, Status.CLAIMED, Status.REPLIED)
+PRIORITY_WINDOW = 200  # open alerts a listing looks through for the spreading ones
 
 
 class ReachSource(Protocol):
@@ -60,6 +61,13 @@ def climb(samples: Sequence[tuple[datetime, int]]) -> Climb | None:
 
 def spreading_key(mention_id: int) -> str:
     return f"m{mention_id}:spreading"
+
+
+def spreading_first(store: Store, mentions: Sequence[Mention], limit: int) -> list[Mention]:
+    """The priority a fast climb gives: spreading mentions ahead of the rest, each group in
+    its own order, cut to `limit`."""
+    spreading = {m.id for m in mentions if m.id and store.done_once(spreading_key(m.id))}
+    return sorted(mentions, key=lambda m: m.id not in spreading)[:limit]
 
 
 class Spread:

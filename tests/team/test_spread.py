@@ -1,11 +1,11 @@
 """Spread: reach from Hacker News (points and comments) at first sight and refreshed from
 its items API while the alert is open; a fast climb says so once in the thread and marks the
-alert a priority, through the real Slack transport."""
+alert a priority (first in the open queue), through the real Slack transport."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
@@ -13,10 +13,12 @@ import pytest
 from bot.analysis import get_scorer
 from bot.config import load_settings
 from bot.http import HttpFetcher
+from bot.models import Mention
 from bot.pipeline import BrandRule, Pipeline
 from bot.sources.base import FeedState
 from bot.sources.hackernews import HackerNewsSource, count_replies, hit_to_entry
 from bot.team.spread import Climb, Spread
+from tests.fakes.fake_slack import slash_command_body
 from tests.fakes.platform_api import PlatformApi
 from tests.team.conftest import TeamEnv, watch
 
@@ -54,8 +56,18 @@ def test_reach_is_points_plus_comments() -> None:
     assert not Climb(2, 40, timedelta(minutes=50)).spreading  # too small to matter
 
 
+def open_listing(env: TeamEnv) -> str:
+    """`/mentions open` through Slack, as the answer's blocks."""
+    name = f"open-{len(env.fake.calls)}"
+    body = slash_command_body("open", user="U0ALICE01", channel="C0ALERTS",
+                              response_url=env.fake.response_url(name))  # fmt: skip
+    assert env.slack.post(body).status == 200
+    [answer] = env.fake.wait_for("response_url", where=lambda c: c.path.endswith(name))
+    return json.dumps(answer.body.get("blocks"), ensure_ascii=False)
+
+
 def test_a_fast_climb_is_said_once_in_the_thread_and_shown_on_the_alert(
-    team_env: TeamEnv, hn: PlatformApi
+    team_env: TeamEnv, hn: PlatformApi, make_mention: Callable[..., Mention]
 ) -> None:
     fetcher = HttpFetcher(timeout=3, allow_private_hosts=["127.0.0.1"])
     try:
@@ -96,5 +108,9 @@ def test_a_fast_climb_is_said_once_in_the_thread_and_shown_on_the_alert(
         team_env.clock.advance(15 * 60)
         assert spread.run_due(team_env.clock()) == 0  # said once
         assert [v for _, v in team_env.store.reach_history(mention_id)] == [7, 25, 140, 380]
+        # A priority: it heads the open queue, before complaints that came after it.
+        team_env.alert(make_mention(title="A newer complaint", fetched_at=team_env.clock()))
+        listing = open_listing(team_env)
+        assert listing.index("charged me twice") < listing.index("A newer complaint")
     finally:
         fetcher.close()
