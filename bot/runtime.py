@@ -225,8 +225,11 @@ def after_polls(
     it has some). Returns whether the offline hint has been given."""
     p = report.pipeline
     if report.polled or report.skipped:
+        # A skipped source's lease is held by another replica, or (after a restart) still
+        # marks when the previous process scheduled its next poll: it is not due yet.
         log.info(
-            "polled %d sources (%d failed, %d unchanged, %d held by other replicas): "
+            "polled %d sources (%d failed, %d unchanged, %d not due yet or held by another "
+            "replica): "
             "%d entries, %d matched, %d new, %d alerts queued, %d held back",
             report.polled, report.failed, report.not_modified, report.skipped, p.entries,
             p.matched, p.stored, p.alerts, p.held_back,
