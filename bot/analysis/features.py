@@ -227,9 +227,10 @@ HASH_BITS = 16
 HASH_DIM = 1 << HASH_BITS
 
 
-def hashed_ngrams(text: str) -> np.ndarray:
-    """Bucket ids of the text's word unigrams and bigrams (crc32: stable across runs and hosts)."""
-    toks = [t for t in tokens(text) if t[0].isalnum() or t in {"!", "?"}]
+def hashed_ngrams(text: str, toks: Sequence[str] | None = None) -> np.ndarray:
+    """Bucket ids of the text's word unigrams and bigrams (crc32: stable across runs and hosts).
+    `toks`: the text's `tokens`, where the caller has them already (the cues do)."""
+    toks = [t for t in (tokens(text) if toks is None else toks) if t[0].isalnum() or t in "!?"]
     grams = toks + [f"{a} {b}" for a, b in itertools.pairwise(toks)]
     if not grams:
         return np.zeros(0, dtype=np.int64)
