@@ -39,7 +39,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     train.set_defaults(func=cmd_train)
 
     ev = subparsers.add_parser("eval", help="evaluate every scorer on ../shared/data")
-    ev.add_argument("--scorers", default="textblob,fast,cascade,e5")
+    ev.add_argument("--scorers", default="textblob,fast,cascade,e5,e5-frozen")
     ev.add_argument("--data", type=Path, help="the shared data folder (default ../shared/data)")
     ev.add_argument("--no-speed", action="store_true", help="skip the speed/memory runs")
     ev.add_argument("--speed-only", action="store_true", help="only the speed/memory runs")

@@ -18,11 +18,9 @@ from bot.analysis import features, lexicons
 
 # Each block is scaled so that one regularisation strength suits all of them: the embeddings are
 # unit-length (each coordinate about 0.05), the rules and lexicon numbers are about 0..2.
-# `e5-frozen` is e5 without the LoRA adapters, read only by `eval`'s comparison row.
-BLOCK_SCALE = {"e5": 4.0, "e5-frozen": 4.0, "use": 4.0, "cues": 1.0, "lex": 1.0}
+BLOCK_SCALE = {"e5": 4.0, "use": 4.0, "cues": 1.0, "lex": 1.0}
 BLOCK_DIM = {
     "e5": 384,
-    "e5-frozen": 384,
     "use": 512,
     "cues": len(features.RULE_NAMES),
     "lex": len(lexicons.LEXICON_NAMES),

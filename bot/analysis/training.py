@@ -1,9 +1,9 @@
 """Fitting the heads (needs the `train` extra: scikit-learn). Deterministic: fixed seeds, lbfgs.
 
 `train(kind)` reproduces `heads.FILES[kind]` exactly from ../shared/data (plus, optionally, a
-brand's own labels). The settings below were chosen on the fixed development split of
-`protocol.py` (`python -m bot.analysis.tune` prints that grid), never on the folds the figures
-are reported from.
+brand's own labels), given the same scikit-learn, scipy and numpy. The settings below were
+chosen on the fixed development split of `protocol.py` (`protocol.development`; the grid is in
+docs/detection.md), never on the folds the figures are reported from.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.linear_model import LogisticRegression
 
-from bot.analysis import data, design, features, heads, use_embedding
+from bot.analysis import data, design, embedding, features, heads, use_embedding
 from bot.analysis.embedding import embed_cached
 
 SEED = 13
@@ -68,9 +68,12 @@ RECIPES = {
 _cheap: dict[tuple[str, int], design.Blocks] = {}
 
 
-def blocks_of(d: data.Dataset, names: Sequence[str]) -> design.Blocks:
-    """The blocks of a data set's texts, embeddings from the cache (train/eval only). The cheap
-    blocks of a set are computed once per process: each is read by several heads and folds."""
+def blocks_of(
+    d: data.Dataset, names: Sequence[str], e5_adapter: Path | None = embedding.ADAPTER
+) -> design.Blocks:
+    """The blocks of a data set's texts, embeddings from the cache (train/eval only); e5
+    through `e5_adapter` (None: the frozen encoder). The cheap blocks of a set are computed
+    once per process: each is read by several heads and folds."""
     key = (d.name, hash(tuple(d.texts)))
     if key not in _cheap:
         _cheap[key] = design.cheap_blocks(d.texts)
@@ -80,7 +83,12 @@ def blocks_of(d: data.Dataset, names: Sequence[str]) -> design.Blocks:
         fast_langs=cached.fast_langs,
     )  # fmt: skip
     if "e5" in names:
-        b.dense["e5"] = embed_cached(b.clean, d.name)
+        b.dense["e5"] = embed_cached(
+            b.clean,
+            d.name,
+            embedder=embedding.embedder(e5_adapter),
+            tag=embedding.adapter_tag(e5_adapter),
+        )
     if "use" in names:
         b.dense["use"] = embed_cached(b.clean, d.name, embedder=use_embedding.embed, tag="use3")
     return b
@@ -123,10 +131,15 @@ class Task:
         return _lr(c).fit(self.x[rows], self.y[rows], sample_weight=self.w[rows])
 
 
-def task(sets: Sequence[data.Dataset], recipe: Recipe, head: str) -> Task:
+def task(
+    sets: Sequence[data.Dataset],
+    recipe: Recipe,
+    head: str,
+    e5_adapter: Path | None = embedding.ADAPTER,
+) -> Task:
     names = getattr(recipe, head).blocks
     kind = "complaint" if head == "complaint" else "sentiment"
-    xs = [matrix(blocks_of(d, names), names) for d in sets]
+    xs = [matrix(blocks_of(d, names, e5_adapter), names) for d in sets]
     if kind == "complaint":
         y = np.concatenate([[lab == "complaint" for lab in d.labels] for d in sets])
         w = np.ones(len(y))
@@ -139,8 +152,14 @@ def task(sets: Sequence[data.Dataset], recipe: Recipe, head: str) -> Task:
     return Task(sparse.vstack(xs, format="csr"), y.astype(int), w.astype(float), list(sets))
 
 
-def tasks(recipe: Recipe, base: Path | None = None, labels_file: Path | None = None) -> dict:
-    """The three heads' training data, keyed like heads.HEAD_NAMES, with their C."""
+def tasks(
+    recipe: Recipe,
+    base: Path | None = None,
+    labels_file: Path | None = None,
+    e5_adapter: Path | None = embedding.ADAPTER,
+) -> dict:
+    """The three heads' training data, keyed like heads.HEAD_NAMES, with their C; e5 through
+    `e5_adapter` (None: the frozen encoder)."""
     en = [data.load(n, base) for n in EN_SETS]
     nl = [data.load(n, base) for n in NL_SETS]
     comp = [data.load("complaints", base)]
@@ -148,7 +167,10 @@ def tasks(recipe: Recipe, base: Path | None = None, labels_file: Path | None = N
         extra_en, extra_nl, extra_comp = data.split_labels(labels_file)
         en, nl, comp = en + extra_en, nl + extra_nl, comp + extra_comp
     sets = {"sentiment_en": en, "sentiment_nl": nl, "complaint": comp}
-    return {name: (task(s, recipe, name), getattr(recipe, name).c) for name, s in sets.items()}
+    return {
+        name: (task(s, recipe, name, e5_adapter), getattr(recipe, name).c)
+        for name, s in sets.items()
+    }
 
 
 def to_head(model: LogisticRegression, names: tuple[str, ...]) -> heads.Head:
@@ -193,6 +215,8 @@ def _train(kind: str, out: Path, labels_file: Path | None, base: Path | None) ->
         "hash_scale": str(design.HASH_SCALE),
         "rows": str(rows),
     }
+    if "e5" in recipe.blocks:  # heads fitted on one encoder's embeddings fit no other
+        meta["encoder"] = embedding.encoder_tag()
     extra = {}
     if kind == "use":  # the cascade's first stage: where to cut for a given CASCADE_SHARE
         from bot.analysis import cascade, cascade_eval
