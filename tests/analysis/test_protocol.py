@@ -42,5 +42,5 @@ def test_no_report_fold_is_scored_through_an_adapter_that_trained_on_it(dataset)
 
 
 def test_an_unknown_row_choice_is_refused_by_name(dataset):
-    with pytest.raises(ValueError, match="half0.*'everything'"):
+    with pytest.raises(ValueError, match=r"half0.*'everything'"):
         protocol.adapter_rows(dataset, "everything")
