@@ -5,14 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.analysis import data, protocol
+from bot.analysis import data
 from tests.analysis.conftest import require_shared_data
+
+pytest.importorskip("sklearn", reason="the report folds need the train extra (scikit-learn)")
+from bot.analysis import protocol  # needs scipy and scikit-learn: imported after the skip
 
 
 @pytest.fixture(scope="module", params=list(data.DATASETS))
 def dataset(request) -> data.Dataset:
     require_shared_data()
-    pytest.importorskip("sklearn", reason="the report folds need the train extra")
     return data.load(request.param)
 
 
