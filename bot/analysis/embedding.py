@@ -93,10 +93,17 @@ def _build(adapter: Path | None) -> object:
     # The engine maps the file it is given; the mapping outlives the file's name, so the
     # merged model is written to a private temporary file that is gone once loaded (no
     # 72 MB left behind per start, nothing shared between processes to go stale).
-    with tempfile.NamedTemporaryFile(prefix="mentionbot-e5-", suffix=".bin") as f:
-        f.write(E5File().merged(adapter_deltas(adapter)))
-        f.flush()
-        return E5(model_path=f.name)
+    merged = E5File().merged(adapter_deltas(adapter))
+    try:
+        with tempfile.NamedTemporaryFile(prefix="mentionbot-e5-", suffix=".bin") as f:
+            f.write(merged)
+            f.flush()
+            return E5(model_path=f.name)
+    except OSError as exc:  # a read-only or full temporary folder, seen in locked-down containers
+        raise OSError(
+            f"cannot write the adapted e5 model ({len(merged) // 2**20} MB) to the temporary "
+            f"folder {tempfile.gettempdir()}: {exc}; point TMPDIR at a writable folder"
+        ) from exc
 
 
 _engines: dict[Path | None, LazyModel] = {}

@@ -101,3 +101,13 @@ def test_heads_fitted_on_another_encoder_are_refused(tmp_path):
     heads.save(stale, shipped)
     with pytest.raises(ValueError, match=r"fitted on the e5q4 encoder.*run `train` again"):
         heads.load(stale)
+
+
+def test_an_unwritable_temporary_folder_is_named_with_the_setting_that_fixes_it(
+    tmp_path, monkeypatch
+):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
+    with pytest.raises(OSError, match=r"temporary folder .*missing.*TMPDIR"):
+        embedding._build(embedding.ADAPTER)
