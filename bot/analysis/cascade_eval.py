@@ -44,18 +44,65 @@ def out_of_fold(
     """Per data set, the cascade's out-of-fold probabilities (NaN on development rows) and the
     share of report rows that went to e5."""
     share = cascade.share_from_env() if share is None else share
-    first = protocol.out_of_fold("use", base)
-    second = protocol.out_of_fold("e5", base)
-    conf = confidence_of("use", first, base)
+    first, second = protocol.out_of_fold("use", base), protocol.out_of_fold("e5", base)
+    return combine(first, second, confidence_of("use", first, base), share)
+
+
+def combine(
+    first: dict[str, np.ndarray],
+    second: dict[str, np.ndarray],
+    conf: dict[str, np.ndarray],
+    share: float,
+) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """Stage one's probabilities where its confidence clears the threshold of `share`, stage
+    two's elsewhere; and the share of the scored (non-NaN) rows that went to stage two."""
     limit = cascade.threshold(heads.load(heads.FILES["use"]).extra[cascade.QUANTILES], share)
     probs: dict[str, np.ndarray] = {}
     shares: dict[str, float] = {}
     for name, p1 in first.items():
         hard = conf[name] < limit
         probs[name] = np.where(hard if p1.ndim == 1 else hard[:, None], second[name], p1)
-        report = ~np.isnan(p1 if p1.ndim == 1 else p1[:, 0])
-        shares[name] = float(hard[report].mean())
+        scored = ~np.isnan(p1 if p1.ndim == 1 else p1[:, 0])
+        shares[name] = float(hard[scored].mean())
     return probs, shares
+
+
+# The four figures the cascade must match e5 on: (data set, metric).
+PARITY = (
+    ("complaints", "complaint_f1"),
+    ("airline", "neg_f1"),
+    ("tweeteval", "recall3"),
+    ("absa-nl", "neg_f1"),
+)
+SHARES = (0.1, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7)
+
+
+def development_curve(
+    base: Path | None = None, shares: tuple[float, ...] = SHARES
+) -> dict[float, dict[str, float]]:
+    """The four parity figures of the cascade at each share, and of e5 alone (key 1.0), on the
+    development split (frozen e5, heads fitted on the other rows): what the default share is
+    chosen on."""
+    from bot.analysis import evaluate
+
+    first = protocol.development("use", base)
+    second = protocol.development("e5", base)
+    conf = confidence_of("use", first, base)
+    curve: dict[float, dict[str, float]] = {}
+    for share in (*shares, 1.0):
+        probs = second if share == 1.0 else combine(first, second, conf, share)[0]
+        m = evaluate._metrics(probs, base)
+        curve[share] = {ds: m[ds][key] for ds, key in PARITY}
+    return curve
+
+
+def parity_share(curve: dict[float, dict[str, float]]) -> float | None:
+    """The smallest share whose figures reach e5's on every set, or None."""
+    e5 = curve[1.0]
+    for share in sorted(s for s in curve if s < 1.0):
+        if all(round(curve[share][ds], 1) >= round(e5[ds], 1) for ds, _ in PARITY):
+            return share
+    return None
 
 
 def development_quantiles(base: Path | None = None) -> np.ndarray:
@@ -80,3 +127,17 @@ def development_quantiles(base: Path | None = None) -> np.ndarray:
         p_comp = fitted["complaint"].predict_proba(x_comp)[:, 1]
         pooled.append(cascade.confidence(fitted[head].predict_proba(x_sent), p_comp))
     return np.quantile(np.concatenate(pooled), np.linspace(0.0, 1.0, 101)).astype(np.float32)
+
+
+def main() -> int:
+    curve = development_curve()
+    print("share | " + " | ".join(ds for ds, _ in PARITY))
+    for share, figs in curve.items():
+        label = "e5" if share == 1.0 else f"{share:.2f}"
+        print(f"{label} | " + " | ".join(f"{figs[ds]:.1f}" for ds, _ in PARITY))
+    print(f"smallest share at e5's figures on every set: {parity_share(curve)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

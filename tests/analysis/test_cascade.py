@@ -67,3 +67,59 @@ def test_a_bad_cascade_share_setting_is_refused_with_its_name(monkeypatch, raw):
     monkeypatch.setenv("CASCADE_SHARE", raw)
     with pytest.raises(ValueError, match="CASCADE_SHARE"):
         cascade.share_from_env()
+
+
+def _curve(**shares: tuple[float, float, float, float]) -> dict[float, dict[str, float]]:
+    from bot.analysis.cascade_eval import PARITY
+
+    return {
+        1.0 if key == "e5" else float(key[1:].replace("_", ".")): dict(
+            zip([ds for ds, _ in PARITY], figures, strict=True)
+        )
+        for key, figures in shares.items()
+    }
+
+
+def test_the_parity_share_is_the_smallest_that_reaches_e5_on_every_set():
+    from bot.analysis.cascade_eval import parity_share
+
+    curve = _curve(
+        e5=(85.6, 85.7, 62.6, 81.1),
+        s0_2=(85.9, 85.9, 62.0, 81.5),  # under e5 on one set
+        s0_4=(85.6, 85.74, 62.6, 81.2),  # level once rounded to the printed decimal
+        s0_5=(86.0, 86.0, 63.0, 82.0),
+    )
+    assert parity_share(curve) == 0.4
+    del curve[0.4], curve[0.5]
+    assert parity_share(curve) is None
+
+
+def test_the_cascade_combines_stage_two_only_on_the_rows_under_the_threshold():
+    from bot.analysis import heads
+    from bot.analysis.cascade_eval import combine
+
+    quantiles = heads.load(heads.FILES["use"]).extra[cascade.QUANTILES]
+    cut = cascade.threshold(quantiles, 0.5)
+    conf = {"complaints": np.array([cut - 0.01, cut + 0.01, np.nan, cut - 0.2])}
+    first = {"complaints": np.array([0.1, 0.2, np.nan, 0.4])}
+    second = {"complaints": np.array([0.9, 0.8, 0.7, 0.6])}
+    probs, shares = combine(first, second, conf, 0.5)
+    np.testing.assert_allclose(probs["complaints"][[0, 1, 3]], [0.9, 0.2, 0.6])
+    assert shares["complaints"] == pytest.approx(2 / 3)  # of the three scored rows
+
+
+@pytest.mark.timeout(900)
+def test_the_default_share_is_the_parity_share_of_the_development_split():
+    """Needs the frozen e5 and USE embedding caches of the shared data (`eval` fills them)."""
+    from tests.analysis.conftest import require_shared_data
+
+    require_shared_data()
+    pytest.importorskip("sklearn", reason="needs the train extra")
+    from bot.analysis.embedding import FROZEN_TAG, cache_dir
+
+    for tag in (FROZEN_TAG, "use3"):
+        if len(list(cache_dir().glob(f"{tag}-[!l]*.npy"))) < 4:
+            pytest.skip(f"no {tag} embedding cache in {cache_dir()}: run `mentionbot eval`")
+    from bot.analysis import cascade_eval
+
+    assert cascade_eval.parity_share(cascade_eval.development_curve()) == cascade.DEFAULT_SHARE
