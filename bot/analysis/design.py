@@ -73,10 +73,25 @@ def cheap_blocks(texts: Sequence[str]) -> Blocks:
 
 
 def add_embedding(
-    blocks: Blocks, name: str, embed: Callable[[Sequence[str]], np.ndarray]
+    blocks: Blocks,
+    name: str,
+    embed: Callable[[Sequence[str]], np.ndarray],
+    rows: np.ndarray | None = None,
 ) -> Blocks:
-    if name not in blocks.dense:
+    """Embeds the texts into block `name`; with `rows` (a mask), only those, leaving zeros in
+    the rows no head will read (the Dutch texts, for the English head's USE block). A block
+    already there is kept: the cascade's second stage reuses its first stage's."""
+    if name in blocks.dense:
+        return blocks
+    if rows is None or rows.all():
         blocks.dense[name] = np.asarray(embed(blocks.clean), dtype=np.float32)
+        return blocks
+    picked = np.flatnonzero(rows)
+    first = np.asarray(embed([blocks.clean[i] for i in picked]), dtype=np.float32)
+    out = np.zeros((len(blocks), first.shape[1] if len(picked) else 0), dtype=np.float32)
+    if len(picked):
+        out[picked] = first
+    blocks.dense[name] = out
     return blocks
 
 

@@ -72,6 +72,20 @@ class Heads:
         ]
         return tuple(dict.fromkeys(names))
 
+    def rows_reading(self, block: str, langs: Sequence[str]) -> np.ndarray:
+        """Which texts some head reads `block` of, given their languages (predict routes each
+        text to the sentiment head of its language)."""
+        is_nl = np.array([lg == "nl" for lg in langs], dtype=bool)
+        rows = np.zeros(len(langs), dtype=bool)
+        for head, routed in (
+            (self.complaint, np.ones_like(is_nl)),
+            (self.sentiment_en, ~is_nl),
+            (self.sentiment_nl, is_nl),
+        ):
+            if block in head.blocks:
+                rows |= routed
+        return rows
+
     def predict(self, blocks: design.Blocks, langs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(n, 3) sentiment probabilities and (n,) complaint probabilities."""
         is_nl = np.array([lg == "nl" for lg in langs], dtype=bool)

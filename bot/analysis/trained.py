@@ -38,9 +38,11 @@ def prepare(texts: Sequence[str], fast: bool = False) -> tuple[design.Blocks, li
 
 
 def embed_for(blocks: design.Blocks, head_set: heads.Heads) -> design.Blocks:
+    """Adds the embeddings `head_set` reads, each only for the texts a head reads it of."""
     for name in head_set.blocks:
         if name in EMBEDDERS:
-            design.add_embedding(blocks, name, EMBEDDERS[name])
+            rows = head_set.rows_reading(name, blocks.langs)
+            design.add_embedding(blocks, name, EMBEDDERS[name], rows)
     return blocks
 
 

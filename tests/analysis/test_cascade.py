@@ -106,20 +106,3 @@ def test_the_cascade_combines_stage_two_only_on_the_rows_under_the_threshold():
     probs, shares = combine(first, second, conf, 0.5)
     np.testing.assert_allclose(probs["complaints"][[0, 1, 3]], [0.9, 0.2, 0.6])
     assert shares["complaints"] == pytest.approx(2 / 3)  # of the three scored rows
-
-
-@pytest.mark.timeout(900)
-def test_the_default_share_is_the_parity_share_of_the_development_split():
-    """Needs the frozen e5 and USE embedding caches of the shared data (`eval` fills them)."""
-    from tests.analysis.conftest import require_shared_data
-
-    require_shared_data()
-    pytest.importorskip("sklearn", reason="needs the train extra")
-    from bot.analysis.embedding import FROZEN_TAG, cache_dir
-
-    for tag in (FROZEN_TAG, "use3"):
-        if len(list(cache_dir().glob(f"{tag}-[!l]*.npy"))) < 4:
-            pytest.skip(f"no {tag} embedding cache in {cache_dir()}: run `mentionbot eval`")
-    from bot.analysis import cascade_eval
-
-    assert cascade_eval.parity_share(cascade_eval.development_curve()) == cascade.DEFAULT_SHARE

@@ -7,6 +7,8 @@ are in-sample figures: they pin the weights file and the run-time numpy path, no
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -18,11 +20,11 @@ SLICE = 150
 # Recorded with the weights committed alongside (python -m bot.analysis.cli train), on the
 # encoder with the shipped adapters.
 EXPECTED = {
-    "complaint_f1": 93.73,
-    "mean_p_complaint": 0.6568,
-    "nl_neg_f1": 88.69,
-    "nl_recall3": 77.33,
-    "nl_mean_p_negative": 0.3195,
+    "complaint_f1": 92.99,
+    "mean_p_complaint": 0.6648,
+    "nl_neg_f1": 89.50,
+    "nl_recall3": 79.33,
+    "nl_mean_p_negative": 0.3142,
 }
 
 
@@ -64,19 +66,33 @@ def test_metrics_match_their_textbook_definitions():
     assert evaluate.ece(np.full(4, 0.75), np.array([1, 1, 1, 0], dtype=bool)) == pytest.approx(0.0)
 
 
-def test_training_reproduces_the_shipped_fast_path_byte_for_byte(tmp_path):
+def assert_same_weights(fitted: Path, shipped: Path) -> None:
+    """The same arrays, floats within 0.05 (weights are of order 1). Not byte for byte: the
+    solver stops at a tolerance, and where it stops moves in the third decimal with the BLAS
+    kernels the CPU selects (seen: up to 0.019 between the files of an earlier session and
+    the same fit on this AVX-512 machine, with the same library versions)."""
+    with np.load(fitted) as a, np.load(shipped) as b:
+        assert sorted(a.files) == sorted(b.files)
+        for key in a.files:
+            if a[key].dtype.kind == "f":
+                np.testing.assert_allclose(a[key], b[key], atol=0.05, rtol=0, err_msg=key)
+            else:
+                assert a[key].tolist() == b[key].tolist(), key
+
+
+def test_training_reproduces_the_shipped_fast_path(tmp_path):
     """The fast path needs no embedding: this always runs where the shared data is."""
     require_shared_data()
     pytest.importorskip("sklearn", reason="training needs the train extra")
     from bot.analysis import training
 
     out = training.train("fast", out=tmp_path / "fast.npz")
-    assert out.read_bytes() == heads.FILES["fast"].read_bytes()
+    assert_same_weights(out, heads.FILES["fast"])
 
 
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize(("kind", "tags"), [("use", ("use3",)), ("e5", (encoder_tag(), "use3"))])
-def test_training_reproduces_the_shipped_weights_byte_for_byte(tmp_path, kind, tags):
+def test_training_reproduces_the_shipped_weights(tmp_path, kind, tags):
     """Needs the embedding caches of the shared data (filled by `train` or `eval`; e5 takes
     ~15 min cold on one core, USE ~1 min)."""
     require_shared_data()
@@ -87,7 +103,7 @@ def test_training_reproduces_the_shipped_weights_byte_for_byte(tmp_path, kind, t
     from bot.analysis import training
 
     out = training.train(kind, out=tmp_path / f"{kind}.npz")
-    assert out.read_bytes() == heads.FILES[kind].read_bytes()
+    assert_same_weights(out, heads.FILES[kind])
 
 
 @pytest.mark.retrain

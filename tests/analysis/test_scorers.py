@@ -110,6 +110,28 @@ def test_e5_score_many_keeps_the_order_of_a_batch_larger_than_one_chunk(e5):
     assert all(v.p_complaint < 0.5 for v in verdicts[0::2])
 
 
+def test_e5_embeds_with_use_only_the_texts_its_english_head_reads(e5, monkeypatch):
+    from bot.analysis import features, trained, use_embedding
+
+    seen: list[str] = []
+
+    def recording_use(texts):
+        seen.extend(texts)
+        return use_embedding.embed(texts)
+
+    monkeypatch.setitem(trained.EMBEDDERS, "use", recording_use)
+    texts = [POLITE_COMPLAINT_NL, POLITE_COMPLAINT_EN, PRAISE_NL, PRAISE_EN]
+    together = e5.score_many(texts)
+    assert seen == [features.normalise(POLITE_COMPLAINT_EN), features.normalise(PRAISE_EN)]
+    assert [v.lang for v in together] == ["nl", "en", "nl", "en"]
+    # A Dutch text's verdict does not depend on the English texts beside it, and vice versa.
+    for text, verdict in zip(texts, together, strict=True):
+        alone = e5.score(text)
+        assert (alone.p_complaint, alone.p_negative) == pytest.approx(
+            (verdict.p_complaint, verdict.p_negative), abs=1e-6
+        )
+
+
 @pytest.mark.parametrize("text", [POLITE_COMPLAINT_EN, POLITE_COMPLAINT_NL])
 def test_fast_path_flags_polite_complaints(lexicon, text):
     assert lexicon.score(text).attention >= DEFAULT_THRESHOLD
