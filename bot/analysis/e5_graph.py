@@ -19,6 +19,8 @@ documentation recommends this reduced range for such machines.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from bot.analysis.e5_file import E5File
@@ -51,7 +53,7 @@ def build(model: E5File, deltas: dict[str, np.ndarray]) -> bytes:
         inits.append(numpy_helper.from_array(value, name))
         return name
 
-    def node(op: str, inputs: list[str], output: str, domain: str = "", **attrs: object) -> str:
+    def node(op: str, inputs: list[str], output: str, domain: str = "", **attrs: Any) -> str:
         nodes.append(helper.make_node(op, inputs, [output], name=output, domain=domain, **attrs))
         return output
 
