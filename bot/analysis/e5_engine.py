@@ -88,16 +88,20 @@ class E5Engine:
 
     def _forward(self, ids: list[list[int]]) -> np.ndarray:
         lengths = np.array([len(i) for i in ids])
-        length = int(lengths.max())
-        tokens = np.full((len(ids), length), self.model.pad, dtype=np.int64)
-        for row, piece_ids in enumerate(ids):
-            tokens[row, : len(piece_ids)] = piece_ids
+        length, total = int(lengths.max()), int(lengths.sum())
+        tokens = np.concatenate([np.asarray(i, dtype=np.int64) for i in ids])
+        position = np.concatenate([np.arange(k) for k in lengths])
         valid = np.arange(length) < lengths[:, None]
-        x = self._words(tokens) + self._pos[:length] + self._type0
-        x = self._layer_norm(x, *self._ln)
+        grid = np.full((len(ids), length), total, dtype=np.int64)  # padding: the zero row
+        grid[valid] = np.arange(total)
+        rows = np.flatnonzero(valid.ravel()).astype(np.int64)
+        x = self._words(tokens) + self._pos[position] + self._type0
+        x = self._layer_norm(x, *self._ln).astype(np.float32)
         bias = np.where(valid, 0.0, -1e30).astype(np.float32)[:, None, None, :]
-        (hidden,) = self._session.run(["y"], {"x": x.astype(np.float32), "bias": bias})
-        pooled = (hidden * valid[..., None]).sum(axis=1) / lengths[:, None]
+        inputs = {"x": x, "bias": bias, "grid": grid, "rows": rows}
+        (hidden,) = self._session.run(["y"], inputs)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        pooled = np.add.reduceat(hidden, starts, axis=0) / lengths[:, None]
         return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
 
     def _layer_norm(self, x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -37,9 +37,13 @@ def quantise_columns(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def build(model: E5File, deltas: dict[str, np.ndarray]) -> bytes:
-    """The serialised graph: inputs `x` (texts, tokens, 384) float32, the embeddings after their
-    layer norm, and `bias` (texts, 1, 1, tokens) float32, 0 for a token and -1e30 for padding;
-    output `y` (texts, tokens, 384), the last layer's hidden states."""
+    """The serialised graph. The tokens of a batch of texts are packed into rows, so the matrix
+    products, layer norms and GELU (nearly all the work) never see padding; only attention, which
+    mixes the tokens of one text, runs on a (texts, length) grid. Inputs: `x` (tokens, 384)
+    float32, the embeddings after their layer norm; `bias` (texts, 1, 1, length) float32, 0 for
+    a token and -1e30 for padding; `grid` (texts, length) int64, the row of each cell's token
+    (the number of tokens for padding); `rows` (tokens) int64, each token's cell in the
+    flattened grid. Output `y` (tokens, 384), the last layer's hidden states."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -94,22 +98,29 @@ def build(model: E5File, deltas: dict[str, np.ndarray]) -> bytes:
         return node("LayerNormalization", [x, w, b], output, axis=-1, epsilon=s.eps)
 
     split_heads = const("shape.heads", np.array([0, 0, heads, d], dtype=np.int64))
-    merge_heads = const("shape.hidden", np.array([0, 0, h], dtype=np.int64))
+    flat = const("shape.flat", np.array([-1, h], dtype=np.int64))
     scale = const("attention.scale", np.array(1.0 / np.sqrt(d), dtype=np.float32))
+    zero_row = const("zero.row", np.zeros((1, h), dtype=np.float32))
+
+    def to_grid(packed: str, output: str) -> str:
+        """(tokens, h) -> (texts, length, heads, d): padding cells read an appended zero row."""
+        padded = node("Concat", [packed, zero_row], f"{output}.z", axis=0)
+        return node("Reshape", [node("Gather", [padded, "grid"], f"{output}.g", axis=0), split_heads], output)  # fmt: skip  # noqa: E501
+
     x = "x"
     for n in range(s.layers):
         p = f"l{n}"
         qx = quantised_input(x)
-        q = node("Reshape", [linear(qx, f"{p}.q", h, h, f"{p}.q"), split_heads], f"{p}.q4")
-        k = node("Reshape", [linear(qx, f"{p}.k", h, h, f"{p}.k"), split_heads], f"{p}.k4")
-        v = node("Reshape", [linear(qx, f"{p}.v", h, h, f"{p}.v"), split_heads], f"{p}.v4")
+        q = to_grid(linear(qx, f"{p}.q", h, h, f"{p}.q"), f"{p}.q4")
+        k = to_grid(linear(qx, f"{p}.k", h, h, f"{p}.k"), f"{p}.k4")
+        v = to_grid(linear(qx, f"{p}.v", h, h, f"{p}.v"), f"{p}.v4")
         q = node("Transpose", [q], f"{p}.qt", perm=[0, 2, 1, 3])
         k = node("Transpose", [k], f"{p}.kt", perm=[0, 2, 3, 1])
         v = node("Transpose", [v], f"{p}.vt", perm=[0, 2, 1, 3])
         scores = node("Mul", [node("MatMul", [q, k], f"{p}.qk"), scale], f"{p}.scaled")
         weights = node("Softmax", [node("Add", [scores, "bias"], f"{p}.masked")], f"{p}.att", axis=-1)  # fmt: skip  # noqa: E501
         mixed = node("Transpose", [node("MatMul", [weights, v], f"{p}.ctx")], f"{p}.ctxt", perm=[0, 2, 1, 3])  # fmt: skip  # noqa: E501
-        mixed = node("Reshape", [mixed, merge_heads], f"{p}.mixed")
+        mixed = node("Gather", [node("Reshape", [mixed, flat], f"{p}.flat"), "rows"], f"{p}.mixed", axis=0)  # fmt: skip  # noqa: E501
         attended = linear(quantised_input(mixed), f"{p}.ao", h, h, f"{p}.ao")
         x = layer_norm(node("Add", [x, attended], f"{p}.res1"), f"{p}.aln", f"{p}.x1")
         inner = linear(quantised_input(x), f"{p}.fi", s.ffn, h, f"{p}.fi")
@@ -117,15 +128,17 @@ def build(model: E5File, deltas: dict[str, np.ndarray]) -> bytes:
         out = linear(quantised_input(inner), f"{p}.fo", h, s.ffn, f"{p}.fo")
         x = layer_norm(node("Add", [x, out], f"{p}.res2"), f"{p}.oln", f"{p}.x2")
     nodes.append(helper.make_node("Identity", [x], ["y"]))
-    floats = TensorProto.FLOAT
+    floats, ints = TensorProto.FLOAT, TensorProto.INT64
     graph = helper.make_graph(
         nodes,
         "e5-small-int8",
         [
-            helper.make_tensor_value_info("x", floats, [None, None, h]),
+            helper.make_tensor_value_info("x", floats, [None, h]),
             helper.make_tensor_value_info("bias", floats, [None, 1, 1, None]),
+            helper.make_tensor_value_info("grid", ints, [None, None]),
+            helper.make_tensor_value_info("rows", ints, [None]),
         ],
-        [helper.make_tensor_value_info("y", floats, [None, None, h])],
+        [helper.make_tensor_value_info("y", floats, [None, h])],
         inits,
     )
     opsets = [helper.make_opsetid("", OPSET), helper.make_opsetid("com.microsoft", 1)]
