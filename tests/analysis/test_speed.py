@@ -19,3 +19,10 @@ def test_peak_memory_is_the_scorers_own_not_the_parents():
     assert held.sum() > 0
     assert 50 < res["peak_rss_mb"] < 400
     assert res["texts_per_s"] > 0 and res["texts"] == 200
+
+
+def test_speed_only_skips_the_comparison_rows_that_are_not_scorers(monkeypatch):
+    # `eval --speed-only` with the default list (which includes e5-frozen) used to crash.
+    monkeypatch.setattr(evaluate, "SPEED_TEXTS", {"fast": 100})
+    out = evaluate.run_speed(["fast", "e5-frozen"])
+    assert out.startswith("fast: ") and "e5-frozen" not in out
