@@ -112,11 +112,20 @@ def test_training_reproduces_the_shipped_weights(tmp_path, kind, tags):
     ("rows", "shipped"),
     [("all", ADAPTER), ("half0", CROSS_FIT_ADAPTERS[0]), ("half1", CROSS_FIT_ADAPTERS[1])],
 )
-def test_fine_tuning_reproduces_the_shipped_adapters_byte_for_byte(tmp_path, rows, shipped):
-    """`python -m bot.analysis.finetune OUT --rows ROWS` (4 to 6 minutes each on one core)."""
+def test_fine_tuning_reproduces_the_shipped_adapters(tmp_path, rows, shipped):
+    """`python -m bot.analysis.finetune OUT --rows ROWS` (4 to 6 minutes each on one core).
+    Byte for byte on the machine that trained them; on this AVX-512 one, 1 % of the fp16
+    factors came out one step away (at most 1.2e-4): PyTorch's kernels round differently per
+    CPU. So: the same factors within a few fp16 steps."""
     require_shared_data()
     pytest.importorskip("torch", reason="fine-tuning needs PyTorch (train extra)")
     from bot.analysis import finetune
 
     finetune.train(tmp_path, epochs=1.0, airline_cap=2500, rows=rows)
-    assert (tmp_path / "adapters.npz").read_bytes() == shipped.read_bytes()
+    with np.load(tmp_path / "adapters.npz") as got, np.load(shipped) as want:
+        assert sorted(got.files) == sorted(want.files)
+        for key in want.files:
+            np.testing.assert_allclose(
+                got[key].astype(np.float32), want[key].astype(np.float32),
+                rtol=4 * 2**-10, atol=1e-4, err_msg=key,
+            )  # fmt: skip
