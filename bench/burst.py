@@ -1,6 +1,6 @@
 """A burst: 1,000 new mentions in one poll, how soon the first alerts reach chat (issue 15).
 
-The real bot (runtime, poller, pipeline, outbox, SlackNotifier, SQLite) polls one local RSS
+The real bot (runtime, poller, pipeline, outbox, Slack adapter, SQLite) polls one local RSS
 feed; once it has polled it empty, 1,000 entries mentioning Acme are published in one body (a
 story going viral). Measured from the moment the feed answered with them: the first alert, the
 10th alert and the 50th at the local fake Slack, and when the whole burst was scored and stored
@@ -37,9 +37,9 @@ from _latency_support import (  # noqa: E402
     TimedSlack,
     quiet_logs,
 )
-from bot.chat.slack.notifier import SlackNotifier, notifier_client  # noqa: E402
 
 from bot.analysis import burst, data  # noqa: E402
+from bot.chat.slack.transport import SlackAdapter, delivery_client  # noqa: E402
 from bot.config import BrandConfig, SourceConfig, WatchList, load_settings  # noqa: E402
 from bot.runtime import build_runtime, start_background  # noqa: E402
 
@@ -84,10 +84,13 @@ def start_bot(slack: TimedSlack, source: SourceConfig, workdir: Path, scorer: st
         database_url=f"sqlite:///{workdir / 'burst.db'}", scorer=scorer,
         allow_private_hosts=["127.0.0.1"], watch_list=workdir / "unused.toml", metrics_port=0,
         ops_channel="", poll_interval=2, poll_interval_min=2, poll_interval_max=2,
+        # The volume bounds (issue 11) would score 200 of the burst and alert 30 a minute: off,
+        # so the scoring of the whole burst is what is measured.
+        max_new_mentions_per_poll=0, max_alerts_per_brand_per_minute=0,
     )  # fmt: skip
     brand = BrandConfig(name=BRAND, terms=[BRAND], channel=CHANNEL, sources=[source])
-    notifier = SlackNotifier(notifier_client("xoxb-burst-bench", config.slack_api_url))
-    runtime = build_runtime(config, notifier, watch=WatchList(brand=[brand]))
+    adapter = SlackAdapter(delivery_client("xoxb-burst-bench", config.slack.api_url))
+    runtime = build_runtime(config, {"slack": adapter}, watch=WatchList(brand=[brand]))
     stop = threading.Event()
     return RunningBot(runtime, stop, start_background(runtime, stop))
 
