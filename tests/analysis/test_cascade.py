@@ -70,7 +70,7 @@ def test_a_bad_cascade_share_setting_is_refused_with_its_name(monkeypatch, raw):
 
 
 def _curve(**shares: tuple[float, float, float, float]) -> dict[float, dict[str, float]]:
-    from bot.analysis.cascade_eval import PARITY
+    from bot.analysis.cascade_eval import PARITY  # the caller skips without the train extra
 
     return {
         1.0 if key == "e5" else float(key[1:].replace("_", ".")): dict(
@@ -81,6 +81,7 @@ def _curve(**shares: tuple[float, float, float, float]) -> dict[float, dict[str,
 
 
 def test_the_parity_share_is_the_smallest_that_reaches_e5_on_every_set():
+    pytest.importorskip("sklearn", reason="cascade_eval is evaluation code (train extra)")
     from bot.analysis.cascade_eval import parity_share
 
     curve = _curve(
@@ -95,6 +96,7 @@ def test_the_parity_share_is_the_smallest_that_reaches_e5_on_every_set():
 
 
 def test_the_cascade_combines_stage_two_only_on_the_rows_under_the_threshold():
+    pytest.importorskip("sklearn", reason="cascade_eval is evaluation code (train extra)")
     from bot.analysis import heads
     from bot.analysis.cascade_eval import combine
 
