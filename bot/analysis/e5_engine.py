@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from bot.analysis import e5_graph
-from bot.analysis.e5_file import BLOCK_BYTES, QK, E5File
+from bot.analysis.e5_file import BLOCK_BYTES, QK, E5File, dequantise
 
 MAX_TOKENS = 128  # "query: ", the text and the two special tokens; see embedding.py
 BATCH = 64  # texts per run of the graph, of similar lengths (padding wastes little)
@@ -78,12 +78,7 @@ class E5Engine:
         return out
 
     def _words(self, tokens: np.ndarray) -> np.ndarray:
-        blocks = self._word_blocks[tokens]  # (..., h/32, 18)
-        scale = blocks[..., :2].copy().view(np.float16).astype(np.float32)
-        nibbles = blocks[..., 2:]
-        low = (nibbles & 0x0F).astype(np.float32) - 8.0
-        high = (nibbles >> 4).astype(np.float32) - 8.0
-        values = np.concatenate([low, high], axis=-1) * scale
+        values = dequantise(self._word_blocks[tokens])  # (..., h/32, 32)
         return values.reshape(*tokens.shape, self.shape.hidden)
 
     def _forward(self, ids: list[list[int]]) -> np.ndarray:

