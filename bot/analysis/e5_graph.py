@@ -74,16 +74,12 @@ def build(model: E5File, deltas: dict[str, np.ndarray]) -> bytes:
         unit = node("Div", [x, peak], f"{x}.unit")
         return node("QuantizeLinear", [unit, a_scale, a_zero], f"{x}.q"), peak
 
-    def linear(x: tuple[str, str] | str, name: str, out: int, inp: int, output: str) -> str:
-        """x @ W.T + b: 8-bit if `x` is a quantised input (values, row magnitudes), else
-        float32."""
+    def linear(x: tuple[str, str], name: str, out: int, inp: int, output: str) -> str:
+        """x @ W.T + b in 8 bits, `x` a quantised input (values, row magnitudes)."""
         w = model.tensor(f"{name}.w", (out, inp))
         if f"{name}.w" in deltas:
             w += deltas[f"{name}.w"].astype(np.float32)
         bias = const(f"{name}.b", model.tensor(f"{name}.b", (out,)))
-        if isinstance(x, str):
-            product = node("MatMul", [x, const(f"{name}.wf", np.ascontiguousarray(w.T))], f"{output}.mm")  # fmt: skip  # noqa: E501
-            return node("Add", [product, bias], output)
         values, scale = quantise_columns(np.ascontiguousarray(w.T))
         args = [
             x[0], const(f"{name}.wq", values), a_scale, const(f"{name}.ws", scale),
