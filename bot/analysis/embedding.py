@@ -19,8 +19,12 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from bot.analysis.e5_file import E5File
 
 # e5 reads at most 512 tokens; the engine reads the first MAX_TOKENS (e5_engine.py: 128, of
 # which 3 of the 18,000 shared rows have more): the start of a mention says what it is about,
@@ -79,12 +83,21 @@ def encoder_tag() -> str:
     return adapter_tag(ADAPTER)
 
 
+@functools.cache
+def _model_file() -> E5File:
+    """The model file, read and parsed once per process (72 MB and 250,000 pieces): `eval`
+    builds an engine per encoder, all on the same file."""
+    from bot.analysis.e5_file import E5File
+
+    return E5File()
+
+
 def _build(adapter: Path | None) -> object:
     from bot.analysis.e5_engine import E5Engine
-    from bot.analysis.e5_file import E5File, adapter_deltas
+    from bot.analysis.e5_file import adapter_deltas
 
-    adapter = present(adapter)
-    return E5Engine(E5File(), adapter_deltas(adapter) if adapter is not None else None)
+    deltas = adapter_deltas(adapter) if adapter is not None else None
+    return E5Engine(_model_file(), deltas)
 
 
 _engines: dict[Path | None, LazyModel] = {}
