@@ -72,26 +72,24 @@ class Heads:
         ]
         return tuple(dict.fromkeys(names))
 
-    def rows_reading(self, block: str, langs: Sequence[str]) -> np.ndarray:
-        """Which texts some head reads `block` of, given their languages (predict routes each
-        text to the sentiment head of its language)."""
+    def sentiment_routes(self, langs: Sequence[str]) -> tuple[tuple[Head, np.ndarray], ...]:
+        """Each sentiment head with the texts it scores: Dutch ones the Dutch head, every
+        other language the English head."""
         is_nl = np.array([lg == "nl" for lg in langs], dtype=bool)
-        rows = np.zeros(len(langs), dtype=bool)
-        for head, routed in (
-            (self.complaint, np.ones_like(is_nl)),
-            (self.sentiment_en, ~is_nl),
-            (self.sentiment_nl, is_nl),
-        ):
+        return ((self.sentiment_en, ~is_nl), (self.sentiment_nl, is_nl))
+
+    def rows_reading(self, block: str, langs: Sequence[str]) -> np.ndarray:
+        """Which texts some head reads `block` of, given their languages."""
+        rows = np.full(len(langs), block in self.complaint.blocks)  # it reads every text
+        for head, routed in self.sentiment_routes(langs):
             if block in head.blocks:
                 rows |= routed
         return rows
 
     def predict(self, blocks: design.Blocks, langs: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """(n, 3) sentiment probabilities and (n,) complaint probabilities."""
-        is_nl = np.array([lg == "nl" for lg in langs], dtype=bool)
         z = np.zeros((len(blocks), 3), dtype=np.float32)
-        # Each sentiment head scores only the texts of its language.
-        for head, rows in ((self.sentiment_en, ~is_nl), (self.sentiment_nl, is_nl)):
+        for head, rows in self.sentiment_routes(langs):
             if rows.any():
                 z[rows] = head.logits(blocks if rows.all() else blocks.subset(np.flatnonzero(rows)))
         pc = sigmoid(self.complaint.logits(blocks)[:, 0])
