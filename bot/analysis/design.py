@@ -76,21 +76,20 @@ def add_embedding(
     blocks: Blocks,
     name: str,
     embed: Callable[[Sequence[str]], np.ndarray],
-    rows: np.ndarray | None = None,
+    rows: np.ndarray,
 ) -> Blocks:
-    """Embeds the texts into block `name`; with `rows` (a mask), only those, leaving zeros in
-    the rows no head will read (the Dutch texts, for the English head's USE block). A block
-    already there is kept: the cascade's second stage reuses its first stage's."""
+    """Embeds the texts of `rows` (a mask) into block `name`, leaving zeros in the rows no
+    head will read (the Dutch texts, for the English head's USE block). A block already there
+    is kept: the cascade's second stage reuses its first stage's."""
     if name in blocks.dense:
         return blocks
-    if rows is None or rows.all():
+    if rows.all():
         blocks.dense[name] = np.asarray(embed(blocks.clean), dtype=np.float32)
         return blocks
+    out = np.zeros((len(blocks), BLOCK_DIM[name]), dtype=np.float32)
     picked = np.flatnonzero(rows)
-    first = np.asarray(embed([blocks.clean[i] for i in picked]), dtype=np.float32)
-    out = np.zeros((len(blocks), first.shape[1] if len(picked) else 0), dtype=np.float32)
-    if len(picked):
-        out[picked] = first
+    if len(picked):  # no call into an engine for nothing
+        out[picked] = embed([blocks.clean[i] for i in picked])
     blocks.dense[name] = out
     return blocks
 
