@@ -45,18 +45,22 @@ def out_of_fold(
     share of report rows that went to e5."""
     share = cascade.share_from_env() if share is None else share
     first, second = protocol.out_of_fold("use", base), protocol.out_of_fold("e5", base)
-    return combine(first, second, confidence_of("use", first, base), share)
+    return combine(first, second, confidence_of("use", first, base), limit_of(share))
+
+
+def limit_of(share: float) -> float:
+    """The confidence under which a text goes on, for `share` (quantiles in use.npz)."""
+    return cascade.threshold(heads.load(heads.FILES["use"]).extra[cascade.QUANTILES], share)
 
 
 def combine(
     first: dict[str, np.ndarray],
     second: dict[str, np.ndarray],
     conf: dict[str, np.ndarray],
-    share: float,
+    limit: float,
 ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-    """Stage one's probabilities where its confidence clears the threshold of `share`, stage
-    two's elsewhere; and the share of the scored (non-NaN) rows that went to stage two."""
-    limit = cascade.threshold(heads.load(heads.FILES["use"]).extra[cascade.QUANTILES], share)
+    """Stage one's probabilities where its confidence reaches `limit` (limit_of), stage two's
+    elsewhere; and the share of the scored (non-NaN) rows that went to stage two."""
     probs: dict[str, np.ndarray] = {}
     shares: dict[str, float] = {}
     for name, p1 in first.items():
@@ -81,8 +85,8 @@ def development_curve(
     base: Path | None = None, shares: tuple[float, ...] = SHARES
 ) -> dict[float, dict[str, float]]:
     """The four parity figures of the cascade at each share, and of e5 alone (key 1.0), on the
-    development split (frozen e5, heads fitted on the other rows): what the default share is
-    chosen on."""
+    development split (frozen e5, heads fitted on the other rows): the trade-off
+    docs/detection.md shows. At 1.0 every text goes on: e5 alone."""
     from bot.analysis import evaluate
 
     first = protocol.development("use", base)
@@ -90,8 +94,7 @@ def development_curve(
     conf = confidence_of("use", first, base)
     curve: dict[float, dict[str, float]] = {}
     for share in (*shares, 1.0):
-        probs = second if share == 1.0 else combine(first, second, conf, share)[0]
-        m = evaluate._metrics(probs, base)
+        m = evaluate._metrics(combine(first, second, conf, limit_of(share))[0], base)
         curve[share] = {ds: m[ds][key] for ds, key in PARITY}
     return curve
 

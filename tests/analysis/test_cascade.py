@@ -105,6 +105,6 @@ def test_the_cascade_combines_stage_two_only_on_the_rows_under_the_threshold():
     conf = {"complaints": np.array([cut - 0.01, cut + 0.01, np.nan, cut - 0.2])}
     first = {"complaints": np.array([0.1, 0.2, np.nan, 0.4])}
     second = {"complaints": np.array([0.9, 0.8, 0.7, 0.6])}
-    probs, shares = combine(first, second, conf, 0.5)
+    probs, shares = combine(first, second, conf, cut)
     np.testing.assert_allclose(probs["complaints"][[0, 1, 3]], [0.9, 0.2, 0.6])
     assert shares["complaints"] == pytest.approx(2 / 3)  # of the three scored rows
