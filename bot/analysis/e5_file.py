@@ -124,6 +124,15 @@ class E5File:
         piece and the best path through the text is the best path through each word: words
         are segmented one at a time and remembered (the same few thousand words make up most
         mentions; tests/analysis check it against whole-text segmentation on the shared rows)."""
+        chars = self.metaspaced(text)
+        ids: list[int] = []
+        for word in chars.split(META)[1:]:  # chars starts with a metaspace: [0] is ""
+            ids.extend(self._word_ids(META + word))
+        return ids
+
+    def metaspaced(self, text: str) -> str:
+        """`text` as the segmenter reads it: normalised, runs of spaces collapsed, every space
+        a metaspace, and one at the start."""
         cps: list[int] = []
         for ch in text:
             cps.extend(self.norm.get(ord(ch), [ord(ch)]))
@@ -132,11 +141,7 @@ class E5File:
             if not (cp == 0x20 and squeezed and squeezed[-1] == 0x20):
                 squeezed.append(cp)
         chars = "" if squeezed and squeezed[0] == 0x20 else META
-        chars += "".join(META if cp == 0x20 else chr(cp) for cp in squeezed)
-        ids: list[int] = []
-        for word in chars.split(META)[1:]:  # chars starts with a metaspace: [0] is ""
-            ids.extend(self._word_ids(META + word))
-        return ids
+        return chars + "".join(META if cp == 0x20 else chr(cp) for cp in squeezed)
 
     def _word_ids(self, word: str) -> tuple[int, ...]:
         found = self._words.get(word)

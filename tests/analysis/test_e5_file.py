@@ -54,19 +54,8 @@ def test_a_text_embeds_the_same_alone_and_padded_in_a_batch_of_longer_ones():
 
 
 def _whole_text_pieces(model_file: E5File, text: str) -> list[int]:
-    """Viterbi over the whole normalised text at once: what tokenize did before it went word
-    by word."""
-    from bot.analysis.e5_file import META
-
-    cps: list[int] = []
-    for ch in text:
-        cps.extend(model_file.norm.get(ord(ch), [ord(ch)]))
-    squeezed: list[int] = []
-    for cp in cps:
-        if not (cp == 0x20 and squeezed and squeezed[-1] == 0x20):
-            squeezed.append(cp)
-    chars = "" if squeezed and squeezed[0] == 0x20 else META
-    return model_file.segment(chars + "".join(META if cp == 0x20 else chr(cp) for cp in squeezed))
+    """Viterbi over the whole text at once: what tokenize did before it went word by word."""
+    return model_file.segment(model_file.metaspaced(text))
 
 
 def test_word_by_word_segmentation_is_whole_text_segmentation(model_file):
