@@ -126,10 +126,12 @@ def _metrics(probs: dict[str, np.ndarray], base: Path | None) -> dict[str, dict[
     return out
 
 
-def trained_oof(kind: str, base: Path | None = None) -> dict[str, dict[str, float]]:
+def trained_oof(
+    kind: str, base: Path | None = None, e5: str = "shipped"
+) -> dict[str, dict[str, float]]:
     from bot.analysis import protocol
 
-    return _metrics(protocol.out_of_fold(kind, base), base)
+    return _metrics(protocol.out_of_fold(kind, base, e5=e5), base)
 
 
 def cascade_oof(base: Path | None = None) -> dict[str, dict[str, float]]:
@@ -165,9 +167,7 @@ def figures(name: str, base: Path | None) -> dict[str, dict[str, float]]:
     if name == "cascade":
         return cascade_oof(base)
     if name == "e5-frozen":
-        from bot.analysis import protocol
-
-        return _metrics(protocol.out_of_fold("e5", base, e5="frozen"), base)
+        return trained_oof("e5", base, e5="frozen")
     if name in TRAINED:
         return trained_oof(TRAINED[name], base)
     return untrained(name, base)
