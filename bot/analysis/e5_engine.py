@@ -19,7 +19,6 @@ import numpy as np
 from bot.analysis import e5_graph
 from bot.analysis.e5_file import BLOCK_BYTES, QK, E5File, dequantise
 
-MAX_TOKENS = 128  # "query: ", the text and the two special tokens; see embedding.py
 BATCH = 64  # texts per run of the graph, of similar lengths (padding wastes little)
 
 
@@ -65,7 +64,7 @@ class E5Engine:
 
     def token_ids(self, text: str) -> list[int]:
         """What the encoder reads of `text`: <s> "query: " text </s>, at most MAX_TOKENS."""
-        return self.model.query_ids(text, MAX_TOKENS)
+        return self.model.query_ids(text)
 
     def query(self, texts: Sequence[str]) -> np.ndarray:
         """L2-normalised mean-pooled embeddings (len(texts), 384) of `texts` as queries."""

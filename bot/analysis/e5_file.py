@@ -18,6 +18,9 @@ import numpy as np
 QK = 32  # weights per Q4_0 block
 BLOCK_BYTES = 18  # fp16 scale + 16 bytes of nibbles
 META = "\u2581"  # SentencePiece's metaspace
+# What the encoder reads of a text: "query: ", the text and the two special tokens (run time,
+# embedding.py says why, and training alike).
+MAX_TOKENS = 128
 WORD_CACHE = 100_000  # words whose pieces are remembered
 WORD_CACHE_CHARS = 32  # longer words are segmented every time
 
@@ -187,6 +190,6 @@ class E5File:
             ids.append(self.unk if piece_id < 0 else piece_id)
         return ids[::-1]
 
-    def query_ids(self, text: str, max_tokens: int = 128) -> list[int]:
+    def query_ids(self, text: str, max_tokens: int = MAX_TOKENS) -> list[int]:
         """What the engine runs for `text` as a query: <s> "query: " text </s>, cut."""
         return [self.bos, *self.tokenize("query: " + text)[: max_tokens - 2], self.eos]

@@ -26,7 +26,7 @@ import numpy as np
 if TYPE_CHECKING:
     from bot.analysis.e5_file import E5File
 
-# e5 reads at most 512 tokens; the engine reads the first MAX_TOKENS (e5_engine.py: 128, of
+# e5 reads at most 512 tokens; the engine reads the first MAX_TOKENS (e5_file.py: 128, of
 # which 3 of the 18,000 shared rows have more): the start of a mention says what it is about,
 # and cost grows with tokens, so a 250-token blog post would cost as much as eight tweets. The
 # text is cut to MAX_CHARS characters first, so a 1 MB page costs the tokenizer no more than a

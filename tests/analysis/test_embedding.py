@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bot.analysis import e5_engine, embedding
+from bot.analysis import e5_file, embedding
 
 LONG = "The delivery was late again and nobody answers the phone. " * 40
 
@@ -12,7 +12,7 @@ LONG = "The delivery was late again and nobody answers the phone. " * 40
 def test_a_long_text_is_read_as_its_first_128_tokens():
     engine = embedding._get_model()
     ids = engine.token_ids(LONG)  # type: ignore[attr-defined]
-    assert len(ids) == e5_engine.MAX_TOKENS
+    assert len(ids) == e5_file.MAX_TOKENS
     assert ids[-1] == engine.model.eos  # type: ignore[attr-defined]
     # What follows the budget cannot change the embedding.
     long_vec, longer_vec = embedding.embed([LONG, LONG + " Everything else is fine though."])
@@ -23,7 +23,7 @@ def test_a_short_text_is_read_whole():
     engine = embedding._get_model()
     text = "Mijn pakket is nog steeds niet geleverd"
     ids = engine.token_ids(text)  # type: ignore[attr-defined]
-    assert len(ids) < e5_engine.MAX_TOKENS
+    assert len(ids) < e5_file.MAX_TOKENS
     assert ids == engine.model.query_ids(text, 512)  # type: ignore[attr-defined]
 
 
